@@ -1,0 +1,1 @@
+"""The `supertest` command: the top layer that wires the deployables together."""

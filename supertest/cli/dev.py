@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import os
+import threading
+import time
+import webbrowser
+from pathlib import Path
+
+import httpx
+import typer
+import uvicorn
+from rich.console import Console
+from rich.panel import Panel
+from sqlalchemy.orm import Session, sessionmaker
+
+from supertest.db import apikeys, catalog
+from supertest.db import migrate as db_migrate
+from supertest.db.engine import make_engine, make_session_factory, session_scope
+from supertest.examples import EXAMPLE_SCRIPT, EXAMPLE_TITLE
+from supertest.logs import configure_logging
+from supertest.settings import ApiSettings, RunBackend
+
+HELP = (
+    "Run Supertest on this machine: SQLite, an in-process event bus, a local artifacts folder and "
+    "runner subprocesses (set DATABASE_URL, REDIS_URL or S3_ENDPOINT to use real services instead). "
+    "Migrates the database, seeds an example test on first start, prints the URL and the API key, "
+    "and opens the UI."
+)
+console = Console(stderr=True)
+
+
+def dev(
+    host: str = typer.Option("127.0.0.1", help="Address to bind."),
+    port: int = typer.Option(8000, help="Port to bind."),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser tab."),
+    home: Path | None = typer.Option(None, envvar="SUPERTEST_HOME", help="State folder (default ./.supertest)."),
+) -> None:
+    if home is not None:
+        os.environ["SUPERTEST_HOME"] = str(home)
+    os.environ.setdefault("RUN_BACKEND", RunBackend.local.value)
+    settings = ApiSettings()
+    if not settings.is_local:
+        raise typer.BadParameter("supertest dev runs local mode; unset RUN_BACKEND or set it to 'local'")
+    configure_logging(settings.log_format, settings.log_level)
+    settings.home.mkdir(parents=True, exist_ok=True)
+
+    with console.status("migrating the database"):
+        db_migrate.upgrade(settings.effective_database_url)
+    key = _ensure_dev_key(settings)
+    _seed_example(settings)
+
+    from supertest_api.app import create_app
+
+    url = f"http://{host}:{port}/"
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, log_config=None))
+    threading.Thread(target=_announce, args=(url, key, not no_browser), daemon=True).start()
+    server.run()
+
+
+def _ensure_dev_key(settings: ApiSettings) -> str:
+    """Local mode keeps its key in a 0600 file so every start can print it again."""
+    path = settings.home / "dev-api-key"
+    if path.exists():
+        return path.read_text().strip()
+    with session_scope(_sessions(settings)) as session:
+        _, key = apikeys.create_key(session, "local-dev")
+    path.touch(mode=0o600)
+    path.write_text(key + "\n")
+    return key
+
+
+def _seed_example(settings: ApiSettings) -> None:
+    marker = settings.home / ".example-seeded"
+    if marker.exists():
+        return  # seeded once; a deleted example stays deleted
+    with session_scope(_sessions(settings)) as session:
+        if catalog.count_tests(session) == 0:
+            catalog.create_test(session, EXAMPLE_TITLE, EXAMPLE_SCRIPT, "javascript", ["example"])
+    marker.touch()
+
+
+def _sessions(settings: ApiSettings) -> sessionmaker[Session]:
+    return make_session_factory(make_engine(settings.effective_database_url))
+
+
+def _announce(url: str, key: str, open_browser: bool) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)  # polling the server we just started, bounded by the deadline
+    console.print(
+        Panel.fit(
+            f"[bold]Supertest is running[/]\n\n  UI:      {url}\n  API key: {key}\n  API docs: {url}docs\n\n"
+            "Sign in with the API key, or call the API with `Authorization: Bearer <key>`.\nPress Ctrl+C to stop.",
+            title="supertest dev",
+        )
+    )
+    if open_browser:
+        webbrowser.open(url)

@@ -1,0 +1,1 @@
+"""Database models, engine and repositories (Postgres, or SQLite in local mode)."""

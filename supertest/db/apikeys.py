@@ -1,0 +1,52 @@
+"""API keys: only a SHA-256 digest is stored; the key itself is shown once at creation."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from supertest.db.ids import new_id
+from supertest.db.models import ApiKeyRecord, utcnow
+
+KEY_PREFIX = "st_"
+
+
+def hash_key(key: str) -> str:
+    # Keys carry 256 bits of entropy, so a fast digest is enough; no per-key salt is needed.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_key(session: Session, name: str) -> tuple[ApiKeyRecord, str]:
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    record = ApiKeyRecord(id=new_id(), name=name, prefix=key[:10], key_hash=hash_key(key))
+    session.add(record)
+    session.flush()
+    return record, key
+
+
+def verify_key(session: Session, key: str) -> ApiKeyRecord | None:
+    digest = hash_key(key)
+    record = session.execute(select(ApiKeyRecord).where(ApiKeyRecord.key_hash == digest)).scalar_one_or_none()
+    if record is None or record.revoked_at is not None or not hmac.compare_digest(record.key_hash, digest):
+        return None
+    now = utcnow()
+    # Bounded write rate: a busy client must not turn every request into a row update.
+    if record.last_used_at is None or (now - record.last_used_at).total_seconds() > 60:
+        record.last_used_at = now
+    return record
+
+
+def list_keys(session: Session) -> list[ApiKeyRecord]:
+    return list(session.execute(select(ApiKeyRecord).order_by(ApiKeyRecord.created_at)).scalars())
+
+
+def revoke_key(session: Session, key_id: str) -> bool:
+    record = session.get(ApiKeyRecord, key_id)
+    if record is None:
+        return False
+    record.revoked_at = utcnow()
+    return True

@@ -1,0 +1,182 @@
+"""Run rows: atomic enqueue under the queued capacity, phase updates through the state machine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.orm import Session
+
+from supertest.admission import QueuedRun, check_queue_capacity
+from supertest.db.models import RunRecord, utcnow
+from supertest.events import Summary
+from supertest.phases import ACTIVE_PHASES, TERMINAL_PHASES, Phase, transition
+
+# Any constant works: it only has to be the same for every writer of runs.
+_ENQUEUE_LOCK_KEY = 0x5E7E57
+
+
+class RunNotFound(LookupError):
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"run {run_id!r} not found")
+        self.run_id = run_id
+
+
+@dataclass(slots=True)
+class RunFilter:
+    phase: Sequence[str] = ()
+    kind: str | None = None
+    trigger: str | None = None
+    test_id: str | None = None
+    job_id: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(slots=True)
+class PhaseUpdate:
+    phase: Phase
+    message: str | None = None
+    at: datetime = field(default_factory=utcnow)
+    summary: Summary | None = None
+    report_url: str | None = None
+    report_key: str | None = None
+    exit_code: int | None = None
+
+
+def _lock_enqueue(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        # Serialises the count-then-insert across API replicas; released at commit.
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ENQUEUE_LOCK_KEY})
+    # SQLite: the engine opens every transaction with BEGIN IMMEDIATE, which already serialises writers.
+
+
+def count_in_phases(session: Session, phases: Sequence[Phase]) -> int:
+    stmt = select(func.count()).select_from(RunRecord).where(RunRecord.phase.in_([p.value for p in phases]))
+    return int(session.execute(stmt).scalar_one())
+
+
+def enqueue(session: Session, run: RunRecord, queued_capacity: int) -> RunRecord:
+    """Insert a Queued run, or raise QueueFull; the caller's transaction commits it."""
+    _lock_enqueue(session)
+    check_queue_capacity(count_in_phases(session, [Phase.QUEUED]), queued_capacity)
+    run.phase = Phase.QUEUED.value
+    session.add(run)
+    session.flush()
+    return run
+
+
+def get(session: Session, run_id: str) -> RunRecord:
+    run = session.get(RunRecord, run_id)
+    if run is None:
+        raise RunNotFound(run_id)
+    return run
+
+
+def list_runs(session: Session, flt: RunFilter) -> tuple[list[RunRecord], int]:
+    stmt = select(RunRecord)
+    if flt.phase:
+        stmt = stmt.where(RunRecord.phase.in_(list(flt.phase)))
+    if flt.kind:
+        stmt = stmt.where(RunRecord.kind == flt.kind)
+    if flt.trigger:
+        stmt = stmt.where(RunRecord.trigger == flt.trigger)
+    if flt.test_id:
+        stmt = stmt.where(RunRecord.test_id == flt.test_id)
+    if flt.job_id:
+        stmt = stmt.where(RunRecord.job_id == flt.job_id)
+    total = int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
+    rows = session.execute(
+        stmt.order_by(RunRecord.created_at.desc(), RunRecord.id).limit(flt.limit).offset(flt.offset)
+    ).scalars()
+    return list(rows), total
+
+
+def queued_candidates(session: Session, limit: int) -> list[QueuedRun]:
+    stmt = (
+        select(RunRecord.id, RunRecord.queued_at, RunRecord.priority)
+        .where(RunRecord.phase == Phase.QUEUED.value)
+        .order_by(RunRecord.priority.desc(), RunRecord.queued_at, RunRecord.id)
+        .limit(limit)
+    )
+    return [QueuedRun(run_id=r.id, queued_at=r.queued_at, priority=r.priority) for r in session.execute(stmt)]
+
+
+def count_active(session: Session) -> int:
+    return count_in_phases(session, sorted(ACTIVE_PHASES))
+
+
+def active_runs(session: Session) -> list[RunRecord]:
+    stmt = select(RunRecord).where(RunRecord.phase.in_([p.value for p in ACTIVE_PHASES]))
+    return list(session.execute(stmt).scalars())
+
+
+def apply_phase(session: Session, run_id: str, change: PhaseUpdate) -> RunRecord:
+    """Move a run through the state machine; raises IllegalTransition for impossible moves."""
+    run = get(session, run_id)
+    current = Phase(run.phase)
+    run.phase = transition(current, change.phase).value
+    if change.message is not None:
+        run.message = change.message
+    if change.phase is Phase.STARTING and current is Phase.QUEUED:
+        run.attempts += 1
+    if change.phase in (Phase.STARTING, Phase.RUNNING) and run.started_at is None:
+        run.started_at = change.at
+    if change.phase in TERMINAL_PHASES:
+        run.completed_at = run.completed_at or change.at
+        if run.started_at is not None:
+            run.duration_ms = int((run.completed_at - run.started_at).total_seconds() * 1000)
+    if change.summary is not None:
+        apply_summary(run, change.summary)
+    if change.report_url is not None:
+        run.report_url = change.report_url
+    if change.report_key is not None:
+        run.report_key = change.report_key
+    if change.exit_code is not None:
+        run.exit_code = change.exit_code
+    return run
+
+
+def apply_summary(run: RunRecord, summary: Summary) -> None:
+    run.total = summary.total
+    run.passed = summary.passed
+    run.failed = summary.failed
+    run.flaky = summary.flaky
+    run.skipped = summary.skipped
+
+
+def request_cancel(session: Session, run_id: str) -> RunRecord:
+    run = get(session, run_id)
+    run.cancel_requested = True
+    return run
+
+
+def upsert(session: Session, run_id: str, values: dict[str, Any]) -> RunRecord:
+    """Idempotent write keyed by run id, used by the operator to mirror resource status."""
+    run = session.get(RunRecord, run_id)
+    if run is None:
+        run = RunRecord(id=run_id, **values)
+        session.add(run)
+    else:
+        for key, value in values.items():
+            setattr(run, key, value)
+    session.flush()
+    return run
+
+
+def delete_finished_before(session: Session, cutoff: datetime, batch_size: int = 500) -> list[str]:
+    """Delete one batch of terminal runs completed before the cutoff; returns their ids."""
+    ids = list(
+        session.execute(
+            select(RunRecord.id)
+            .where(RunRecord.phase.in_([p.value for p in TERMINAL_PHASES]), RunRecord.completed_at < cutoff)
+            .order_by(RunRecord.completed_at)
+            .limit(batch_size)
+        ).scalars()
+    )
+    if ids:
+        session.execute(delete(RunRecord).where(RunRecord.id.in_(ids)))
+    return ids

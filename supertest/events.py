@@ -1,0 +1,88 @@
+"""The run event schema, identical on the Redis stream and the in-process bus."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from supertest.phases import Phase
+
+
+class EventType(StrEnum):
+    STATUS = "status"
+    LOG = "log"
+    RESULT = "result"
+
+
+class Summary(BaseModel):
+    total: int = 0
+    passed: int = 0
+    failed: int = 0
+    flaky: int = 0
+    skipped: int = 0
+    duration_ms: int = Field(default=0, alias="durationMs")
+
+    model_config = {"populate_by_name": True}
+
+
+class RunEvent(BaseModel):
+    type: EventType
+    run_id: str = Field(alias="runId")
+    ts: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    phase: Phase | None = None
+    message: str | None = None
+    line: str | None = None
+    stream: str | None = None
+    summary: Summary | None = None
+    report_url: str | None = Field(default=None, alias="reportUrl")
+    exit_code: int | None = Field(default=None, alias="exitCode")
+
+    model_config = {"populate_by_name": True}
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True, exclude_none=True)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> RunEvent:
+        return cls.model_validate_json(raw)
+
+    @property
+    def is_terminal_status(self) -> bool:
+        return self.type is EventType.STATUS and self.phase is not None and self.phase.is_terminal
+
+
+def status_event(run_id: str, phase: Phase, message: str | None = None, **extra: Any) -> RunEvent:
+    return RunEvent(type=EventType.STATUS, run_id=run_id, phase=phase, message=message, **extra)
+
+
+def log_event(run_id: str, line: str, stream: str = "stdout") -> RunEvent:
+    return RunEvent(type=EventType.LOG, run_id=run_id, line=line, stream=stream)
+
+
+def result_event(run_id: str, summary: Summary, report_url: str | None, exit_code: int) -> RunEvent:
+    return RunEvent(type=EventType.RESULT, run_id=run_id, summary=summary, report_url=report_url, exit_code=exit_code)
+
+
+def stream_key(run_id: str) -> str:
+    return f"supertest:run:{run_id}:events"
+
+
+# Line prefix the runner uses when it hands events to its parent process over stdout.
+STDOUT_EVENT_PREFIX = "@@supertest-event "
+
+
+def encode_stdout_event(event: RunEvent) -> str:
+    return STDOUT_EVENT_PREFIX + event.to_json()
+
+
+def decode_stdout_event(line: str) -> RunEvent | None:
+    if not line.startswith(STDOUT_EVENT_PREFIX):
+        return None
+    try:
+        return RunEvent.from_json(line[len(STDOUT_EVENT_PREFIX) :])
+    except (ValueError, json.JSONDecodeError):
+        return None

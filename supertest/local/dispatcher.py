@@ -1,0 +1,300 @@
+"""Local-mode backend: admits Queued rows by the shared policy and runs each as a runner subprocess.
+
+The runner is launched as a process, never imported. It reports events as prefixed lines on its
+stdout; the dispatcher relays them to the bus and mirrors phase changes into the run row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+
+from supertest.admission import select_to_admit
+from supertest.bus.base import EventBus
+from supertest.db import runs as run_repo
+from supertest.db.engine import session_scope
+from supertest.db.ids import new_run_id
+from supertest.db.models import RunRecord
+from supertest.events import EventType, RunEvent, decode_stdout_event, log_event, status_event
+from supertest.launch import RunAlreadyFinished, RunRequest, scripts_from_spec
+from supertest.local.workspace import write_scripts
+from supertest.phases import IllegalTransition, Phase, phase_for_exit_code
+from supertest.settings import CoreSettings
+
+log = structlog.get_logger("supertest.dispatcher")
+T = TypeVar("T")
+
+# Beyond the runner's own timeout, how long before the dispatcher stops trusting it.
+WATCHDOG_GRACE_SECONDS = 60
+# A restarted dispatcher requeues orphaned runs this many times before calling them Error.
+MAX_RECOVERY_ATTEMPTS = 3
+
+
+@dataclass
+class _ActiveRun:
+    run_id: str
+    process: asyncio.subprocess.Process
+    terminal: Phase | None = None
+    cancel_requested: bool = False
+    relay: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+class LocalDispatcher:
+    def __init__(
+        self,
+        settings: CoreSettings,
+        session_factory: sessionmaker[Session],
+        bus: EventBus,
+        runner_command: Sequence[str] | None = None,
+        tick_seconds: float = 2.0,
+    ) -> None:
+        self._settings = settings
+        self._sessions = session_factory
+        self._bus = bus
+        self._runner_command = list(runner_command or [sys.executable, "-m", "supertest_runner"])
+        self._tick = tick_seconds
+        self._wake = asyncio.Event()
+        self._active: dict[str, _ActiveRun] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # -- RunLauncher -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._db(self._recover_orphans)
+        self._loop_task = asyncio.create_task(self._admission_loop(), name="supertest-dispatcher")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._loop_task:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        for active in list(self._active.values()):
+            _signal_group(active.process, signal.SIGTERM)
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=30)
+
+    async def submit(self, request: RunRequest) -> RunRecord:
+        def enqueue(session: Session) -> RunRecord:
+            record = RunRecord(
+                id=new_run_id(request.kind),
+                kind=request.kind,
+                test_id=request.test_id,
+                job_id=request.job_id,
+                trigger=request.trigger,
+                priority=request.priority,
+                title=request.title[:200],
+                spec=request.spec_dict(),
+                phase=Phase.QUEUED.value,
+            )
+            return run_repo.enqueue(session, record, self._settings.queued_capacity)
+
+        record = await self._db(enqueue)
+        await self._bus.publish(status_event(record.id, Phase.QUEUED, "waiting for a running slot"))
+        self._wake.set()
+        return record
+
+    async def cancel(self, run_id: str) -> RunRecord:
+        def mark(session: Session) -> tuple[RunRecord, bool]:
+            record = run_repo.get(session, run_id)
+            phase = Phase(record.phase)
+            if phase.is_terminal:
+                raise RunAlreadyFinished(run_id, phase.value)
+            if phase is Phase.QUEUED:
+                run_repo.apply_phase(session, run_id, run_repo.PhaseUpdate(Phase.CANCELLED, "cancelled while queued"))
+                return record, True
+            run_repo.request_cancel(session, run_id)
+            return record, False
+
+        record, finished = await self._db(mark)
+        if finished:
+            await self._bus.publish(status_event(run_id, Phase.CANCELLED, "cancelled while queued"))
+            return record
+        active = self._active.get(run_id)
+        if active is not None:
+            active.cancel_requested = True
+            _signal_group(active.process, signal.SIGTERM)
+        return record
+
+    # -- admission ---------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    @property
+    def running_count(self) -> int:
+        return len(self._active)
+
+    async def _admission_loop(self) -> None:
+        while not self._stopping:
+            try:
+                for record in await self._db(self._admit_batch):
+                    self._spawn(record)
+            except Exception:  # a bad row or a DB hiccup must not kill admission for everyone
+                log.exception("admission_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._tick)
+            self._wake.clear()
+
+    def _admit_batch(self, session: Session) -> list[RunRecord]:
+        capacity = self._settings.running_capacity
+        running = run_repo.count_active(session)
+        chosen = select_to_admit(run_repo.queued_candidates(session, capacity), running, capacity)
+        return [
+            run_repo.apply_phase(session, c.run_id, run_repo.PhaseUpdate(Phase.STARTING, "admitted")) for c in chosen
+        ]
+
+    def _recover_orphans(self, session: Session) -> None:
+        for record in run_repo.active_runs(session):
+            if record.attempts < MAX_RECOVERY_ATTEMPTS:
+                change = run_repo.PhaseUpdate(Phase.QUEUED, "requeued: the dispatcher restarted while it ran")
+            else:
+                change = run_repo.PhaseUpdate(Phase.ERROR, "the dispatcher restarted too often while it ran")
+            run_repo.apply_phase(session, record.id, change)
+
+    # -- one run -----------------------------------------------------------------------------
+
+    def _spawn(self, record: RunRecord) -> None:
+        task = asyncio.create_task(self._run(record), name=f"run-{record.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, record: RunRecord) -> None:
+        run_id = record.id
+        await self._bus.publish(status_event(run_id, Phase.STARTING, "admitted; starting the runner"))
+        try:
+            process = await self._launch(record)
+        except Exception as exc:
+            log.exception("runner_launch_failed", run_id=run_id)
+            await self._finish(run_id, Phase.ERROR, f"could not start the runner: {exc}")
+            return
+        active = self._active[run_id] = _ActiveRun(run_id=run_id, process=process)
+        timeout = _timeout_of(record, self._settings) + WATCHDOG_GRACE_SECONDS
+        try:
+            await asyncio.wait_for(self._relay(active), timeout=timeout)
+            exit_code = await process.wait()
+        except TimeoutError:
+            _signal_group(process, signal.SIGKILL)
+            await process.wait()
+            await self._finish(run_id, Phase.TIMED_OUT, "the runner did not stop at its timeout and was killed")
+            return
+        finally:
+            self._active.pop(run_id, None)
+            self._wake.set()
+        if active.terminal is None:
+            phase = phase_for_exit_code(exit_code)
+            if active.cancel_requested and phase is Phase.ERROR:
+                phase = Phase.CANCELLED
+            await self._finish(run_id, phase, f"runner exited with code {exit_code} before reporting a result")
+
+    async def _launch(self, record: RunRecord) -> asyncio.subprocess.Process:
+        run_dir = self._settings.home / "runs" / record.id
+        scripts_dir = run_dir / "scripts"
+        await asyncio.to_thread(write_scripts, scripts_dir, scripts_from_spec(record.spec))
+        env = self._runner_env(record, scripts_dir, run_dir / "work")
+        return await asyncio.create_subprocess_exec(
+            *self._runner_command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # its own process group, so cancel reaches Playwright and Chromium too
+            limit=1 << 20,
+        )
+
+    def _runner_env(self, record: RunRecord, scripts_dir: Path, work_dir: Path) -> dict[str, str]:
+        s = self._settings
+        env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+        spec_env = record.spec.get("env") or {}
+        env.update({str(k): str(v) for k, v in spec_env.items()})
+        env.update(
+            SUPERTEST_RUN_ID=record.id,
+            SUPERTEST_RUN_KIND=record.kind,
+            SUPERTEST_SCRIPTS_DIR=str(scripts_dir),
+            SUPERTEST_WORK_DIR=str(work_dir),
+            SUPERTEST_TIMEOUT_SECONDS=str(_timeout_of(record, s)),
+            SUPERTEST_EVENTS_STDOUT="1",
+            SUPERTEST_HOME=str(s.home),
+            ARTIFACTS_DIR=str(s.effective_artifacts_dir),
+            MAX_CONCURRENT_TESTS=str(record.spec.get("workers") or s.max_concurrent_tests),
+            RUN_BACKEND="local",
+        )
+        return env
+
+    async def _relay(self, active: _ActiveRun) -> None:
+        stream = active.process.stdout
+        assert stream is not None
+        while True:
+            raw = await stream.readline()
+            if not raw:
+                return
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            event = decode_stdout_event(line)
+            if event is None:
+                # The runner's own diagnostics (e.g. a traceback) still belong in the run log.
+                await self._bus.publish(log_event(active.run_id, line, stream="runner"))
+                continue
+            if event.run_id != active.run_id:
+                continue
+            await self._bus.publish(event)
+            await self._mirror(active, event)
+
+    async def _mirror(self, active: _ActiveRun, event: RunEvent) -> None:
+        if event.type is EventType.RESULT:
+            change = run_repo.PhaseUpdate(
+                Phase.RUNNING, summary=event.summary, report_url=event.report_url, exit_code=event.exit_code
+            )
+            await self._db_update(active.run_id, change)
+        elif event.type is EventType.STATUS and event.phase is not None:
+            if event.phase.is_terminal:
+                active.terminal = event.phase
+            report_key = None
+            if event.phase.is_terminal and event.phase is not Phase.ERROR:
+                report_key = f"runs/{active.run_id}/report/index.html"
+            await self._db_update(
+                active.run_id, run_repo.PhaseUpdate(event.phase, event.message, at=event.ts, report_key=report_key)
+            )
+
+    async def _finish(self, run_id: str, phase: Phase, message: str) -> None:
+        await self._db_update(run_id, run_repo.PhaseUpdate(phase, message))
+        await self._bus.publish(status_event(run_id, phase, message))
+
+    async def _db_update(self, run_id: str, change: run_repo.PhaseUpdate) -> None:
+        def apply(session: Session) -> None:
+            run_repo.apply_phase(session, run_id, change)
+
+        try:
+            await self._db(apply)
+        except IllegalTransition as exc:
+            log.warning("phase_update_ignored", run_id=run_id, reason=str(exc))
+
+    async def _db(self, fn: Callable[[Session], T]) -> T:
+        def call() -> T:
+            with session_scope(self._sessions) as session:
+                return fn(session)
+
+        return await asyncio.to_thread(call)
+
+
+def _timeout_of(record: RunRecord, settings: CoreSettings) -> int:
+    value = record.spec.get("timeoutSeconds")
+    return int(value) if value else settings.default_timeout_seconds
+
+
+def _signal_group(process: asyncio.subprocess.Process, sig: signal.Signals) -> None:
+    if process.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, sig)

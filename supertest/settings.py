@@ -1,0 +1,128 @@
+"""Process settings, read from the environment with the seed's variable names.
+
+One class per process kind keeps each deployable's surface explicit; they share the
+fields in `CoreSettings`. An unset DATABASE_URL, REDIS_URL or S3_ENDPOINT selects the
+embedded default for that part (SQLite, the in-process bus, the local artifacts folder).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that must never reach a shared deployment.
+PLACEHOLDER_SECRETS = frozenset({"", "minioadmin", "changeme", "change-me", "secret", "password", "admin"})
+
+
+class RunBackend(StrEnum):
+    local = "local"
+    kubernetes = "kubernetes"
+
+
+def default_home() -> Path:
+    return Path.cwd() / ".supertest"
+
+
+class CoreSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
+
+    home: Path = Field(default_factory=default_home, alias="SUPERTEST_HOME")
+    run_backend: RunBackend = Field(default=RunBackend.local, alias="RUN_BACKEND")
+
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    redis_url: str | None = Field(default=None, alias="REDIS_URL")
+
+    s3_endpoint: str | None = Field(default=None, alias="S3_ENDPOINT")
+    s3_job_bucket_name: str = Field(default="playwright-job-artifacts", alias="S3_JOB_BUCKET_NAME")
+    s3_test_bucket_name: str = Field(default="playwright-test-artifacts", alias="S3_TEST_BUCKET_NAME")
+    aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
+    aws_access_key_id: str | None = Field(default=None, alias="AWS_ACCESS_KEY_ID")
+    aws_secret_access_key: SecretStr | None = Field(default=None, alias="AWS_SECRET_ACCESS_KEY")
+    artifacts_dir: Path | None = Field(default=None, alias="ARTIFACTS_DIR")
+
+    running_capacity: int = Field(default=5, ge=1, le=10_000, alias="RUNNING_CAPACITY")
+    queued_capacity: int = Field(default=50, ge=0, le=100_000, alias="QUEUED_CAPACITY")
+    max_concurrent_tests: int = Field(default=2, ge=1, le=64, alias="MAX_CONCURRENT_TESTS")
+    test_execution_timeout_ms: int = Field(default=900_000, ge=1_000, le=86_400_000, alias="TEST_EXECUTION_TIMEOUT_MS")
+    max_script_bytes: int = Field(default=256 * 1024, ge=1_024, le=1_000_000, alias="MAX_SCRIPT_BYTES")
+
+    event_stream_maxlen: int = Field(default=1000, ge=10, alias="EVENT_STREAM_MAXLEN")
+    event_stream_ttl_seconds: int = Field(default=86_400, ge=60, alias="EVENT_STREAM_TTL_SECONDS")
+    log_format: str = Field(default="console", pattern="^(console|json)$", alias="LOG_FORMAT")
+    log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+
+    @property
+    def is_local(self) -> bool:
+        return self.run_backend is RunBackend.local
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite:///{self.home / 'supertest.db'}"
+
+    @property
+    def effective_artifacts_dir(self) -> Path:
+        return self.artifacts_dir or self.home / "artifacts"
+
+    @property
+    def default_timeout_seconds(self) -> int:
+        return max(1, self.test_execution_timeout_ms // 1000)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> CoreSettings:
+        if self.is_local or not self.s3_endpoint:
+            return self
+        secret = self.aws_secret_access_key.get_secret_value() if self.aws_secret_access_key else ""
+        if secret.lower() in PLACEHOLDER_SECRETS:
+            raise ValueError(
+                "AWS_SECRET_ACCESS_KEY is unset or a well-known placeholder; "
+                "set a real secret outside local mode (RUN_BACKEND=local allows placeholders)"
+            )
+        return self
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the seed's `postgres://` form and pick the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class ApiSettings(CoreSettings):
+    host: str = Field(default="127.0.0.1", alias="SUPERTEST_HOST")
+    port: int = Field(default=8000, ge=1, le=65535, alias="SUPERTEST_PORT")
+    session_secret: SecretStr | None = Field(default=None, alias="SESSION_SECRET")
+    public_url: str | None = Field(default=None, alias="PUBLIC_URL")
+    kube_namespace: str = Field(default="default", alias="SUPERTEST_NAMESPACE")
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_session_secret(self) -> ApiSettings:
+        if self.is_local:
+            return self
+        secret = self.session_secret.get_secret_value() if self.session_secret else ""
+        if secret.lower() in PLACEHOLDER_SECRETS or len(secret) < 16:
+            raise ValueError("SESSION_SECRET must be set to a random value of 16+ characters outside local mode")
+        return self
+
+
+class RunnerSettings(CoreSettings):
+    """What the runner pod (or local subprocess) reads."""
+
+    run_id: str = Field(alias="SUPERTEST_RUN_ID", min_length=1, max_length=63)
+    run_kind: str = Field(default="test", pattern="^(test|job)$", alias="SUPERTEST_RUN_KIND")
+    scripts_dir: Path = Field(alias="SUPERTEST_SCRIPTS_DIR")
+    work_dir: Path | None = Field(default=None, alias="SUPERTEST_WORK_DIR")
+    timeout_seconds: int | None = Field(default=None, ge=1, alias="SUPERTEST_TIMEOUT_SECONDS")
+    playwright_dir: Path | None = Field(default=None, alias="SUPERTEST_PLAYWRIGHT_DIR")
+    chromium_path: Path = Field(default=Path("/usr/bin/chromium"), alias="CHROMIUM_PATH")
+    events_to_stdout: bool = Field(default=False, alias="SUPERTEST_EVENTS_STDOUT")
+    trace: str = Field(default="on", pattern="^(on|off|retain-on-failure|on-first-retry)$", alias="PW_TRACE")
+    screenshot: str = Field(default="on", pattern="^(on|off|only-on-failure)$", alias="PW_SCREENSHOT")
+    video: str = Field(default="on", pattern="^(on|off|retain-on-failure|on-first-retry)$", alias="PW_VIDEO")
+    playwright_retries: int = Field(default=0, ge=0, le=5, alias="PW_RETRIES")
+    upload_attempts: int = Field(default=4, ge=1, le=20, alias="UPLOAD_ATTEMPTS")
