@@ -126,3 +126,5 @@ class RunnerSettings(CoreSettings):
     video: str = Field(default="on", pattern="^(on|off|retain-on-failure|on-first-retry)$", alias="PW_VIDEO")
     playwright_retries: int = Field(default=0, ge=0, le=5, alias="PW_RETRIES")
     upload_attempts: int = Field(default=4, ge=1, le=20, alias="UPLOAD_ATTEMPTS")
+    # Comma-separated spec.browsers; only chromium can run here, others end the run as Error with a clear message.
+    browsers: str = Field(default="chromium", alias="SUPERTEST_BROWSERS")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 
 _RUN_ID = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
@@ -38,9 +37,10 @@ def safe_relative_path(path: str) -> str:
     """Normalise a client-supplied path under a run, refusing anything that could escape it."""
     if "\x00" in path or "\\" in path:
         raise InvalidArtifactPath("path contains a NUL byte or a backslash")
-    parts = PurePosixPath(path).parts
-    if path.startswith("/") or any(part in ("..", ".") for part in parts):
+    segments = path.split("/")
+    if path.startswith("/") or any(segment in ("..", ".") for segment in segments):
         raise InvalidArtifactPath("path must be relative and must not contain '.' or '..' segments")
+    parts = [segment for segment in segments if segment]
     if not parts:
         raise InvalidArtifactPath("path is empty")
     return "/".join(parts)

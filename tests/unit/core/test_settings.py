@@ -1,0 +1,54 @@
+import pytest
+from pydantic import ValidationError
+
+from supertest.settings import ApiSettings, CoreSettings, normalise_database_url
+
+
+def test_defaults_select_embedded_parts(monkeypatch, tmp_path):
+    for var in ("DATABASE_URL", "REDIS_URL", "S3_ENDPOINT", "RUN_BACKEND"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("SUPERTEST_HOME", str(tmp_path))
+    s = CoreSettings()
+    assert s.is_local
+    assert s.effective_database_url == f"sqlite:///{tmp_path / 'supertest.db'}"
+    assert s.effective_artifacts_dir == tmp_path / "artifacts"
+    assert (s.running_capacity, s.queued_capacity, s.test_execution_timeout_ms) == (5, 50, 900_000)
+
+
+def test_seed_env_names_are_read(monkeypatch):
+    monkeypatch.setenv("RUNNING_CAPACITY", "3")
+    monkeypatch.setenv("QUEUED_CAPACITY", "7")
+    monkeypatch.setenv("TEST_EXECUTION_TIMEOUT_MS", "60000")
+    s = CoreSettings()
+    assert (s.running_capacity, s.queued_capacity, s.default_timeout_seconds) == (3, 7, 60)
+
+
+def test_invalid_capacity_is_rejected_at_startup(monkeypatch):
+    monkeypatch.setenv("RUNNING_CAPACITY", "0")
+    with pytest.raises(ValidationError, match="RUNNING_CAPACITY"):
+        CoreSettings()
+
+
+def test_placeholder_secrets_refused_outside_local_mode(monkeypatch):
+    monkeypatch.setenv("RUN_BACKEND", "kubernetes")
+    monkeypatch.setenv("S3_ENDPOINT", "http://s3:9000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "minioadmin")
+    with pytest.raises(ValidationError, match="placeholder"):
+        CoreSettings()
+    monkeypatch.setenv("RUN_BACKEND", "local")
+    assert CoreSettings().aws_secret_access_key is not None
+
+
+def test_session_secret_required_outside_local_mode(monkeypatch):
+    monkeypatch.setenv("RUN_BACKEND", "kubernetes")
+    monkeypatch.delenv("S3_ENDPOINT", raising=False)
+    monkeypatch.delenv("SESSION_SECRET", raising=False)
+    with pytest.raises(ValidationError, match="SESSION_SECRET"):
+        ApiSettings()
+    monkeypatch.setenv("SESSION_SECRET", "x" * 32)
+    assert ApiSettings().session_secret is not None
+
+
+def test_postgres_urls_get_the_psycopg_driver():
+    assert normalise_database_url("postgres://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
+    assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
