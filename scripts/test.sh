@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sets up this machine and runs every check: lint, types, import contracts, then all test tiers.
+#   ./scripts/test.sh [extra pytest args]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+source "$ROOT/scripts/bootstrap.sh"
+
+step "control-plane binaries (etcd, kube-apiserver, kube-controller-manager, kubectl)"
+time bash tests/k8s/build-binaries.sh
+
+step "S3-compatible server"
+time bash tests/services/build-s3.sh
+
+step "ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+
+step "mypy (strict on our packages)"
+.venv/bin/mypy
+
+step "import contracts"
+.venv/bin/lint-imports
+
+step "pytest: unit, integration, e2e"
+.venv/bin/python -m pytest tests "$@"
