@@ -1,0 +1,50 @@
+"""A throwaway redis-server (Debian's) on a free loopback port, without persistence.
+
+with RedisServer.start() as server:
+    client = redis.Redis.from_url(server.url)
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import redis as redis_client
+
+from tests.services.procs import Service, ServiceError, free_port, wait_for
+
+
+class RedisServer(Service):
+    label = "redis"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.port = free_port()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def _boot(self, timeout: float) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise ServiceError("redis-server not found on PATH: run scripts/install-system-deps.sh")
+        settings = {
+            "port": self.port,
+            "bind": "127.0.0.1",
+            "save": "",  # no RDB snapshots
+            "appendonly": "no",  # no AOF
+            "dir": self.workdir,
+            "daemonize": "no",  # stay in our process group
+        }
+        options = [arg for key, value in settings.items() for arg in (f"--{key}", str(value))]
+        process = self._spawn([binary, *options])
+        wait_for(self._ping, what=f"redis-server on port {self.port}", timeout=timeout, process=process)
+
+    def _ping(self) -> bool:
+        client = redis_client.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1)
+        try:
+            return bool(client.ping())
+        except redis_client.RedisError:
+            return False
+        finally:
+            client.close()
