@@ -1,0 +1,152 @@
+"""The FastAPI application factory and its lifespan (engine, bus, artifact stores, run launcher)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from supertest.artifacts import ArtifactStore, create_store
+from supertest.bus import create_bus
+from supertest.bus.base import EventBus
+from supertest.db.engine import make_engine, make_session_factory
+from supertest.db.migrate import current_revision, head_revision
+from supertest.launch import RunLauncher
+from supertest.logs import configure_logging
+from supertest.settings import ApiSettings
+from supertest_api.auth.router import router as auth_router
+from supertest_api.auth.session import SessionSigner, load_session_secret
+from supertest_api.backends import build_launcher
+from supertest_api.capacity.router import router as capacity_router
+from supertest_api.errors import install_error_handlers
+from supertest_api.health.router import router as health_router
+from supertest_api.jobs.router import router as jobs_router
+from supertest_api.metrics import repository as metrics_repository
+from supertest_api.metrics.router import router as metrics_router
+from supertest_api.metrics.service import ApiMetrics
+from supertest_api.middleware import BodySizeLimitMiddleware, RequestLogMiddleware
+from supertest_api.resources import AppResources
+from supertest_api.results.router import router as results_router
+from supertest_api.runs.router import router as runs_router
+from supertest_api.status.router import router as status_router
+from supertest_api.tests.router import router as tests_router
+from supertest_api.ui.repository import STATIC_DIR
+from supertest_api.ui.router import router as ui_router
+from supertest_api.validation import MAX_BODY_BYTES
+
+log = structlog.get_logger("supertest.api")
+
+OPENAPI_TAGS = [
+    {"name": "runs", "description": "Submit tests and jobs, list, inspect and cancel runs"},
+    {"name": "status", "description": "Live run status and logs over Server-Sent Events"},
+    {"name": "results", "description": "The Playwright HTML report and artifacts of a run"},
+    {"name": "tests", "description": "Stored tests"},
+    {"name": "jobs", "description": "Stored jobs: ordered tests, optionally on a cron schedule"},
+    {"name": "capacity", "description": "Running and queued capacity"},
+    {"name": "auth", "description": "API keys and UI sessions"},
+    {"name": "health", "description": "Liveness, readiness and Prometheus metrics"},
+]
+
+
+class SchemaNotReady(RuntimeError):
+    pass
+
+
+def _check_schema(engine: Engine) -> None:
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        raise SchemaNotReady(
+            f"database schema is at revision {current or 'none'} but this release needs {head}: "
+            f"run `supertest migrate` (database {engine.url.render_as_string(hide_password=True)})"
+        )
+
+
+async def _build(settings: ApiSettings, launcher: RunLauncher | None, bus: EventBus | None) -> AppResources:
+    engine = make_engine(settings.effective_database_url)
+    try:
+        await run_in_threadpool(_check_schema, engine)
+    except Exception:
+        engine.dispose()
+        raise
+    factory = make_session_factory(engine)
+    bus = bus or create_bus(settings)
+    stores: dict[str, ArtifactStore] = {kind: create_store(settings, kind) for kind in ("test", "job")}
+    if settings.s3_endpoint is None:
+        for store in stores.values():
+            store.ensure_ready()  # local folders; S3 buckets are the runner's and the chart's business
+    return AppResources(
+        settings=settings,
+        engine=engine,
+        session_factory=factory,
+        bus=bus,
+        launcher=launcher or build_launcher(settings, factory, bus),
+        stores=stores,
+        signer=SessionSigner(load_session_secret(settings)),
+    )
+
+
+def create_app(
+    settings: ApiSettings | None = None, launcher: RunLauncher | None = None, *, bus: EventBus | None = None
+) -> FastAPI:
+    """`launcher` and `bus` replace the ones RUN_BACKEND / REDIS_URL would pick (tests, embedding)."""
+    settings = settings or ApiSettings()
+    if not structlog.is_configured():  # the CLI configures logging; a bare `uvicorn --factory` gets the same
+        configure_logging(settings.log_format, settings.log_level)
+    metrics = ApiMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resources = await _build(settings, launcher, bus)
+        await resources.launcher.start()
+        app.state.resources = resources
+        metrics.read_counts_with(lambda: metrics_repository.run_counts(resources.session_factory))
+        log.info("api started", backend=settings.run_backend.value, database=resources.engine.url.get_backend_name())
+        try:
+            yield
+        finally:
+            metrics.read_counts_with(None)
+            app.state.resources = None
+            with contextlib.suppress(Exception):
+                await resources.launcher.stop()
+            if bus is None:  # only close what we created
+                with contextlib.suppress(Exception):
+                    await resources.bus.close()
+            resources.engine.dispose()
+            log.info("api stopped")
+
+    app = FastAPI(
+        title="Supertest",
+        summary="Run Playwright browser tests on Kubernetes (or locally), with live status and HTML reports.",
+        version="0.1.0",
+        openapi_tags=OPENAPI_TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.resources = None
+    install_error_handlers(app)
+    # Added last = outermost: the request log sees the body-limit 413s too.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(RequestLogMiddleware, metrics=metrics)
+
+    for router in (
+        health_router,
+        metrics_router,
+        auth_router,
+        runs_router,  # before jobs: POST /api/jobs/run is a runs route
+        status_router,
+        results_router,
+        tests_router,
+        jobs_router,
+        capacity_router,
+        ui_router,
+    ):
+        app.include_router(router)
+    app.mount("/ui/static", StaticFiles(directory=STATIC_DIR, packages=None), name="ui-static")
+    return app

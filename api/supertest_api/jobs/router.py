@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+
+from supertest_api.common import responses
+from supertest_api.deps import SessionDep, require_principal
+from supertest_api.jobs import service
+from supertest_api.jobs.schemas import JobIn, JobListOut, JobOut, JobPatch
+from supertest_api.runs import service as run_service
+from supertest_api.runs.router import SUBMIT_RESPONSES, SubmitContextDep
+from supertest_api.runs.schemas import RunOptionsIn, SubmitOut
+
+router = APIRouter(prefix="/api/jobs", tags=["jobs"], dependencies=[Depends(require_principal)])
+
+
+@router.get("", response_model=JobListOut, responses=responses(), summary="List jobs")
+def list_jobs(
+    session: SessionDep, q: Annotated[str | None, Query(max_length=200, description="Name contains")] = None
+) -> JobListOut:
+    jobs = service.list_jobs(session, q)
+    return JobListOut(items=[service.job_out(j) for j in jobs], total=len(jobs))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=JobOut, responses=responses())
+def create_job(body: JobIn, session: SessionDep) -> JobOut:
+    return service.job_out(service.create_job(session, body))
+
+
+@router.get("/{job_id}", response_model=JobOut, responses=responses(404))
+def get_job(job_id: str, session: SessionDep) -> JobOut:
+    return service.job_out(service.get_job(session, job_id))
+
+
+@router.put("/{job_id}", response_model=JobOut, responses=responses(404, 409), summary="Replace a job")
+def replace_job(job_id: str, body: JobIn, session: SessionDep) -> JobOut:
+    return service.job_out(service.replace_job(session, job_id, body))
+
+
+@router.patch("/{job_id}", response_model=JobOut, responses=responses(404, 409), summary="Update some fields")
+def patch_job(job_id: str, body: JobPatch, session: SessionDep) -> JobOut:
+    return service.job_out(service.patch_job(session, job_id, body))
+
+
+@router.delete(
+    "/{job_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404, 409), response_class=Response
+)
+def delete_job(job_id: str, session: SessionDep) -> Response:
+    service.delete_job(session, job_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{job_id}/run",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=SubmitOut,
+    responses=SUBMIT_RESPONSES,
+    summary="Run a stored job",
+)
+async def run_job(
+    job_id: str, request: Request, ctx: SubmitContextDep, options: Annotated[RunOptionsIn | None, Body()] = None
+) -> SubmitOut:
+    record = await run_service.submit_stored_job(ctx, job_id, options or RunOptionsIn())
+    request.state.run_id = record.id
+    return run_service.submit_out(ctx.settings, record)

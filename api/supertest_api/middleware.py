@@ -1,0 +1,146 @@
+"""Pure ASGI middleware (no BaseHTTPMiddleware, so SSE and file streams pass straight through)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from supertest_api.errors import error_body
+from supertest_api.metrics.schemas import UNMATCHED_ROUTE
+from supertest_api.metrics.service import ApiMetrics
+
+log = structlog.get_logger("supertest.api.http")
+
+
+class RequestLogMiddleware:
+    """One log line and one metrics sample per request, labelled by route template (bounded cardinality)."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        streaming = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, streaming
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = dict(message.get("headers", []))
+                streaming = headers.get(b"content-type", b"").startswith(b"text/event-stream")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            self._record(scope, status, time.perf_counter() - started, streaming)
+
+    def _record(self, scope: Scope, status: int, elapsed: float, streaming: bool) -> None:
+        route = getattr(scope.get("route"), "path", None) or UNMATCHED_ROUTE
+        method = scope["method"]
+        self.metrics.requests.labels(method=method, route=route, status=str(status)).inc()
+        if not streaming:  # an SSE stream's lifetime is not a latency
+            self.metrics.latency.labels(method=method, route=route).observe(elapsed)
+        state: dict[str, Any] = scope.get("state") or {}
+        principal = state.get("principal")
+        fields: dict[str, Any] = {
+            "method": method,
+            "path": scope["path"],
+            "route": route,
+            "status": status,
+            "duration_ms": round(elapsed * 1000, 1),
+        }
+        if state.get("run_id"):
+            fields["run_id"] = state["run_id"]
+        if principal is not None:
+            fields["key"] = getattr(principal, "key_prefix", None)
+        log.info("request", **fields)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimitMiddleware:
+    """413 for bodies over a hard cap: from Content-Length before reading, and while streaming chunked bodies."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _reject(self, scope: Scope, send: Send) -> None:
+        state = scope.setdefault("state", {})
+        state["rejected"] = "too_large"
+        app = scope.get("app")
+        metrics = getattr(getattr(app, "state", None), "metrics", None)
+        if metrics is not None:
+            metrics.rejections.labels(reason="too_large").inc()
+        body = json.dumps(
+            error_body(
+                "payload_too_large",
+                f"request body is larger than the {self.max_bytes} byte limit",
+                {"limit": self.max_bytes},
+            )
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None:
+            try:
+                too_large = int(declared) > self.max_bytes
+            except ValueError:
+                too_large = False  # the server rejects malformed lengths itself
+            if too_large:
+                await self._reject(scope, send)
+                return
+
+        received = 0
+        started = False
+        rejected = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, rejected
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    if not started:
+                        await self._reject(scope, send)
+                    rejected = True
+                    # The app sees a disconnect and stops reading; whatever it answers is dropped below.
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if rejected:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        await self.app(scope, limited_receive, guarded_send)

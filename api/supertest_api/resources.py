@@ -1,0 +1,28 @@
+"""Everything the lifespan builds and the dependencies hand out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from supertest.artifacts import ArtifactStore
+from supertest.bus.base import EventBus
+from supertest.launch import RunLauncher
+from supertest.settings import ApiSettings
+from supertest_api.auth.session import SessionSigner
+
+
+@dataclass(slots=True)
+class AppResources:
+    settings: ApiSettings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    bus: EventBus
+    launcher: RunLauncher
+    stores: dict[str, ArtifactStore]  # by run kind: "test" | "job"
+    signer: SessionSigner
+
+    def store_for(self, kind: str) -> ArtifactStore:
+        return self.stores["job" if kind == "job" else "test"]

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request, status
+
+from supertest.launch import Trigger
+from supertest.phases import Phase
+from supertest_api.common import responses
+from supertest_api.deps import (
+    LauncherDep,
+    MetricsDep,
+    PrincipalDep,
+    SessionDep,
+    SessionFactoryDep,
+    SettingsDep,
+    require_principal,
+)
+from supertest_api.runs import service
+from supertest_api.runs.repository import RunFilter
+from supertest_api.runs.schemas import RunKindName, RunListOut, RunOut, SubmitJobIn, SubmitOut, SubmitTestIn
+
+router = APIRouter(prefix="/api", tags=["runs"], dependencies=[Depends(require_principal)])
+
+
+def submit_context(
+    settings: SettingsDep,
+    factory: SessionFactoryDep,
+    launcher: LauncherDep,
+    metrics: MetricsDep,
+    principal: PrincipalDep,
+    x_supertest_trigger: Annotated[str | None, Header(description="Set to `cli` by the supertest CLI")] = None,
+) -> service.SubmitContext:
+    trigger: Trigger = "manual" if principal.via == "session" else "api"
+    if x_supertest_trigger == "cli":
+        trigger = "cli"
+    return service.SubmitContext(
+        settings=settings, factory=factory, launcher=launcher, metrics=metrics, trigger=trigger
+    )
+
+
+SubmitContextDep = Annotated[service.SubmitContext, Depends(submit_context)]
+SUBMIT_RESPONSES = responses(404, 413, 429)
+
+
+@router.post(
+    "/test",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=SubmitOut,
+    responses=SUBMIT_RESPONSES,
+    summary="Run one test (inline script, or a stored test by testId)",
+)
+async def submit_test(body: SubmitTestIn, request: Request, ctx: SubmitContextDep) -> SubmitOut:
+    record = await service.submit_test(ctx, body)
+    request.state.run_id = record.id
+    return service.submit_out(ctx.settings, record)
+
+
+@router.post(
+    "/jobs/run",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=SubmitOut,
+    responses=SUBMIT_RESPONSES,
+    summary="Run a job: a stored job by jobId, or inline tests, in one runner with one combined report",
+)
+async def submit_job(body: SubmitJobIn, request: Request, ctx: SubmitContextDep) -> SubmitOut:
+    record = await service.submit_job(ctx, body)
+    request.state.run_id = record.id
+    return service.submit_out(ctx.settings, record)
+
+
+@router.get("/runs", response_model=RunListOut, responses=responses(), summary="Run history, newest first")
+def list_runs(
+    session: SessionDep,
+    settings: SettingsDep,
+    phase: Annotated[list[Phase] | None, Query(description="Repeatable: ?phase=Queued&phase=Running")] = None,
+    kind: RunKindName | None = None,
+    trigger: Annotated[str | None, Query(max_length=16)] = None,
+    test_id: Annotated[str | None, Query(alias="testId", max_length=32)] = None,
+    job_id: Annotated[str | None, Query(alias="jobId", max_length=32)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> RunListOut:
+    flt = RunFilter(
+        phase=[p.value for p in phase or []],
+        kind=kind,
+        trigger=trigger,
+        test_id=test_id,
+        job_id=job_id,
+        limit=limit,
+        offset=offset,
+    )
+    return service.list_runs(session, settings, flt)
+
+
+@router.get("/runs/{run_id}", response_model=RunOut, responses=responses(404), summary="One run")
+def get_run(run_id: str, request: Request, session: SessionDep, settings: SettingsDep) -> RunOut:
+    request.state.run_id = run_id
+    return service.run_out(settings, service.get_run(session, run_id))
+
+
+@router.post(
+    "/runs/{run_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RunOut,
+    responses=responses(404, 409),
+    summary="Cancel a queued or running run (the result is Cancelled)",
+)
+async def cancel_run(run_id: str, request: Request, ctx: SubmitContextDep) -> RunOut:
+    request.state.run_id = run_id
+    return service.run_out(ctx.settings, await service.cancel_run(ctx, run_id))

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from supertest.phases import Phase
+from supertest_api.common import CamelModel
+
+Language = Literal["javascript", "typescript"]
+RunKindName = Literal["test", "job"]
+Priority = Annotated[int, Field(ge=-100, le=100, description="Higher is admitted first; FIFO within a priority")]
+Timeout = Annotated[int, Field(ge=1, le=86_400, description="Run timeout; default TEST_EXECUTION_TIMEOUT_MS")]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+
+
+class SubmitTestIn(CamelModel):
+    script: str | None = Field(default=None, description="Playwright Test source; omit to run the stored `testId`")
+    language: Language | None = None
+    title: Title | None = None
+    test_id: str | None = Field(default=None, max_length=32)
+    priority: Priority = 0
+    timeout_seconds: Timeout | None = None
+
+
+class RunOptionsIn(CamelModel):
+    """Options when running a stored test or job by id."""
+
+    priority: Priority = 0
+    timeout_seconds: Timeout | None = None
+
+
+class InlineTestIn(CamelModel):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    script: str
+    language: Language = "javascript"
+
+
+class SubmitJobIn(CamelModel):
+    job_id: str | None = Field(default=None, max_length=32, description="A stored job; or give `tests` inline")
+    tests: list[InlineTestIn] | None = Field(default=None, max_length=200)
+    title: Title | None = None
+    priority: Priority = 0
+    timeout_seconds: Timeout | None = None
+    workers: int | None = Field(default=None, ge=1, le=64, description="Playwright workers inside the run")
+
+
+class SubmitOut(CamelModel):
+    run_id: str
+    kind: RunKindName
+    phase: Phase
+    report_url: str
+    status_url: str
+
+
+class SummaryOut(CamelModel):
+    total: int
+    passed: int
+    failed: int
+    flaky: int
+    skipped: int
+    duration_ms: int | None
+
+
+class RunOut(CamelModel):
+    run_id: str
+    kind: RunKindName
+    phase: Phase
+    trigger: str
+    title: str
+    test_id: str | None
+    job_id: str | None
+    priority: int
+    summary: SummaryOut
+    report_url: str
+    status_url: str
+    message: str | None
+    exit_code: int | None
+    attempts: int
+    cancel_requested: bool
+    created_at: datetime
+    queued_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+
+
+class RunListOut(CamelModel):
+    items: list[RunOut]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,247 @@
+"""Submitting, listing and cancelling runs. The launcher (local dispatcher or Kubernetes) does the work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from supertest.admission import QueueFull
+from supertest.db.engine import session_scope
+from supertest.db.models import RunRecord, TestRecord
+from supertest.launch import Language, RunAlreadyFinished, RunLauncher, RunRequest, ScriptSpec, Trigger
+from supertest.phases import IllegalTransition, Phase
+from supertest.settings import ApiSettings
+from supertest_api.errors import Conflict, NotFoundError, QueueFullError, ValidationFailed
+from supertest_api.metrics.service import ApiMetrics
+from supertest_api.runs import repository
+from supertest_api.runs.schemas import (
+    RunListOut,
+    RunOptionsIn,
+    RunOut,
+    SubmitJobIn,
+    SubmitOut,
+    SubmitTestIn,
+    SummaryOut,
+)
+from supertest_api.runs.urls import report_url, status_url
+from supertest_api.validation import check_script, slugify, strip_spec_suffix, unique_names
+
+log = structlog.get_logger("supertest.api.runs")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitContext:
+    settings: ApiSettings
+    factory: sessionmaker[Session]
+    launcher: RunLauncher
+    metrics: ApiMetrics
+    trigger: Trigger
+
+
+async def _db(factory: sessionmaker[Session], fn: Callable[[Session], T]) -> T:
+    def call() -> T:
+        with session_scope(factory) as session:
+            return fn(session)
+
+    return await run_in_threadpool(call)
+
+
+async def _submit(ctx: SubmitContext, request: RunRequest) -> RunRecord:
+    try:
+        record = await ctx.launcher.submit(request)
+    except QueueFull as exc:
+        raise QueueFullError(str(exc)) from exc
+    ctx.metrics.runs_submitted.labels(kind=request.kind).inc()
+    log.info("run submitted", run_id=record.id, kind=request.kind, trigger=request.trigger, tests=len(request.scripts))
+    return record
+
+
+# -- single tests ------------------------------------------------------------------------------
+
+
+async def submit_test(ctx: SubmitContext, body: SubmitTestIn) -> RunRecord:
+    if body.script is None and body.test_id is None:
+        raise ValidationFailed(
+            "script is required (or give the testId of a stored test)",
+            details=[{"loc": ["body", "script"], "msg": "script is required"}],
+        )
+
+    def build(session: Session) -> RunRequest:
+        stored = _stored_test(session, body.test_id) if body.test_id else None
+        if body.script is not None:
+            script = check_script(body.script, ctx.settings.max_script_bytes)
+            language = body.language or (stored.language if stored else "javascript")
+        else:
+            assert stored is not None
+            script, language = stored.script, body.language or stored.language
+        title = body.title or (stored.title if stored else "Playground run")
+        return RunRequest(
+            kind="test",
+            scripts=(ScriptSpec(name=slugify(title), script=script, language=_language(language)),),
+            title=title,
+            trigger=ctx.trigger,
+            test_id=stored.id if stored else None,
+            priority=body.priority,
+            timeout_seconds=body.timeout_seconds,
+        )
+
+    return await _submit(ctx, await _db(ctx.factory, build))
+
+
+async def submit_stored_test(ctx: SubmitContext, test_id: str, options: RunOptionsIn) -> RunRecord:
+    body = SubmitTestIn(test_id=test_id, priority=options.priority, timeout_seconds=options.timeout_seconds)
+    return await submit_test(ctx, body)
+
+
+def _stored_test(session: Session, test_id: str) -> TestRecord:
+    try:
+        return repository.get_test(session, test_id)
+    except repository.CatalogNotFound as exc:
+        raise NotFoundError(str(exc)) from exc
+
+
+def _language(value: str) -> Language:
+    return "typescript" if value == "typescript" else "javascript"
+
+
+# -- jobs ----------------------------------------------------------------------------------------
+
+
+def _ordered_specs(entries: Sequence[tuple[str, str, str]]) -> tuple[ScriptSpec, ...]:
+    # Order is kept by position: the launcher's workspace prefixes each file with its index.
+    names = unique_names([slugify(strip_spec_suffix(name)) for name, _, _ in entries])
+    return tuple(
+        ScriptSpec(name=n, script=script, language=_language(lang))
+        for n, (_, script, lang) in zip(names, entries, strict=True)
+    )
+
+
+async def submit_job(ctx: SubmitContext, body: SubmitJobIn) -> RunRecord:
+    if (body.job_id is None) == (body.tests is None):
+        raise ValidationFailed("give exactly one of jobId (a stored job) or tests (inline scripts)")
+    if body.tests is not None:
+        if not body.tests:
+            raise ValidationFailed("tests is empty: give at least one {name, script}")
+        entries = [
+            (t.name, check_script(t.script, ctx.settings.max_script_bytes, field=f"tests[{i}].script"), t.language)
+            for i, t in enumerate(body.tests)
+        ]
+        request = RunRequest(
+            kind="job",
+            scripts=_ordered_specs(entries),
+            title=body.title or f"{len(entries)} test(s)",
+            trigger=ctx.trigger,
+            priority=body.priority,
+            timeout_seconds=body.timeout_seconds,
+            workers=body.workers,
+        )
+        return await _submit(ctx, request)
+
+    job_id = body.job_id
+    assert job_id is not None
+
+    def build(session: Session) -> RunRequest:
+        try:
+            job = repository.get_job(session, job_id)
+        except repository.CatalogNotFound as exc:
+            raise NotFoundError(str(exc)) from exc
+        if not job.tests:
+            raise ValidationFailed(f"job {job.name!r} has no tests; add testIds first")
+        entries = [(jt.test.title, jt.test.script, jt.test.language) for jt in job.tests]
+        return RunRequest(
+            kind="job",
+            scripts=_ordered_specs(entries),
+            title=body.title or job.name,
+            trigger=ctx.trigger,
+            job_id=job.id,
+            priority=body.priority,
+            timeout_seconds=body.timeout_seconds,
+            workers=body.workers,
+        )
+
+    record = await _submit(ctx, await _db(ctx.factory, build))
+    await _db(ctx.factory, lambda s: repository.touch_job(s, job_id))
+    return record
+
+
+async def submit_stored_job(ctx: SubmitContext, job_id: str, options: RunOptionsIn) -> RunRecord:
+    body = SubmitJobIn(job_id=job_id, priority=options.priority, timeout_seconds=options.timeout_seconds)
+    return await submit_job(ctx, body)
+
+
+# -- reading and cancelling -----------------------------------------------------------------------
+
+
+def get_run(session: Session, run_id: str) -> RunRecord:
+    try:
+        return repository.get(session, run_id)
+    except repository.RunNotFound as exc:
+        raise NotFoundError(str(exc)) from exc
+
+
+def list_runs(session: Session, settings: ApiSettings, flt: repository.RunFilter) -> RunListOut:
+    rows, total = repository.list_runs(session, flt)
+    return RunListOut(items=[run_out(settings, r) for r in rows], total=total, limit=flt.limit, offset=flt.offset)
+
+
+async def cancel_run(ctx: SubmitContext, run_id: str) -> RunRecord:
+    record = await _db(ctx.factory, lambda s: get_run(s, run_id))
+    if Phase(record.phase).is_terminal:
+        raise Conflict(
+            f"run {run_id} already finished as {record.phase}; nothing to cancel", details={"phase": record.phase}
+        )
+    try:
+        await ctx.launcher.cancel(run_id)
+    except RunAlreadyFinished as exc:
+        raise Conflict(str(exc)) from exc
+    except IllegalTransition as exc:
+        raise Conflict(str(exc)) from exc
+    except repository.RunNotFound as exc:
+        raise NotFoundError(str(exc)) from exc
+    log.info("run cancel requested", run_id=run_id)
+    return await _db(ctx.factory, lambda s: get_run(s, run_id))
+
+
+# -- output ----------------------------------------------------------------------------------
+
+
+def submit_out(settings: ApiSettings, record: RunRecord) -> SubmitOut:
+    return SubmitOut(
+        run_id=record.id,
+        kind="job" if record.kind == "job" else "test",
+        phase=Phase(record.phase),
+        report_url=report_url(settings, record.id),
+        status_url=status_url(settings, record.id, record.kind),
+    )
+
+
+def run_out(settings: ApiSettings, r: RunRecord) -> RunOut:
+    return RunOut(
+        run_id=r.id,
+        kind="job" if r.kind == "job" else "test",
+        phase=Phase(r.phase),
+        trigger=r.trigger,
+        title=r.title,
+        test_id=r.test_id,
+        job_id=r.job_id,
+        priority=r.priority,
+        summary=SummaryOut(
+            total=r.total, passed=r.passed, failed=r.failed, flaky=r.flaky, skipped=r.skipped, duration_ms=r.duration_ms
+        ),
+        report_url=report_url(settings, r.id),
+        status_url=status_url(settings, r.id, r.kind),
+        message=r.message,
+        exit_code=r.exit_code,
+        attempts=r.attempts,
+        cancel_requested=r.cancel_requested,
+        created_at=r.created_at,
+        queued_at=r.queued_at,
+        started_at=r.started_at,
+        completed_at=r.completed_at,
+    )
