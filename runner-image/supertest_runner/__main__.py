@@ -1,0 +1,3 @@
+from supertest_runner.cli import main
+
+raise SystemExit(main())

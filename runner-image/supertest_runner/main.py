@@ -1,0 +1,204 @@
+"""Orchestration: preflight, workspace, Playwright, results, upload, events; returns the exit code."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import tempfile
+import traceback
+from collections import deque
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TextIO
+
+from supertest.artifacts import create_store
+from supertest.events import Summary, log_event, result_event, status_event
+from supertest.phases import Phase
+from supertest.settings import RunnerSettings
+from supertest_runner import config, reaper, workspace
+from supertest_runner.outcome import Outcome, decide, with_upload_error
+from supertest_runner.preflight import PreflightError, Toolchain, preflight
+from supertest_runner.process import ProcessResult, run_process
+from supertest_runner.publish import EventSink, create_sink
+from supertest_runner.results import ParsedResults, load_results
+from supertest_runner.upload import UPLOAD_DEADLINE_SECONDS, Uploaded, in_daemon_thread, upload_run, with_retries
+
+LOGS_FILE = "logs.txt"
+# Never handed to user scripts: they run arbitrary code, and only the runner needs these. Exact names, so a
+# spec.env variable of the user's own (say S3_BUCKET for the app under test) still gets through.
+_PRIVATE_ENV = frozenset(
+    {
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "REDIS_URL",
+        "DATABASE_URL",
+        "SESSION_SECRET",
+        "S3_ENDPOINT",
+        "S3_TEST_BUCKET_NAME",
+        "S3_JOB_BUCKET_NAME",
+    }
+)
+_PRIVATE_PREFIX = "SUPERTEST_"
+
+
+def report_url(run_id: str) -> str:
+    return f"/api/test-results/{run_id}/report/index.html"
+
+
+def playwright_env(base: Mapping[str, str], toolchain: Toolchain) -> dict[str, str]:
+    env = {k: v for k, v in base.items() if k not in _PRIVATE_ENV and not k.startswith(_PRIVATE_PREFIX)}
+    env.update(
+        # Where Playwright looks for ffmpeg (linked to Debian's by scripts/setup-playwright.sh).
+        PLAYWRIGHT_BROWSERS_PATH=str(toolchain.browsers_path),
+        CI="1",
+        FORCE_COLOR="0",
+    )
+    return env
+
+
+class Run:
+    def __init__(
+        self, settings: RunnerSettings, sink: EventSink, work_dir: Path, cancel: asyncio.Event, reap: bool
+    ) -> None:
+        self.settings = settings
+        self.reap = reap
+        self.sink = sink
+        self.work_dir = work_dir
+        self.cancel = cancel
+        self.timeout_seconds = settings.timeout_seconds or settings.default_timeout_seconds
+        self._logs: TextIO = (work_dir / LOGS_FILE).open("a", encoding="utf-8")
+        self._tail: deque[str] = deque(maxlen=50)
+
+    async def log(self, line: str, stream: str) -> None:
+        # Absolute work-dir paths mean nothing to the user and differ per run.
+        line = line.replace(f"{self.work_dir}/", "")
+        if not self._logs.closed:
+            self._logs.write(line + "\n")
+        if line.strip():
+            self._tail.append(line)
+        await self.sink.publish(log_event(self.settings.run_id, line, stream))
+
+    async def say(self, text: str) -> None:
+        await self.log(f"[supertest] {text}", "runner")
+
+    def last_error_line(self) -> str:
+        return next((ln for ln in reversed(self._tail) if "Error" in ln), self._tail[-1] if self._tail else "")
+
+    async def execute(self) -> int:
+        run_id = self.settings.run_id
+        await self.sink.publish(status_event(run_id, Phase.RUNNING, "starting Playwright"))
+        results: ParsedResults | None = None
+        try:
+            outcome, results = await self._test()
+        except (PreflightError, workspace.WorkspaceError) as exc:
+            outcome = Outcome(Phase.ERROR, str(exc))
+        except Exception as exc:
+            # A bug or an OS failure in the runner: still an Error with a reason, never an exit 1 (Failed).
+            await self.say("internal error:\n" + traceback.format_exc())
+            outcome = Outcome(Phase.ERROR, f"runner error: {type(exc).__name__}: {exc}")
+        await self.say(f"{outcome.phase}: {outcome.message}")
+        uploaded, upload_error = await self._upload()
+        outcome = with_upload_error(outcome, upload_error)
+        summary = results.summary if results else Summary()
+        url = report_url(run_id) if uploaded and uploaded.report else None
+        await self.sink.publish(result_event(run_id, summary, url, outcome.exit_code))
+        await self.sink.publish(status_event(run_id, outcome.phase, outcome.message, exit_code=outcome.exit_code))
+        return outcome.exit_code
+
+    async def _test(self) -> tuple[Outcome, ParsedResults | None]:
+        toolchain = preflight(self.settings)
+        specs = workspace.materialise(self.settings.scripts_dir, self.work_dir, self.settings.max_script_bytes)
+        await self.say(f"scripts: {', '.join(s.target for s in specs)}")
+        (self.work_dir / config.CONFIG_FILE).write_text(config.render_config(self._config()), encoding="utf-8")
+        workspace.link_node_modules(self.work_dir, toolchain.playwright_dir)
+        if self.cancel.is_set():
+            return Outcome(Phase.CANCELLED, "cancelled before Playwright started"), None
+        argv = [toolchain.node, str(toolchain.cli), "test", "-c", config.CONFIG_FILE]
+        proc: ProcessResult = await run_process(
+            argv,
+            cwd=self.work_dir,
+            env=playwright_env(os.environ, toolchain),
+            on_line=self.log,
+            timeout_seconds=self.timeout_seconds,
+            cancel=self.cancel,
+        )
+        if self.reap and proc.returncode is not None:
+            leftovers = reaper.end_leftovers()
+            if leftovers:
+                await self.say(f"stopped {leftovers} leftover browser processes")
+        results = load_results(self.work_dir / config.RESULTS_FILE)
+        outcome = decide(
+            returncode=proc.returncode,
+            stop=proc.stop,
+            timeout_seconds=self.timeout_seconds,
+            results=results,
+            last_output=self.last_error_line(),
+        )
+        return Outcome(outcome.phase, outcome.message.replace(f"{self.work_dir}/", "")), results
+
+    def _config(self) -> config.PlaywrightConfig:
+        s = self.settings
+        return config.PlaywrightConfig(
+            chromium_path=str(s.chromium_path),
+            workers=s.max_concurrent_tests,
+            retries=s.playwright_retries,
+            trace=s.trace,
+            screenshot=s.screenshot,
+            video=s.video,
+        )
+
+    async def _upload(self) -> tuple[Uploaded | None, str | None]:
+        s = self.settings
+        await self.say(f"uploading artifacts (up to {s.upload_attempts} attempts)")
+        self._logs.close()  # logs.txt is complete from here on; later lines are events only
+        store = create_store(s, s.run_kind)
+        wd = self.work_dir
+
+        def attempt() -> Uploaded:
+            report, results, logs = wd / config.REPORT_DIR, wd / config.RESULTS_FILE, wd / LOGS_FILE
+            return upload_run(store, s.run_id, report, results, logs)
+
+        try:
+            uploaded = await in_daemon_thread(
+                lambda: with_retries(attempt, s.upload_attempts), UPLOAD_DEADLINE_SECONDS + 30
+            )
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            await self.sink.publish(log_event(s.run_id, f"[supertest] upload failed: {reason}", "runner"))
+            return None, reason
+        await self.sink.publish(log_event(s.run_id, f"[supertest] uploaded {uploaded.files} files", "runner"))
+        return uploaded, None
+
+
+def prepare_work_dir(settings: RunnerSettings) -> tuple[Path, bool]:
+    """(work dir, whether we created it and so remove it). A reused dir (pod restart) loses old outputs."""
+    if settings.work_dir is None:
+        return Path(tempfile.mkdtemp(prefix=f"supertest-{settings.run_id}-")), True
+    work_dir = settings.work_dir.resolve()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    for name in (config.TESTS_DIR, config.REPORT_DIR, config.OUTPUT_DIR):
+        shutil.rmtree(work_dir / name, ignore_errors=True)
+    for name in (config.RESULTS_FILE, LOGS_FILE, config.CONFIG_FILE):
+        (work_dir / name).unlink(missing_ok=True)
+    return work_dir, False
+
+
+async def run(settings: RunnerSettings, own_process: bool = False) -> int:
+    """`own_process`: the runner is its process's only job (the CLI), so it may adopt and end orphans."""
+    cancel = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # Pod deletion sends SIGTERM, Ctrl-C SIGINT: both mean cancel, with the same orderly teardown.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, cancel.set)
+    reap = own_process and reaper.become_subreaper()
+    sink = create_sink(settings)
+    work_dir, owned = prepare_work_dir(settings)
+    try:
+        return await Run(settings, sink, work_dir, cancel, reap).execute()
+    finally:
+        await sink.close()
+        if owned:
+            shutil.rmtree(work_dir, ignore_errors=True)
