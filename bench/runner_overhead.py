@@ -37,7 +37,7 @@ def bare_workspace(root: Path, spec: str) -> Path:
     work = root / "bare"
     (work / "tests").mkdir(parents=True)
     (work / "tests" / "bench.spec.js").write_text(spec)
-    cfg = PlaywrightConfig(chromium_path="/usr/bin/chromium", run_timeout_seconds=600, workers=WORKERS, **ARTIFACTS)
+    cfg = PlaywrightConfig(chromium_path="/usr/bin/chromium", workers=WORKERS, **ARTIFACTS)
     (work / "playwright.config.js").write_text(render_config(cfg))
     (work / "node_modules").symlink_to(playwright_dir / "node_modules")
     return work
