@@ -47,8 +47,12 @@ def time_bare(work: Path) -> float:
     for leftover in ("report", "test-results", "results.json"):
         subprocess.run(["rm", "-rf", str(work / leftover)], check=True)
     start = time.perf_counter()
-    done = subprocess.run(["npx", "--no-install", "playwright", "test", "-c", "playwright.config.js"],
-                          cwd=work, capture_output=True, env={**os.environ, "CI": "1"})
+    done = subprocess.run(
+        ["npx", "--no-install", "playwright", "test", "-c", "playwright.config.js"],
+        cwd=work,
+        capture_output=True,
+        env={**os.environ, "CI": "1"},
+    )
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"bare playwright failed:\n{done.stdout.decode()[-2000:]}{done.stderr.decode()[-2000:]}")
@@ -57,8 +61,12 @@ def time_bare(work: Path) -> float:
 
 def time_supertest(spec_file: Path, url: str, key: str) -> float:
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "supertest.cli.main", "run", str(spec_file), "--server", url, "-q"],
-                          capture_output=True, env={**os.environ, "SUPERTEST_API_KEY": key}, cwd=REPO)
+    done = subprocess.run(
+        [sys.executable, "-m", "supertest.cli.main", "run", str(spec_file), "--server", url, "-q"],
+        capture_output=True,
+        env={**os.environ, "SUPERTEST_API_KEY": key},
+        cwd=REPO,
+    )
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"supertest run failed ({done.returncode}):\n{done.stderr.decode()[-3000:]}")
@@ -89,11 +97,13 @@ def main() -> None:
                             ours.append(time_supertest(spec_file, server.url, server.api_key))
                         else:
                             bare.append(time_bare(work))
-                    print(f"  {count:>2} tests, pair {pair + 1}: supertest {ours[-1]:.2f}s, bare {bare[-1]:.2f}s",
-                          flush=True)
+                    print(
+                        f"  {count:>2} tests, pair {pair + 1}: supertest {ours[-1]:.2f}s, bare {bare[-1]:.2f}s",
+                        flush=True,
+                    )
                 ratios = [o / b for o, b in zip(ours, bare, strict=True)]
                 rows.append((count, statistics.median(ours), statistics.median(bare), statistics.median(ratios)))
-    print("\nrunner overhead (median of %d pairs)" % args.pairs)
+    print(f"\nrunner overhead (median of {args.pairs} pairs)")
     print(f"{'tests':>5}  {'supertest run':>13}  {'npx playwright':>14}  {'ratio':>6}")
     for count, ours_s, bare_s, ratio in rows:
         print(f"{count:>5}  {ours_s:>12.2f}s  {bare_s:>13.2f}s  {ratio:>6.2f}")

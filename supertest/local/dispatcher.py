@@ -186,9 +186,8 @@ class LocalDispatcher:
             await asyncio.wait_for(self._relay(active), timeout=timeout)
             exit_code = await process.wait()
         except TimeoutError:
-            _signal_group(process, signal.SIGKILL)
-            await process.wait()
-            await self._finish(run_id, Phase.TIMED_OUT, "the runner did not stop at its timeout and was killed")
+            await _terminate(process)
+            await self._finish(run_id, Phase.TIMED_OUT, "the runner did not stop at its timeout and was stopped")
             return
         finally:
             self._active.pop(run_id, None)
@@ -210,7 +209,7 @@ class LocalDispatcher:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             env=env,
-            start_new_session=True,  # its own process group, so cancel reaches Playwright and Chromium too
+            start_new_session=True,  # its own process group; the runner itself tears down Playwright's
             limit=1 << 20,
         )
 
@@ -291,6 +290,16 @@ class LocalDispatcher:
 def _timeout_of(record: RunRecord, settings: CoreSettings) -> int:
     value = record.spec.get("timeoutSeconds")
     return int(value) if value else settings.default_timeout_seconds
+
+
+async def _terminate(process: asyncio.subprocess.Process, grace: float = 15) -> None:
+    """SIGTERM lets the runner stop Playwright and Chromium itself; SIGKILL only if it does not."""
+    _signal_group(process, signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), timeout=grace)
+    except TimeoutError:
+        _signal_group(process, signal.SIGKILL)
+        await process.wait()
 
 
 def _signal_group(process: asyncio.subprocess.Process, sig: signal.Signals) -> None:

@@ -124,9 +124,7 @@ def port_is_bound(port: int) -> bool:
         return False
 
 
-def write_kubeconfig(
-    path: Path, server: str, ca_path: Path, user: dict[str, str], name: str = "supertest"
-) -> Path:
+def write_kubeconfig(path: Path, server: str, ca_path: Path, user: dict[str, str], name: str = "supertest") -> Path:
     config = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -208,9 +206,9 @@ class ControlPlane:
             ip_addresses=("127.0.0.1", "10.0.0.1"),
         )
         serving_crt, serving_key = serving.write(pki, "apiserver")
-        admin_crt, admin_key = certs.issue(
-            ca, "supertest-admin", organizations=("system:masters",), client=True
-        ).write(pki, "admin")
+        admin_crt, admin_key = certs.issue(ca, "supertest-admin", organizations=("system:masters",), client=True).write(
+            pki, "admin"
+        )
         sa_key, sa_pub = certs.write_service_account_keys(pki)
         write_kubeconfig(
             self.kubeconfig_path,
@@ -305,9 +303,7 @@ class ControlPlane:
             return bool(ready())
 
         try:
-            wait_for(
-                check, timeout=max(deadline - time.monotonic(), 0.1), interval=0.1, message=f"{name} ready"
-            )
+            wait_for(check, timeout=max(deadline - time.monotonic(), 0.1), interval=0.1, message=f"{name} ready")
         except AssertionError as exc:
             raise ControlPlaneError(f"{exc}; last log lines of {name}:\n{self.log_tail(name)}") from None
 
@@ -391,9 +387,7 @@ class ControlPlane:
         """Write a kubeconfig authenticating as system:serviceaccount:<namespace>:<name>; return its path."""
         token = self.serviceaccount_token(namespace, name, expiration_seconds)
         path = self.work_dir / f"sa-{namespace}-{name}.kubeconfig"
-        return write_kubeconfig(
-            path, self.server_url, self.ca_path, {"token": token}, name=f"{namespace}-{name}"
-        )
+        return write_kubeconfig(path, self.server_url, self.ca_path, {"token": token}, name=f"{namespace}-{name}")
 
     # -------------------------------------------------------------------------------------------- namespaces
     def create_namespace(self, name: str, wait_serviceaccount: bool = True, timeout: float = 30.0) -> str:
@@ -447,9 +441,7 @@ class ControlPlane:
     def leftovers(self) -> list[str]:
         """Processes of this control plane still alive and ports still bound (empty after a clean stop)."""
         found = [f"process group {pid} still has members" for pid in self.pids() if procs.group_members(pid)]
-        found += [
-            f"port {port} ({name}) still bound" for name, port in self.ports.items() if port_is_bound(port)
-        ]
+        found += [f"port {port} ({name}) still bound" for name, port in self.ports.items() if port_is_bound(port)]
         return found
 
     def stop(self) -> None:
@@ -480,9 +472,7 @@ def namespace_for_test(test_name: str) -> str:
 
 if __name__ == "__main__":  # smoke run: start, print facts, stop
     with ControlPlane.start() as plane:
-        print(
-            f"started in {plane.startup_seconds:.2f}s: {plane.server_url} kubeconfig={plane.kubeconfig_path}"
-        )
+        print(f"started in {plane.startup_seconds:.2f}s: {plane.server_url} kubeconfig={plane.kubeconfig_path}")
         print(plane.kubectl("get", "--raw=/version").stdout)
         with contextlib.suppress(KeyboardInterrupt):
             if "--hold" in sys.argv:

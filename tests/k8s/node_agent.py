@@ -203,9 +203,7 @@ def _write_tree(base: Path, files: dict[str, bytes]) -> None:
         target.write_bytes(content)
 
 
-def _select_items(
-    data: dict[str, bytes], items: list[Obj] | None, what: str, optional: bool
-) -> dict[str, bytes]:
+def _select_items(data: dict[str, bytes], items: list[Obj] | None, what: str, optional: bool) -> dict[str, bytes]:
     if not items:
         return dict(data)
     selected = {}
@@ -594,9 +592,7 @@ class NodeAgent:
         body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec}
         sa = pod["spec"].get("serviceAccountName") or "default"
         request = _model(k8s.AuthenticationV1TokenRequest, body)
-        resp = self.core.create_namespaced_service_account_token(
-            sa, meta["namespace"], request, _preload_content=False
-        )
+        resp = self.core.create_namespaced_service_account_token(sa, meta["namespace"], request, _preload_content=False)
         return str(_json(resp)["status"]["token"])
 
     def _error(self, message: str, quiet: bool = False) -> None:
@@ -638,9 +634,7 @@ class _PodRun:
         self.start_time = now_iso()
         self.start_mono = time.monotonic()
         self._transitions: dict[str, tuple[str, str]] = {}
-        self.thread = threading.Thread(
-            target=self._main, name=f"pod-{self.namespace}/{self.name}", daemon=True
-        )
+        self.thread = threading.Thread(target=self._main, name=f"pod-{self.namespace}/{self.name}", daemon=True)
 
     # ---- called from the watch thread
     def update(self, pod: Obj) -> None:
@@ -968,9 +962,7 @@ class _Launch:
         ref = source.get("configMapRef") or source.get("secretRef") or {}
         kind = "ConfigMap" if "configMapRef" in source else "Secret"
         data = self._data(kind, ref["name"], bool(ref.get("optional")), "CreateContainerConfigError")
-        return {
-            prefix + k: v.decode(errors="replace") for k, v in data.items() if _ENV_NAME.match(prefix + k)
-        }
+        return {prefix + k: v.decode(errors="replace") for k, v in data.items() if _ENV_NAME.match(prefix + k)}
 
     def _env_value(self, var: Obj, env: dict[str, str]) -> str | None:
         if "valueFrom" not in var:
@@ -986,9 +978,7 @@ class _Launch:
                     return data[ref["key"]].decode(errors="replace")
                 if ref.get("optional"):
                     return None
-                raise _NotReady(
-                    "CreateContainerConfigError", f"{kind} {ref['name']} has no key {ref['key']!r}"
-                )
+                raise _NotReady("CreateContainerConfigError", f"{kind} {ref['name']} has no key {ref['key']!r}")
         raise _CannotRun(f"unsupported valueFrom for env {var['name']}: {sorted(source)}")
 
     def _data(self, kind: str, name: str, optional: bool, reason: str) -> dict[str, bytes]:
@@ -1056,9 +1046,7 @@ class _Launch:
                 files.update(self._downward(source["downwardAPI"].get("items", [])))
             elif "serviceAccountToken" in source:
                 sat = source["serviceAccountToken"]
-                token = self.agent.request_token(
-                    self.pod, sat.get("audience"), sat.get("expirationSeconds", 3600)
-                )
+                token = self.agent.request_token(self.pod, sat.get("audience"), sat.get("expirationSeconds", 3600))
                 files[sat["path"]] = token.encode()
         return files
 

@@ -37,8 +37,7 @@ def find_bindir() -> Path:
     if on_path:
         return Path(on_path).parent
     raise ServiceError(
-        f"no Postgres server binaries under {DEBIAN_PG_ROOT}/*/bin or on PATH: "
-        "run scripts/install-system-deps.sh"
+        f"no Postgres server binaries under {DEBIAN_PG_ROOT}/*/bin or on PATH: run scripts/install-system-deps.sh"
     )
 
 
@@ -71,9 +70,7 @@ class PostgresServer(Service):
     def create_database(self, name: str | None = None) -> str:
         """Create an empty database (random name by default) and return its SQLAlchemy URL."""
         name = name or f"test_{uuid.uuid4().hex[:12]}"
-        self._admin(
-            sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(self.user))
-        )
+        self._admin(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(self.user)))
         return self.url_for(name)
 
     def drop_database(self, name: str) -> None:
@@ -104,9 +101,7 @@ class PostgresServer(Service):
             user=self.os_user,
             stop_signal=signal.SIGINT,  # "fast" shutdown; SIGTERM would wait for clients to disconnect
         )
-        wait_for(
-            self._accepts_connections, what=f"postgres on port {self.port}", timeout=timeout, process=process
-        )
+        wait_for(self._accepts_connections, what=f"postgres on port {self.port}", timeout=timeout, process=process)
         self.create_database(self.database)
 
     def _initdb(self, bindir: Path, datadir: Path) -> None:

@@ -83,6 +83,7 @@ def local_server(home: Path, env: dict[str, str] | None = None, startup_timeout:
         )
     url = f"http://127.0.0.1:{port}"
     try:
+
         def healthy() -> bool:
             if process.poll() is not None:
                 raise AssertionError(f"supertest dev exited with {process.returncode}:\n{log_path.read_text()}")

@@ -60,9 +60,7 @@ def wait_pod_phase(
         check,
         timeout=timeout,
         interval=0.1,
-        message=lambda: (
-            f"pod {namespace}/{name} in {phases}; last status: {last[0].status if last else None}"
-        ),
+        message=lambda: f"pod {namespace}/{name} in {phases}; last status: {last[0].status if last else None}",
     )
 
 
@@ -135,9 +133,7 @@ def widget(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Widget", "metadata": {"name": name}, "spec": spec}
 
 
-def test_crd_schema_rejects_invalid_object(
-    widget_crd: str, k8s_api: k8s.ApiClient, k8s_namespace: str
-) -> None:
+def test_crd_schema_rejects_invalid_object(widget_crd: str, k8s_api: k8s.ApiClient, k8s_namespace: str) -> None:
     custom = k8s.CustomObjectsApi(k8s_api)
     with pytest.raises(ApiException) as exc:
         custom.create_namespaced_custom_object(
@@ -151,9 +147,7 @@ def test_crd_schema_rejects_invalid_object(
     with pytest.raises(ApiException) as exc:
         custom.create_namespaced_custom_object(GROUP, VERSION, k8s_namespace, PLURAL, widget("empty", {}))
     assert "spec.size: Required value" in api_error(exc)[1]
-    created = custom.create_namespaced_custom_object(
-        GROUP, VERSION, k8s_namespace, PLURAL, widget("ok", {"size": 3})
-    )
+    created = custom.create_namespaced_custom_object(GROUP, VERSION, k8s_namespace, PLURAL, widget("ok", {"size": 3}))
     assert created["spec"] == {"size": 3}
 
 
@@ -350,17 +344,13 @@ def test_job_runs_to_completion(node_agent: NodeAgent, k8s_api: k8s.ApiClient, k
         return any(c.type == "Complete" and c.status == "True" for c in conds)
 
     wait_for(complete, timeout=60, message="Job hello-job Complete")
-    pods = (
-        k8s.CoreV1Api(k8s_api).list_namespaced_pod(k8s_namespace, label_selector="job-name=hello-job").items
-    )
+    pods = k8s.CoreV1Api(k8s_api).list_namespaced_pod(k8s_namespace, label_selector="job-name=hello-job").items
     assert len(pods) == 1
     assert pods[0].status.phase == "Succeeded"
     assert "checks ok" in node_agent.logs(k8s_namespace, pods[0].metadata.name)
 
 
-def test_active_deadline_fails_the_pod(
-    node_agent: NodeAgent, k8s_api: k8s.ApiClient, k8s_namespace: str
-) -> None:
+def test_active_deadline_fails_the_pod(node_agent: NodeAgent, k8s_api: k8s.ApiClient, k8s_namespace: str) -> None:
     pod = make_pod("sleeper", ["python", "-c", "import time; time.sleep(600)"], activeDeadlineSeconds=2)
     k8s.CoreV1Api(k8s_api).create_namespaced_pod(k8s_namespace, pod)
     wait_pod_phase(k8s_api, k8s_namespace, "sleeper", ("Running",))
@@ -423,9 +413,7 @@ def test_namespace_deletion_finishes_running_pods(
     assert not procs.is_running(pid)
 
 
-def test_restart_policy_on_failure_restarts(
-    node_agent: NodeAgent, k8s_api: k8s.ApiClient, k8s_namespace: str
-) -> None:
+def test_restart_policy_on_failure_restarts(node_agent: NodeAgent, k8s_api: k8s.ApiClient, k8s_namespace: str) -> None:
     # Fails on the first run, succeeds on the second (state kept in the emptyDir-free pod root).
     script = (
         "import os, pathlib, sys; marker = pathlib.Path(os.environ['NODE_AGENT_POD_ROOT'], 'ran');"
@@ -444,9 +432,7 @@ def test_restart_policy_on_failure_restarts(
 # ----------------------------------------------------------------------------------------------- controllers
 def test_garbage_collector_deletes_dependents(k8s_api: k8s.ApiClient, k8s_namespace: str) -> None:
     core = k8s.CoreV1Api(k8s_api)
-    owner = core.create_namespaced_config_map(
-        k8s_namespace, k8s.V1ConfigMap.from_dict({"metadata": {"name": "owner"}})
-    )
+    owner = core.create_namespaced_config_map(k8s_namespace, k8s.V1ConfigMap.from_dict({"metadata": {"name": "owner"}}))
     core.create_namespaced_config_map(
         k8s_namespace,
         k8s.V1ConfigMap.from_dict(
@@ -497,9 +483,7 @@ def test_serviceaccount_role_is_namespaced(
     )
     kubeconfig = control_plane.serviceaccount_kubeconfig(k8s_namespace, "reader")
 
-    inside = control_plane.kubectl(
-        "get", "configmaps", "-n", k8s_namespace, "-o", "name", kubeconfig=kubeconfig
-    )
+    inside = control_plane.kubectl("get", "configmaps", "-n", k8s_namespace, "-o", "name", kubeconfig=kubeconfig)
     assert "configmap/kube-root-ca.crt" in inside.stdout
     with control_plane.api_client(kubeconfig) as sa_api:
         sa_core = k8s.CoreV1Api(sa_api)
@@ -512,10 +496,7 @@ def test_serviceaccount_role_is_namespaced(
         assert exc.value.status == 403
     outside = control_plane.kubectl("get", "configmaps", "-n", "default", kubeconfig=kubeconfig, check=False)
     assert outside.returncode != 0
-    assert (
-        f'User "system:serviceaccount:{k8s_namespace}:reader" cannot list resource "configmaps"'
-        in outside.stderr
-    )
+    assert f'User "system:serviceaccount:{k8s_namespace}:reader" cannot list resource "configmaps"' in outside.stderr
 
 
 # --------------------------------------------------------------------------------------------------- webhook
@@ -569,9 +550,7 @@ class _Webhook:
         self.thread.join(timeout=5)
 
 
-def test_validating_webhook_denial_reaches_client(
-    k8s_api: k8s.ApiClient, k8s_namespace: str, tmp_path: Path
-) -> None:
+def test_validating_webhook_denial_reaches_client(k8s_api: k8s.ApiClient, k8s_namespace: str, tmp_path: Path) -> None:
     admission = k8s.AdmissionregistrationV1Api(k8s_api)
     core = k8s.CoreV1Api(k8s_api)
     with _Webhook(tmp_path) as hook:
@@ -595,9 +574,7 @@ def test_validating_webhook_denial_reaches_client(
                                     "resources": ["configmaps"],
                                 }
                             ],
-                            "namespaceSelector": {
-                                "matchLabels": {"kubernetes.io/metadata.name": k8s_namespace}
-                            },
+                            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": k8s_namespace}},
                             "sideEffects": "None",
                             "admissionReviewVersions": ["v1"],
                             "failurePolicy": "Fail",
@@ -627,9 +604,7 @@ def test_validating_webhook_denial_reaches_client(
             message = json.loads(exc.body)["message"]
             assert message.startswith('admission webhook "deny.test.supertest.dev" denied the request: ')
             assert "supertest webhook says no to deny-" in message
-            core.create_namespaced_config_map(
-                k8s_namespace, k8s.V1ConfigMap.from_dict({"metadata": {"name": "fine"}})
-            )
+            core.create_namespaced_config_map(k8s_namespace, k8s.V1ConfigMap.from_dict({"metadata": {"name": "fine"}}))
             assert "fine" in hook.calls
         finally:
             admission.delete_validating_webhook_configuration(config_name)

@@ -52,7 +52,8 @@ def test_unknown_run_id(client: httpx.Client):
 
 
 @pytest.mark.parametrize(
-    "path", ["report/../../../etc/passwd", "report/%2e%2e/%2e%2e/secret", "..%2f..%2fetc%2fpasswd", "report/..%5c..%5cx"]
+    "path",
+    ["report/../../../etc/passwd", "report/%2e%2e/%2e%2e/secret", "..%2f..%2fetc%2fpasswd", "report/..%5c..%5cx"],
 )
 def test_path_traversal_is_refused(server: LocalServer, client: httpx.Client, path: str):
     run_id = client.post("/api/test", json={"script": "import { test } from '@playwright/test'; test('t', () => {});"})

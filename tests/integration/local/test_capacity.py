@@ -37,8 +37,10 @@ def test_burst_accepts_exactly_what_fits_and_never_over_runs(server: LocalServer
     with server.client() as client:
         # Two long runs hold both running slots, so nothing leaves the queue while the burst lands:
         # what fits is then exactly QUEUED_CAPACITY.
-        blockers = [client.post("/api/test", json={"script": HANG, "timeoutSeconds": 600}).json()["runId"]
-                    for _ in range(RUNNING)]
+        blockers = [
+            client.post("/api/test", json={"script": HANG, "timeoutSeconds": 600}).json()["runId"]
+            for _ in range(RUNNING)
+        ]
         wait_for(lambda: client.get("/api/capacity").json()["running"] == RUNNING, 120, what="blockers running")
 
         peak = {"running": 0}

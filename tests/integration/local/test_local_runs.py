@@ -60,7 +60,7 @@ def test_outcomes_end_in_the_right_phase_with_counts_report_and_row(server: Loca
 
     for name in ("pass", "fail", "ts"):
         row = rows[name]
-        assert row["completedAt"] and row["startedAt"] and row["durationMs"] > 0
+        assert row["completedAt"] and row["startedAt"] and row["summary"]["durationMs"] > 0
         page = report_files(client, runs[name])
         assert page.status_code == 200 and "text/html" in page.headers["content-type"], name
     # The failing run's report keeps its trace for debugging.

@@ -187,9 +187,7 @@ def test_stop_kills_a_stubborn_server_and_its_detached_children(tmp_path: Path) 
         "time.sleep(300)\n"
     )
     log = tmp_path / "stubborn.log"
-    process = ManagedProcess.spawn(
-        "stubborn", [sys.executable, "-c", script], log_path=log, cleanup_dir=tmp_path
-    )
+    process = ManagedProcess.spawn("stubborn", [sys.executable, "-c", script], log_path=log, cleanup_dir=tmp_path)
     wait_for(lambda: log.read_text().strip() != "", what="stubborn server to report its child", timeout=10)
     child = int(log.read_text())
 

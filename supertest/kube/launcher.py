@@ -1,0 +1,157 @@
+"""KubernetesLauncher: the API's RunLauncher for RUN_BACKEND=kubernetes. Runs become TestRun/JobRun resources.
+
+Decision: the launcher inserts the Queued `runs` row itself, BEFORE creating the resource, so
+GET /api/runs/{id} answers the moment submit returns, and the operator's later upserts (same key) can only
+move it forward; if the create fails, the row is deleted again. The queued capacity is pre-checked here
+(a list call) and enforced by the operator's validating webhook, whose denial becomes QueueFull (429).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+
+from supertest.admission import QueueFull, check_queue_capacity
+from supertest.bus.base import EventBus
+from supertest.db import runs as run_repo
+from supertest.db.engine import session_scope
+from supertest.db.ids import new_run_id
+from supertest.db.models import RunRecord, utcnow
+from supertest.kube.client import KubeApi, KubeError, run_path
+from supertest.kube.counting import count_waiting
+from supertest.kube.manifests import run_manifest
+from supertest.kube.names import RUN_RESOURCES, resource_for_kind
+from supertest.launch import RunAlreadyFinished, RunRequest
+from supertest.phases import Phase
+from supertest.settings import ApiSettings
+
+log = structlog.get_logger("supertest.kube.launcher")
+T = TypeVar("T")
+_QUEUE_FULL = re.compile(r"queue is full: (\d+) runs are waiting and QUEUED_CAPACITY is (\d+)")
+
+
+def queue_full_from(error: KubeError) -> QueueFull | None:
+    """The operator webhook's denial (any 4xx carrying QueueFull's text) as the API's QueueFull."""
+    if error.status not in (400, 403, 422, 429):
+        return None
+    match = _QUEUE_FULL.search(error.message)
+    return QueueFull(int(match.group(1)), int(match.group(2))) if match else None
+
+
+class KubernetesLauncher:
+    def __init__(
+        self,
+        settings: ApiSettings,
+        session_factory: sessionmaker[Session],
+        bus: EventBus,
+        kube: KubeApi | None = None,
+        kubeconfig: str | None = None,
+    ) -> None:
+        self._settings = settings
+        self._sessions = session_factory
+        self._bus = bus
+        self._kube = kube
+        self._kubeconfig = kubeconfig
+        self._namespace = settings.kube_namespace
+
+    async def start(self) -> None:
+        if self._kube is None:
+            self._kube = await KubeApi.connect(self._kubeconfig)
+
+    async def stop(self) -> None:
+        if self._kube is not None:
+            await self._kube.close()
+            self._kube = None
+
+    @property
+    def kube(self) -> KubeApi:
+        if self._kube is None:
+            raise RuntimeError("KubernetesLauncher.start() was not awaited")
+        return self._kube
+
+    async def _db(self, fn: Callable[[Session], T]) -> T:
+        def work() -> T:
+            with session_scope(self._sessions) as session:
+                return fn(session)
+
+        return await asyncio.to_thread(work)
+
+    async def waiting_count(self) -> int:
+        lists = await asyncio.gather(*(self.kube.list(run_path(r, self._namespace)) for r in RUN_RESOURCES))
+        return sum(count_waiting(items) for items in lists)
+
+    async def submit(self, request: RunRequest) -> RunRecord:
+        check_queue_capacity(await self.waiting_count(), self._settings.queued_capacity)
+        run_id = new_run_id(request.kind)
+        manifest = run_manifest(run_id, request)
+        resource = resource_for_kind(request.kind)
+
+        def insert(session: Session) -> RunRecord:
+            now = utcnow()
+            return run_repo.upsert(
+                session,
+                run_id,
+                {
+                    "kind": request.kind,
+                    "phase": Phase.QUEUED.value,
+                    "trigger": request.trigger,
+                    "priority": request.priority,
+                    "title": request.title[:200],
+                    "spec": request.spec_dict(),
+                    "test_id": request.test_id,
+                    "job_id": request.job_id,
+                    "namespace": self._namespace,
+                    "created_at": now,
+                    "queued_at": now,
+                },
+            )
+
+        record = await self._db(insert)
+        try:
+            created = await self.kube.create(run_path(resource, self._namespace), manifest)
+        except KubeError as exc:
+            await self._db(lambda s: _delete_row(s, run_id))
+            full = queue_full_from(exc)
+            if full is not None:
+                raise full from exc
+            raise
+        except BaseException:
+            await self._db(lambda s: _delete_row(s, run_id))
+            raise
+        uid = str((created.get("metadata") or {}).get("uid", ""))
+        record = await self._db(lambda s: run_repo.upsert(s, run_id, {"k8s_uid": uid}))
+        log.info("run_submitted", run_id=run_id, kind=request.kind, namespace=self._namespace)
+        return record
+
+    async def cancel(self, run_id: str) -> RunRecord:
+        record = await self._db(lambda s: run_repo.get(s, run_id))
+        if Phase(record.phase).is_terminal and Phase(record.phase) is not Phase.ERROR:
+            raise RunAlreadyFinished(run_id, record.phase)
+        resource = resource_for_kind(record.kind)
+        namespace = record.namespace or self._namespace
+        try:
+            await self.kube.merge_patch(run_path(resource, namespace, run_id), {"spec": {"cancel": True}})
+        except KubeError as exc:
+            if not exc.not_found:
+                raise
+            # The resource is gone (deleted or expired): nothing runs any more.
+            if Phase(record.phase).is_terminal:
+                raise RunAlreadyFinished(run_id, record.phase) from exc
+            return await self._db(lambda s: _cancel_row(s, run_id))
+        return await self._db(lambda s: run_repo.request_cancel(s, run_id))
+
+
+def _delete_row(session: Session, run_id: str) -> None:
+    row = session.get(RunRecord, run_id)
+    if row is not None:
+        session.delete(row)
+
+
+def _cancel_row(session: Session, run_id: str) -> RunRecord:
+    values: dict[str, Any] = {"phase": Phase.CANCELLED.value, "completed_at": utcnow(), "cancel_requested": True}
+    return run_repo.upsert(session, run_id, values)

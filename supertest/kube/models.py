@@ -1,0 +1,179 @@
+"""Typed views of TestRun/JobRun spec and status; the CRD schemas in crds/ are the wire contract.
+
+The apiserver already enforces the schema; these models re-check what the operator relies on
+(a run created before a schema change, or a status written by an older operator) and give it types.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from supertest.phases import Phase
+
+Language = Literal["javascript", "typescript"]
+Browser = Literal["chromium", "firefox", "webkit"]
+ConditionType = Literal["Admitted", "Running", "Complete", "Failed"]
+ConditionStatus = Literal["True", "False", "Unknown"]
+
+MAX_SCRIPT_LENGTH = 262_144
+MAX_JOB_TESTS = 50
+
+
+def _default_browsers() -> list[Browser]:
+    return ["chromium"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+
+class ConfigMapKeyRef(_Model):
+    name: str = Field(min_length=1, max_length=253)
+    key: str = Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")
+
+
+class ScriptFrom(_Model):
+    config_map_key_ref: ConfigMapKeyRef = Field(alias="configMapKeyRef")
+
+
+class EnvVar(_Model):
+    name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    value: str = Field(default="", max_length=32_768)
+
+
+class ResourceList(_Model):
+    cpu: str | int | None = None
+    memory: str | int | None = None
+
+
+class Resources(_Model):
+    requests: ResourceList | None = None
+    limits: ResourceList | None = None
+
+
+class ScriptSource(_Model):
+    """Exactly one of an inline script or a ConfigMap key."""
+
+    script: str | None = Field(default=None, min_length=1, max_length=MAX_SCRIPT_LENGTH)
+    script_from: ScriptFrom | None = Field(default=None, alias="scriptFrom")
+    language: Language = "javascript"
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> ScriptSource:
+        if (self.script is None) == (self.script_from is None):
+            raise ValueError("set exactly one of script or scriptFrom.configMapKeyRef")
+        return self
+
+    @property
+    def extension(self) -> str:
+        return "ts" if self.language == "typescript" else "js"
+
+
+class _CommonSpec(_Model):
+    timeout_seconds: int | None = Field(default=None, ge=1, le=86_400, alias="timeoutSeconds")
+    retries: int = Field(default=0, ge=0, le=10)
+    priority: int = Field(default=0, ge=-1000, le=1000)
+    workers: int | None = Field(default=None, ge=1, le=64)
+    browsers: list[Browser] = Field(default_factory=_default_browsers)
+    env: list[EnvVar] = Field(default_factory=list, max_length=64)
+    resources: Resources | None = None
+    ttl_seconds_after_finished: int | None = Field(default=None, ge=0, le=31_536_000, alias="ttlSecondsAfterFinished")
+    cancel: bool = False
+
+
+class TestRunSpec(ScriptSource, _CommonSpec):
+    __test__ = False  # not a pytest class
+
+    test_id: str | None = Field(default=None, max_length=64, alias="testId")
+
+
+class JobTest(ScriptSource):
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][-_.A-Za-z0-9]*$")
+
+
+class JobRunSpec(_CommonSpec):
+    job_ref: str | None = Field(default=None, min_length=1, max_length=253, alias="jobRef")
+    tests: list[JobTest] | None = Field(default=None, min_length=1, max_length=MAX_JOB_TESTS)
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> JobRunSpec:
+        if (self.job_ref is None) == (self.tests is None):
+            raise ValueError("set exactly one of jobRef or tests")
+        if self.tests is not None and len({t.name for t in self.tests}) != len(self.tests):
+            raise ValueError("tests[].name must be unique")
+        return self
+
+
+class RunSummary(_Model):
+    total: int = 0
+    passed: int = 0
+    failed: int = 0
+    flaky: int = 0
+    skipped: int = 0
+    duration_ms: int = Field(default=0, alias="durationMs")
+
+
+class Condition(_Model):
+    type: ConditionType
+    status: ConditionStatus
+    reason: str = ""
+    message: str = ""
+    last_transition_time: str = Field(alias="lastTransitionTime")
+
+
+class RunStatus(_Model):
+    phase: Phase | None = None
+    conditions: list[Condition] = Field(default_factory=list)
+    queued_at: str | None = Field(default=None, alias="queuedAt")
+    start_time: str | None = Field(default=None, alias="startTime")
+    completion_time: str | None = Field(default=None, alias="completionTime")
+    retry_at: str | None = Field(default=None, alias="retryAt")
+    pod_name: str | None = Field(default=None, alias="podName")
+    attempts: int = 0
+    report_url: str | None = Field(default=None, alias="reportURL")
+    summary: RunSummary | None = None
+    duration: str | None = None
+    message: str | None = None
+    observed_generation: int | None = Field(default=None, alias="observedGeneration")
+
+    def to_patch(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+def parse_spec(run_kind: str, spec: dict[str, Any]) -> TestRunSpec | JobRunSpec:
+    """Raises pydantic.ValidationError for a spec the operator cannot run."""
+    if run_kind == "job":
+        return JobRunSpec.model_validate(spec)
+    return TestRunSpec.model_validate(spec)
+
+
+def parse_status(status: dict[str, Any] | None) -> RunStatus:
+    return RunStatus.model_validate(status or {})
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with microseconds: FIFO ties inside one second stay ordered."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def human_duration(ms: int) -> str:
+    """What the Duration printer column shows: 850ms, 12s, 3m5s, 1h2m."""
+    if ms < 1000:
+        return f"{ms}ms"
+    seconds = ms // 1000
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes}m"
