@@ -1,41 +1,41 @@
-"""Cron schedules: validated with croniter, read in the job's IANA time zone, like a CronJob's."""
+"""Cron schedules for jobs: the core schedule math, with its errors mapped to API validation errors."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from croniter import croniter
-
+from supertest import schedule
 from supertest_api.errors import ValidationFailed
 
 
 def check_time_zone(name: str) -> ZoneInfo:
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationFailed(
-            f"timeZone {name!r} is not a known IANA time zone (e.g. UTC, Europe/Berlin)",
-            details=[{"loc": ["body", "timeZone"], "msg": "unknown time zone"}],
-        ) from exc
+        return schedule.parse_zone(name)
+    except schedule.InvalidSchedule as exc:
+        raise ValidationFailed(str(exc), details=[{"loc": ["body", "timeZone"], "msg": "unknown time zone"}]) from exc
 
 
 def check_schedule(expr: str) -> str:
-    fields = expr.split()
-    # Kubernetes CronJob syntax: five fields or a macro; croniter alone would also take seconds.
-    if not (expr.startswith("@") or len(fields) == 5) or not croniter.is_valid(expr):
+    normalised = " ".join(expr.split())
+    try:
+        schedule.validate(normalised)
+    except schedule.InvalidSchedule as exc:
         raise ValidationFailed(
-            f"schedule {expr!r} is not a valid cron expression: expected 5 fields "
-            "'minute hour day-of-month month day-of-week' (e.g. '*/15 * * * *') or @hourly/@daily/@weekly",
+            f"invalid cron schedule: {exc}; expected 'minute hour day-of-month month day-of-week' "
+            "(e.g. '*/15 * * * *') or @hourly/@daily/@weekly",
             details=[{"loc": ["body", "schedule"], "msg": "invalid cron expression"}],
-        )
-    return " ".join(fields)
+        ) from exc
+    return normalised
+
+
+def next_runs(expr: str | None, time_zone: str, count: int = 1, after: datetime | None = None) -> list[datetime]:
+    if not expr:
+        return []
+    check_time_zone(time_zone)
+    return schedule.next_ticks(expr, time_zone, after or datetime.now(UTC), count)
 
 
 def next_run(expr: str | None, time_zone: str, after: datetime | None = None) -> datetime | None:
-    if not expr:
-        return None
-    zone = check_time_zone(time_zone)
-    start = (after or datetime.now(UTC)).astimezone(zone)
-    nxt: datetime = croniter(expr, start).get_next(datetime)
-    return nxt.astimezone(UTC)
+    runs = next_runs(expr, time_zone, 1, after)
+    return runs[0] if runs else None
