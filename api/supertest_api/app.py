@@ -18,6 +18,7 @@ from supertest.bus.base import EventBus
 from supertest.db.engine import make_engine, make_session_factory
 from supertest.db.migrate import current_revision, head_revision
 from supertest.launch import RunLauncher
+from supertest.local.scheduler import LocalScheduler
 from supertest.logs import configure_logging
 from supertest.settings import ApiSettings
 from supertest_api.auth.router import router as auth_router
@@ -104,6 +105,10 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = await _build(settings, launcher, bus)
         await resources.launcher.start()
+        # Local mode runs the cron scheduler in-process; in Kubernetes the operator owns schedules (TestJob).
+        scheduler = LocalScheduler(resources.session_factory, resources.launcher) if settings.is_local else None
+        if scheduler is not None:
+            await scheduler.start()
         app.state.resources = resources
         metrics.read_counts_with(lambda: metrics_repository.run_counts(resources.session_factory))
         log.info("api started", backend=settings.run_backend.value, database=resources.engine.url.get_backend_name())
@@ -112,6 +117,8 @@ def create_app(
         finally:
             metrics.read_counts_with(None)
             app.state.resources = None
+            if scheduler is not None:
+                await scheduler.stop()
             with contextlib.suppress(Exception):
                 await resources.launcher.stop()
             if bus is None:  # only close what we created

@@ -55,6 +55,13 @@ class JobRecord(Base):
     schedule: Mapped[str | None] = mapped_column(String(100), default=None)
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     managed_by: Mapped[str] = mapped_column(String(16), default="api")
+    concurrency_policy: Mapped[str] = mapped_column(String(16), default="Allow")
+    starting_deadline_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
+    suspend: Mapped[bool] = mapped_column(default=False)
+    successful_runs_history_limit: Mapped[int] = mapped_column(Integer, default=3)
+    failed_runs_history_limit: Mapped[int] = mapped_column(Integer, default=1)
+    # The newest tick a run was created for: the scheduler's idempotency key.
+    last_schedule_time: Mapped[datetime | None] = mapped_column(default=None)
     last_run_at: Mapped[datetime | None] = mapped_column(default=None)
     next_run_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,6 +7,7 @@ hundreds of runs; this wrapper keeps plain dicts and surfaces HTTP errors as `Ku
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -66,7 +67,9 @@ class KubeApi:
                 raise ConfigException("explicit kubeconfig")
             k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
         except ConfigException:
-            await k8s_config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+            # KUBECONFIG is read now, not at import time as kubernetes_asyncio's default would.
+            path = kubeconfig or os.environ.get("KUBECONFIG")
+            await k8s_config.load_kube_config(config_file=path, client_configuration=configuration)
         return cls(k8s_client.ApiClient(configuration), request_timeout)
 
     async def close(self) -> None:

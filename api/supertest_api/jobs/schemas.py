@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
@@ -11,6 +11,9 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Schedule = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
 TimeZone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 TestIds = Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=32)]], Field(max_length=200)]
+Policy = Literal["Allow", "Forbid", "Replace"]
+Deadline = Annotated[int, Field(ge=1, le=86_400)]
+HistoryLimit = Annotated[int, Field(ge=0, le=100)]
 
 
 class JobIn(CamelModel):
@@ -19,6 +22,11 @@ class JobIn(CamelModel):
     schedule: Schedule | None = Field(default=None, description="5-field cron expression (or @hourly, @daily...)")
     time_zone: TimeZone = Field(default="UTC", description="IANA zone the schedule is read in")
     test_ids: TestIds = Field(default_factory=list, description="Stored tests, run in this order")
+    concurrency_policy: Policy = Field(default="Allow", description="When a tick comes while a run is active")
+    starting_deadline_seconds: Deadline | None = Field(default=None, description="A tick later than this is missed")
+    suspend: bool = Field(default=False, description="Stops new scheduled runs; manual runs still work")
+    successful_runs_history_limit: HistoryLimit = 3
+    failed_runs_history_limit: HistoryLimit = 1
 
 
 class JobPatch(CamelModel):
@@ -27,6 +35,11 @@ class JobPatch(CamelModel):
     schedule: Schedule | None = Field(default=None, description="Empty string removes the schedule")
     time_zone: TimeZone | None = None
     test_ids: TestIds | None = None
+    concurrency_policy: Policy | None = None
+    starting_deadline_seconds: Deadline | None = None
+    suspend: bool | None = None
+    successful_runs_history_limit: HistoryLimit | None = None
+    failed_runs_history_limit: HistoryLimit | None = None
 
 
 class JobTestOut(CamelModel):
@@ -43,6 +56,12 @@ class JobOut(CamelModel):
     managed_by: str
     test_ids: list[str]
     tests: list[JobTestOut]
+    concurrency_policy: str
+    starting_deadline_seconds: int | None
+    suspend: bool
+    successful_runs_history_limit: int
+    failed_runs_history_limit: int
+    last_schedule_time: datetime | None
     last_run_at: datetime | None
     next_run_at: datetime | None
     created_at: datetime

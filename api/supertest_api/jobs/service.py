@@ -40,8 +40,35 @@ def create_job(session: Session, body: JobIn) -> JobRecord:
         job = repository.create(session, body.name, body.description, schedule, body.time_zone, body.test_ids)
     except repository.NotFound as exc:
         raise ValidationFailed(f"testIds: {exc}", details=[{"loc": ["body", "testIds"], "msg": str(exc)}]) from exc
+    _apply_policy(job, body)
+    job.last_schedule_time = utcnow() if schedule else None
     job.next_run_at = next_run(schedule, body.time_zone)
     return job
+
+
+_POLICY_FIELDS = (
+    "concurrency_policy",
+    "starting_deadline_seconds",
+    "suspend",
+    "successful_runs_history_limit",
+    "failed_runs_history_limit",
+)
+
+
+def _apply_policy(job: JobRecord, body: JobIn | JobPatch) -> None:
+    """PUT replaces every policy field; PATCH changes the fields it names (null clears only the deadline)."""
+    for name in _POLICY_FIELDS:
+        value = getattr(body, name)
+        named = name in body.model_fields_set and (value is not None or name == "starting_deadline_seconds")
+        if isinstance(body, JobIn) or named:
+            setattr(job, name, value)
+
+
+def _set_schedule(job: JobRecord, schedule: str | None) -> None:
+    # A new schedule only fires future ticks, never ones from before it existed.
+    if schedule != job.schedule:
+        job.last_schedule_time = utcnow() if schedule else None
+    job.schedule = schedule
 
 
 def _editable(job: JobRecord) -> JobRecord:
@@ -53,7 +80,8 @@ def _editable(job: JobRecord) -> JobRecord:
 def replace_job(session: Session, job_id: str, body: JobIn) -> JobRecord:
     job = _editable(get_job(session, job_id))
     check_time_zone(body.time_zone)
-    job.schedule = _schedule(body.schedule)
+    _set_schedule(job, _schedule(body.schedule))
+    _apply_policy(job, body)
     job.name, job.description, job.time_zone = body.name, body.description, body.time_zone
     _set_tests(session, job, body.test_ids)
     return _touch(job)
@@ -65,7 +93,8 @@ def patch_job(session: Session, job_id: str, body: JobPatch) -> JobRecord:
     if body.time_zone is not None:
         job.time_zone = check_time_zone(body.time_zone).key
     if "schedule" in fields:
-        job.schedule = _schedule(body.schedule)
+        _set_schedule(job, _schedule(body.schedule))
+    _apply_policy(job, body)
     if body.name is not None:
         job.name = body.name
     if body.description is not None:
@@ -95,6 +124,12 @@ def job_out(job: JobRecord) -> JobOut:
         managed_by=job.managed_by,
         test_ids=[jt.test_id for jt in job.tests],
         tests=[JobTestOut(id=jt.test_id, title=jt.test.title) for jt in job.tests],
+        concurrency_policy=job.concurrency_policy,
+        starting_deadline_seconds=job.starting_deadline_seconds,
+        suspend=job.suspend,
+        successful_runs_history_limit=job.successful_runs_history_limit,
+        failed_runs_history_limit=job.failed_runs_history_limit,
+        last_schedule_time=job.last_schedule_time,
         last_run_at=job.last_run_at,
         next_run_at=job.next_run_at,
         created_at=job.created_at,

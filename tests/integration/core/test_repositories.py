@@ -24,7 +24,7 @@ def new_run(**kw) -> RunRecord:
 def test_migrations_reach_head(db_url):
     engine = make_engine(db_url)
     assert is_up_to_date(engine)
-    assert head_revision() == "0001"
+    assert head_revision() == "0002"
     assert {"tests", "jobs", "job_tests", "runs", "api_keys"} <= set(inspect(engine).get_table_names())
     engine.dispose()
 
@@ -143,3 +143,15 @@ def test_api_keys_are_hashed_and_verifiable(sessions):
         apikeys.revoke_key(s, key_id)
     with session_scope(sessions) as s:
         assert apikeys.verify_key(s, key) is None
+
+
+def test_models_and_migrations_agree(db_url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from supertest.db.models import Base
+
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    engine.dispose()
