@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "runner-image")]
 
 from supertest_runner.config import PlaywrightConfig, render_config  # noqa: E402
-from supertest_runner.paths import default_playwright_dir  # noqa: E402
+from supertest_runner.paths import default_browsers_path, default_playwright_dir  # noqa: E402
 
 from tests.support.local_server import local_server  # noqa: E402
 from tests.support.scripts import many_tests  # noqa: E402
@@ -51,7 +51,8 @@ def time_bare(work: Path) -> float:
         ["npx", "--no-install", "playwright", "test", "-c", "playwright.config.js"],
         cwd=work,
         capture_output=True,
-        env={**os.environ, "CI": "1"},
+        # Where setup-playwright.sh linked Debian's ffmpeg, so bare Playwright can record video too.
+        env={**os.environ, "CI": "1", "PLAYWRIGHT_BROWSERS_PATH": str(default_browsers_path())},
     )
     elapsed = time.perf_counter() - start
     if done.returncode != 0:

@@ -26,3 +26,6 @@ fi
 
 step "playwright (pinned @playwright/test, Debian chromium, ffmpeg for video)"
 eval "$(bash "$ROOT/scripts/setup-playwright.sh" | tee /dev/stderr | grep -E '^(SUPERTEST_PLAYWRIGHT_DIR|PLAYWRIGHT_BROWSERS_PATH)=' | sed 's/^/export /')"
+
+step "web UI (Vite build of ui/, cached by source hash)"
+bash "$ROOT/scripts/build-ui.sh"

@@ -1,15 +1,22 @@
-"""Real Chromium (Debian's) driven by Python Playwright against a real `supertest dev`."""
+"""Real Chromium (Debian's) driven by Python Playwright against a real `supertest dev`.
+
+One server is shared by the modules that need ordinary capacity (session scope: starting `supertest dev`
+costs seconds on two cores); modules that need their own settings define their own `server` fixture.
+Every page watches its requests: nothing may leave the app's host (fonts, CDNs, telemetry).
+"""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, Request, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Request, expect, sync_playwright
 
-from tests.support.local_server import LocalServer, local_server
+from tests.support.local_server import REPO, LocalServer, local_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -19,40 +26,72 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+# Runs take seconds and share two cores with the server and the browser: be generous, but poll.
+expect.set_options(timeout=20_000)
+# Video is not asserted outside test_local_page (which has its own server): keep the runs light.
+LIGHT_RUNS = {"RUNNING_CAPACITY": "2", "PW_VIDEO": "off", "MAX_CONCURRENT_TESTS": "1"}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
+def ui_built() -> None:
+    # A no-op in milliseconds when bootstrap.sh already built these sources; builds them otherwise.
+    subprocess.run(["bash", str(REPO / "scripts" / "build-ui.sh")], check=True, cwd=REPO)
+
+
+# Package scope, not session: the sync API refuses to start while another instance's loop is running, and
+# tests elsewhere (tests/integration) open their own sync_playwright() after this package has finished.
+@pytest.fixture(scope="package")
 def playwright_instance() -> Iterator[Playwright]:
     with sync_playwright() as pw:
         yield pw
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser
     browser.close()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
-    with local_server(tmp_path_factory.mktemp("ui"), {"RUNNING_CAPACITY": "2"}) as srv:
+@pytest.fixture(scope="session")
+def shared_server(tmp_path_factory: pytest.TempPathFactory, ui_built: None) -> Iterator[LocalServer]:
+    with local_server(tmp_path_factory.mktemp("ui-shared"), LIGHT_RUNS) as srv:
         yield srv
 
 
-@pytest.fixture
-def page(browser: Browser, server: LocalServer) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 720}, base_url=server.url)
-    page = context.new_page()
+@pytest.fixture(scope="session")
+def server(shared_server: LocalServer) -> LocalServer:
+    return shared_server
+
+
+def watch_foreign_requests(context: BrowserContext, app_url: str) -> list[str]:
     foreign: list[str] = []
-    app_host = urlparse(server.url).netloc
+    app_host = urlparse(app_url).netloc
 
     def watch(request: Request) -> None:
         parsed = urlparse(request.url)
         if parsed.scheme in ("http", "https", "ws", "wss") and parsed.netloc != app_host:
             foreign.append(request.url)
 
-    page.on("request", watch)
+    # On the context, so report iframes, the trace viewer and pages opened from links are watched too.
+    context.on("request", watch)
+    return foreign
+
+
+@pytest.fixture
+def page(browser: Browser, server: LocalServer) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, base_url=server.url)
+    foreign = watch_foreign_requests(context, server.url)
+    page = context.new_page()
     yield page
     context.close()
     assert not foreign, f"requests left the app's host: {foreign}"
+
+
+SCREENSHOTS = REPO / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

@@ -1,16 +1,24 @@
-"""The newcomer's path: sign in, run the seeded example from the page, watch it pass, open its report."""
+"""The newcomer's path: sign in, run the template from the page, watch it pass, open its report and video."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from urllib.parse import urljoin
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.local_server import LocalServer
+from tests.support.local_server import LocalServer, local_server
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, ui_built: None) -> Iterator[LocalServer]:
+    # Default settings (video on), exactly what `supertest dev` gives a newcomer.
+    with local_server(tmp_path_factory.mktemp("ui-newcomer"), {"RUNNING_CAPACITY": "2"}) as srv:
+        yield srv
 
 
 def sign_in(page: Page, server: LocalServer) -> None:
@@ -22,7 +30,7 @@ def sign_in(page: Page, server: LocalServer) -> None:
 def test_example_runs_from_the_page_and_its_report_opens(page: Page, server: LocalServer):
     sign_in(page, server)
     script = page.get_by_label("Script")
-    expect(script).to_have_value(re.compile("Hello from Supertest"), timeout=15_000)
+    expect(script).to_contain_text("Hello from Supertest", timeout=15_000)
 
     seen: list[str] = []
     phase = page.get_by_label("Phase")
@@ -37,6 +45,7 @@ def test_example_runs_from_the_page_and_its_report_opens(page: Page, server: Loc
     expect(report.get_by_text("a counter increments when clicked")).to_be_visible(timeout=30_000)
     iframe_src = page.locator("iframe[title='Report']").get_attribute("src") or ""
     assert "/api/test-results/" in iframe_src
+    expect(page.get_by_role("link", name="Video 1")).to_be_visible()
 
     # Test details in the report: the video is served with range support and the trace viewer opens.
     report.get_by_text("a counter increments when clicked").first.click()

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from supertest_api.common import responses
 from supertest_api.deps import SessionDep, require_principal
 from supertest_api.jobs import service
-from supertest_api.jobs.schemas import JobIn, JobListOut, JobOut, JobPatch
+from supertest_api.jobs.schemas import JobIn, JobListOut, JobOut, JobPatch, SchedulePreviewOut
 from supertest_api.runs import service as run_service
 from supertest_api.runs.router import SUBMIT_RESPONSES, SubmitContextDep
 from supertest_api.runs.schemas import RunOptionsIn, SubmitOut
@@ -21,6 +21,21 @@ def list_jobs(
 ) -> JobListOut:
     jobs = service.list_jobs(session, q)
     return JobListOut(items=[service.job_out(j) for j in jobs], total=len(jobs))
+
+
+# Declared before /{job_id} so that "schedule-preview" is never taken for a job id.
+@router.get(
+    "/schedule-preview",
+    response_model=SchedulePreviewOut,
+    responses=responses(),
+    summary="Validate a cron schedule and list its next run times, without saving anything",
+)
+def schedule_preview(
+    schedule: Annotated[str, Query(min_length=1, max_length=100, description="5-field cron or @hourly/@daily...")],
+    time_zone: Annotated[str, Query(alias="timeZone", min_length=1, max_length=64)] = "UTC",
+    count: Annotated[int, Query(ge=1, le=20)] = 5,
+) -> SchedulePreviewOut:
+    return service.preview_schedule(schedule, time_zone, count)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=JobOut, responses=responses())

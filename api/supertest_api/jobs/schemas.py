@@ -71,3 +71,9 @@ class JobOut(CamelModel):
 class JobListOut(CamelModel):
     items: list[JobOut]
     total: int
+
+
+class SchedulePreviewOut(CamelModel):
+    schedule: str = Field(description="The expression as it would be stored (fields normalised)")
+    time_zone: str
+    next_runs: list[datetime] = Field(description="Upcoming fire times, UTC")

@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session
 from supertest.db.models import JobRecord, utcnow
 from supertest_api.errors import Conflict, NotFoundError, ValidationFailed
 from supertest_api.jobs import repository
-from supertest_api.jobs.schedule import check_schedule, check_time_zone, next_run
-from supertest_api.jobs.schemas import JobIn, JobOut, JobPatch, JobTestOut
+from supertest_api.jobs.schedule import check_schedule, check_time_zone, next_run, next_runs
+from supertest_api.jobs.schemas import JobIn, JobOut, JobPatch, JobTestOut, SchedulePreviewOut
 
 
 def get_job(session: Session, job_id: str) -> JobRecord:
@@ -135,3 +135,10 @@ def job_out(job: JobRecord) -> JobOut:
         created_at=job.created_at,
         updated_at=job.updated_at,
     )
+
+
+def preview_schedule(schedule: str, time_zone: str, count: int) -> SchedulePreviewOut:
+    """Validate a schedule without saving it (422 with the same message a save would give)."""
+    normalised = check_schedule(schedule.strip())
+    zone = check_time_zone(time_zone.strip()).key
+    return SchedulePreviewOut(schedule=normalised, time_zone=zone, next_runs=next_runs(normalised, zone, count))

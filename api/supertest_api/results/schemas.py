@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import mimetypes
 from pathlib import PurePosixPath
+from typing import Literal
+
+from pydantic import Field
+
+from supertest_api.common import CamelModel
 
 # Explicit types for what a Playwright HTML report, its trace viewer and attachments contain;
 # the platform's mimetypes table differs between distros and is only the fallback.
@@ -42,3 +47,30 @@ def content_type(path: str) -> str:
         return CONTENT_TYPES[suffix]
     guessed, _ = mimetypes.guess_type(path)
     return guessed or "application/octet-stream"
+
+
+ArtifactKind = Literal["screenshot", "video", "trace", "other"]
+# The HTML report copies every attachment into report/data/<sha1>.<ext>; the extension tells what it is.
+ARTIFACT_KINDS: dict[str, ArtifactKind] = {
+    ".png": "screenshot",
+    ".jpg": "screenshot",
+    ".jpeg": "screenshot",
+    ".webm": "video",
+    ".mp4": "video",
+    ".zip": "trace",
+}
+
+
+def artifact_kind(path: str) -> ArtifactKind:
+    return ARTIFACT_KINDS.get(PurePosixPath(path).suffix.lower(), "other")
+
+
+class ArtifactOut(CamelModel):
+    path: str = Field(description="Path under the run's artifacts, e.g. report/data/<sha1>.png")
+    url: str = Field(description="Where the results proxy serves it")
+    kind: ArtifactKind
+    size: int
+
+
+class ArtifactListOut(CamelModel):
+    items: list[ArtifactOut]

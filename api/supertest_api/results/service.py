@@ -23,7 +23,7 @@ from supertest.artifacts.layout import check_run_id
 from supertest_api.errors import InvalidPath, NotFoundError, RangeNotSatisfiable
 from supertest_api.resources import AppResources
 from supertest_api.results import repository
-from supertest_api.results.schemas import content_type
+from supertest_api.results.schemas import ArtifactListOut, ArtifactOut, artifact_kind, content_type
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,3 +119,35 @@ def headers_for(run_id: str, artifact: Artifact) -> dict[str, str]:
 async def open_stream(artifact: Artifact, byte_range: ByteRange | None) -> Iterator[bytes]:
     # S3's get_object blocks, so even opening happens off the event loop.
     return await run_in_threadpool(artifact.store.open_range, artifact.key, byte_range)
+
+
+# The report keeps attachments here; other report files (the app, trace viewer) are not artifacts.
+ATTACHMENTS_DIR = "report/data/"
+MAX_LISTED = 500
+
+
+def _list_attachments(store: ArtifactStore, run_id: str) -> list[ArtifactOut]:
+    prefix = run_prefix(run_id)
+    items: list[ArtifactOut] = []
+    for info in store.list(prefix + ATTACHMENTS_DIR):
+        relative = info.key[len(prefix) :]
+        items.append(
+            ArtifactOut(
+                path=relative,
+                url=f"/api/test-results/{run_id}/{relative}",
+                kind=artifact_kind(relative),
+                size=info.size,
+            )
+        )
+        if len(items) >= MAX_LISTED:
+            break
+    # Screenshots, then videos, then traces: the order the UI lists them in.
+    order = {"screenshot": 0, "video": 1, "trace": 2, "other": 3}
+    return sorted(items, key=lambda a: (order[a.kind], a.path))
+
+
+async def list_artifacts(resources: AppResources, run_id: str) -> ArtifactListOut:
+    """Screenshots, videos and traces attached to a run's report (empty before the report is uploaded)."""
+    kind = await _run_kind(resources.session_factory, run_id)
+    store = resources.store_for(kind)
+    return ArtifactListOut(items=await run_in_threadpool(_list_attachments, store, run_id))

@@ -11,11 +11,14 @@ from supertest_api.deps import (
     LauncherDep,
     MetricsDep,
     PrincipalDep,
+    ResourcesDep,
     SessionDep,
     SessionFactoryDep,
     SettingsDep,
     require_principal,
 )
+from supertest_api.results import service as results_service
+from supertest_api.results.schemas import ArtifactListOut
 from supertest_api.runs import service
 from supertest_api.runs.repository import RunFilter
 from supertest_api.runs.schemas import RunKindName, RunListOut, RunOut, SubmitJobIn, SubmitOut, SubmitTestIn
@@ -109,3 +112,14 @@ def get_run(run_id: str, request: Request, session: SessionDep, settings: Settin
 async def cancel_run(run_id: str, request: Request, ctx: SubmitContextDep) -> RunOut:
     request.state.run_id = run_id
     return service.run_out(ctx.settings, await service.cancel_run(ctx, run_id))
+
+
+@router.get(
+    "/runs/{run_id}/artifacts",
+    response_model=ArtifactListOut,
+    responses=responses(404),
+    summary="Screenshots, videos and traces attached to a run's report (served by /api/test-results)",
+)
+async def list_artifacts(run_id: str, request: Request, res: ResourcesDep) -> ArtifactListOut:
+    request.state.run_id = run_id
+    return await results_service.list_artifacts(res, run_id)

@@ -1,21 +1,61 @@
-"""The minimal web UI: one page, its script and stylesheet, all shipped in the package (no CDN)."""
+"""The web UI: a single-page app (Preact + CodeMirror 6, bundled by Vite) served by the API itself."""
 
 from __future__ import annotations
 
 import html
-from functools import cache
+import secrets
+from dataclasses import dataclass
 
-from supertest.examples import EXAMPLE_SCRIPT
 from supertest_api.ui import repository
 
-# Scripts and styles come only from our origin; the report iframe is same-origin too.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+NONCE_PLACEHOLDER = "{{CSP_NONCE}}"
+
+
+def content_security_policy(nonce: str) -> str:
+    # Everything comes from our origin; the report iframe is same-origin too. CodeMirror injects one <style>
+    # element for its theme: it carries the per-response nonce, so no 'unsafe-inline' is needed.
+    return (
+        f"default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; "
+        "font-src 'self'; connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+        "form-action 'self'"
+    )
+
+
+# The "not built" page is static and self-contained: its own small <style> block only.
+NOT_BUILT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
+
+# Client-side routes (ui/src/App.tsx); the server answers each with the same index.html so reloads and
+# shared links work. `{item}` is a test, job or run id, or `new`.
+PAGE_PATHS = (
+    "/",
+    "/login",
+    "/playground",
+    "/tests",
+    "/tests/{item}",
+    "/jobs",
+    "/jobs/{item}",
+    "/runs",
+    "/runs/{item}",
+    "/capacity",
 )
 
 
-@cache
-def index_html() -> str:
-    # The example is the fallback; the page swaps in the first stored test once signed in.
-    return repository.read_template().replace("{{EXAMPLE_SCRIPT}}", html.escape(EXAMPLE_SCRIPT))
+class UiNotBuilt(Exception):
+    def __init__(self) -> None:
+        super().__init__("the web UI is not built")
+        self.page = repository.read_not_built_page().replace("{{UI_DIR}}", html.escape(str(repository.build_dir())))
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    html: str
+    csp: str
+
+
+def index_page() -> Page:
+    # Read per request (under 1 kB): a rebuild that re-links dist/ is picked up without a restart.
+    page = repository.read_index()
+    if page is None:
+        raise UiNotBuilt()
+    nonce = secrets.token_urlsafe(16)
+    return Page(html=page.replace(NONCE_PLACEHOLDER, nonce), csp=content_security_policy(nonce))

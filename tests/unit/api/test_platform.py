@@ -15,7 +15,6 @@ from supertest_api.status import router as status_router
 
 from supertest.bus.memory import MemoryEventBus
 from supertest.db.engine import session_scope
-from supertest.examples import EXAMPLE_TITLE
 from supertest.phases import Phase
 from supertest.settings import ApiSettings
 from tests.unit.api.conftest import FakeLauncher, LiveServer, insert_run, make_settings
@@ -121,23 +120,6 @@ def test_unknown_route_has_the_error_shape(anon: TestClient) -> None:
     res = anon.get("/nope")
     assert res.status_code == 404
     assert res.json() == {"error": "not_found", "message": "no route for GET /nope"}
-
-
-def test_ui_page(anon: TestClient) -> None:
-    res = anon.get("/")
-    assert res.status_code == 200
-    page = res.text
-    for needle in ('for="script">Script<', ">Run</button>", 'aria-label="Phase"', 'aria-label="Log"', 'title="Report"'):
-        assert needle in page, needle
-    assert "Hello from Supertest" in page  # the embedded example
-    assert "{{EXAMPLE_SCRIPT}}" not in page
-    assert "script-src 'self'" in res.headers["content-security-policy"]
-    assert "https://" not in page  # no CDN
-    js = anon.get("/ui/static/app.js")
-    assert js.status_code == 200
-    assert "EventSource" in js.text
-    assert anon.get("/ui/static/app.css").status_code == 200
-    assert EXAMPLE_TITLE
 
 
 def test_chunked_body_over_the_cap_is_413(live: LiveServer, db: sessionmaker[Session]) -> None:
