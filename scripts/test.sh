@@ -9,6 +9,9 @@ source "$ROOT/scripts/bootstrap.sh"
 step "control-plane binaries (etcd, kube-apiserver, kube-controller-manager, kubectl)"
 time bash tests/k8s/build-binaries.sh
 
+step "helm"
+time bash tests/k8s/build-helm.sh
+
 step "S3-compatible server"
 time bash tests/services/build-s3.sh
 

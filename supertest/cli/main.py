@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import typer
 
-from supertest.cli import apikey, dev, migrate, run, serve
+from supertest.cli import apikey, dev, migrate, operate, run, serve
 
 app = typer.Typer(
     name="supertest",
@@ -12,6 +12,7 @@ app = typer.Typer(
 )
 app.command("dev", help=dev.HELP)(dev.dev)
 app.command("api", help=serve.API_HELP)(serve.api)
+app.command("operator", help=operate.HELP)(operate.operator)
 app.command("migrate", help=migrate.HELP)(migrate.migrate)
 app.command("run", help=run.HELP)(run.run)
 app.add_typer(apikey.app, name="apikey", help=apikey.HELP)

@@ -1,0 +1,3 @@
+from supertest_operator.main import run
+
+run()

@@ -1,0 +1,262 @@
+"""Pure functions from a run to its child manifests: the script ConfigMap and the runner Pod.
+
+No I/O here, so every manifest decision is unit-testable without a cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from supertest.kube.models import ConfigMapKeyRef, JobRunSpec, Resources, TestRunSpec
+from supertest.kube.names import (
+    API_VERSION,
+    LABEL_ATTEMPT,
+    LABEL_KIND,
+    LABEL_MANAGED_BY,
+    LABEL_RUN,
+    MANAGED_BY,
+)
+from supertest_operator.run import RunRef
+from supertest_operator.settings import OperatorSettings
+
+Manifest = dict[str, Any]
+
+SCRIPTS_DIR = "/supertest/scripts"
+WORK_DIR = "/supertest/work"
+TMP_DIR = "/tmp"
+RUNNER_UID = 1000
+CONTAINER_NAME = "runner"
+# SIGTERM makes the runner cancel Playwright and still upload what it has.
+TERMINATION_GRACE_SECONDS = 30
+
+# Set by the operator; a user's spec.env may not shadow them (the runner trusts them).
+RESERVED_ENV_PREFIXES = ("SUPERTEST_", "S3_", "AWS_", "PW_", "PLAYWRIGHT_")
+RESERVED_ENV_NAMES = frozenset(
+    {"REDIS_URL", "DATABASE_URL", "HOME", "MAX_CONCURRENT_TESTS", "CHROMIUM_PATH", "RUN_BACKEND", "PATH"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptFile:
+    """One file in the pod's scripts folder: inline text (goes into our ConfigMap) or a user ConfigMap key."""
+
+    file_name: str
+    content: str | None = None
+    config_map_ref: ConfigMapKeyRef | None = None
+
+
+def child_name(run_name: str, attempt: int | None = None) -> str:
+    """The ONE naming rule for a run's children: `<run>-scripts` for the ConfigMap, `<run>-a<N>` per pod attempt."""
+    return f"{run_name}-scripts" if attempt is None else f"{run_name}-a{attempt}"
+
+
+def owner_reference(run: RunRef) -> Manifest:
+    # controller + blockOwnerDeletion: the garbage collector removes children with the run (TTL, kubectl delete).
+    return {
+        "apiVersion": API_VERSION,
+        "kind": run.resource.kind,
+        "name": run.name,
+        "uid": run.uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def child_labels(run: RunRef, attempt: int | None = None) -> dict[str, str]:
+    labels = {
+        LABEL_RUN: run.name,
+        LABEL_KIND: run.resource.run_kind,
+        LABEL_MANAGED_BY: MANAGED_BY,
+    }
+    if attempt is not None:
+        labels[LABEL_ATTEMPT] = str(attempt)
+    return labels
+
+
+def reserved_env_names(names: Sequence[str]) -> list[str]:
+    return [n for n in names if n in RESERVED_ENV_NAMES or n.startswith(RESERVED_ENV_PREFIXES)]
+
+
+def script_files(spec: TestRunSpec | JobRunSpec, resolved_job: Sequence[ScriptFile] = ()) -> list[ScriptFile]:
+    """File names sort in run order (`01-…`, `02-…`), which is the order the runner executes them in."""
+    if isinstance(spec, TestRunSpec):
+        return [ScriptFile(f"test.spec.{spec.extension}", spec.script, _ref(spec.script_from))]
+    if spec.tests is None:
+        return list(resolved_job)
+    return [
+        ScriptFile(f"{i:02d}-{test.name}.spec.{test.extension}", test.script, _ref(test.script_from))
+        for i, test in enumerate(spec.tests, start=1)
+    ]
+
+
+def _ref(script_from: Any) -> ConfigMapKeyRef | None:
+    return None if script_from is None else script_from.config_map_key_ref
+
+
+def build_configmap(run: RunRef, files: Sequence[ScriptFile]) -> Manifest | None:
+    """The inline scripts; None when every script comes from the user's own ConfigMaps."""
+    data = {f.file_name: f.content for f in files if f.content is not None}
+    if not data:
+        return None
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": child_name(run.name),
+            "namespace": run.namespace,
+            "labels": child_labels(run),
+            "ownerReferences": [owner_reference(run)],
+        },
+        "data": data,
+        "immutable": True,
+    }
+
+
+def _scripts_volume(run: RunRef, files: Sequence[ScriptFile]) -> Manifest:
+    sources: list[Manifest] = []
+    inline = [f.file_name for f in files if f.content is not None]
+    if inline:
+        items = [{"key": name, "path": name} for name in inline]
+        sources.append({"configMap": {"name": child_name(run.name), "items": items}})
+    for f in files:
+        if f.config_map_ref is not None:
+            item = {"key": f.config_map_ref.key, "path": f.file_name}
+            sources.append({"configMap": {"name": f.config_map_ref.name, "items": [item]}})
+    return {"name": "scripts", "projected": {"defaultMode": 0o444, "sources": sources}}
+
+
+def _resources(settings: OperatorSettings, override: Resources | None) -> Manifest:
+    requests: dict[str, Any] = {"cpu": settings.runner_cpu_request, "memory": settings.runner_memory_request}
+    limits: dict[str, Any] = {"memory": settings.runner_memory_limit}
+    if override is not None:
+        for target, source in ((requests, override.requests), (limits, override.limits)):
+            if source is not None:
+                target.update(source.model_dump(exclude_none=True))
+    return {"requests": requests, "limits": limits}
+
+
+def runner_env(
+    run: RunRef, spec: TestRunSpec | JobRunSpec, settings: OperatorSettings, timeout_seconds: int
+) -> list[Manifest]:
+    env: list[Manifest] = [{"name": e.name, "value": e.value} for e in spec.env]
+    plain: dict[str, str | None] = {
+        "RUN_BACKEND": "kubernetes",
+        "SUPERTEST_RUN_ID": run.name,
+        "SUPERTEST_RUN_KIND": run.resource.run_kind,
+        "SUPERTEST_SCRIPTS_DIR": SCRIPTS_DIR,
+        "SUPERTEST_WORK_DIR": WORK_DIR,
+        "SUPERTEST_TIMEOUT_SECONDS": str(timeout_seconds),
+        "SUPERTEST_BROWSERS": ",".join(spec.browsers),
+        "MAX_CONCURRENT_TESTS": str(spec.workers or settings.max_concurrent_tests),
+        "HOME": TMP_DIR,
+        "PW_TRACE": settings.runner_trace,
+        "PW_VIDEO": settings.runner_video,
+        "PW_SCREENSHOT": settings.runner_screenshot,
+        "REDIS_URL": settings.redis_url,
+        "EVENT_STREAM_MAXLEN": str(settings.event_stream_maxlen),
+        "EVENT_STREAM_TTL_SECONDS": str(settings.event_stream_ttl_seconds),
+        "S3_ENDPOINT": settings.s3_endpoint,
+        "S3_TEST_BUCKET_NAME": settings.s3_test_bucket_name,
+        "S3_JOB_BUCKET_NAME": settings.s3_job_bucket_name,
+        "AWS_REGION": settings.aws_region,
+        "MAX_SCRIPT_BYTES": str(settings.max_script_bytes),
+    }
+    plain.update(settings.runner_extra_env)
+    env.extend({"name": k, "value": v} for k, v in plain.items() if v is not None)
+    env.extend(_s3_credentials(settings))
+    return env
+
+
+def _s3_credentials(settings: OperatorSettings) -> list[Manifest]:
+    if not settings.s3_endpoint:
+        return []
+    if settings.s3_credentials_secret:
+        secret = settings.s3_credentials_secret
+        return [
+            {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": name}}}
+            for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+        ]
+    # Development only: without a Secret the credentials travel in the pod spec.
+    out: list[Manifest] = []
+    if settings.aws_access_key_id:
+        out.append({"name": "AWS_ACCESS_KEY_ID", "value": settings.aws_access_key_id})
+    if settings.aws_secret_access_key:
+        out.append({"name": "AWS_SECRET_ACCESS_KEY", "value": settings.aws_secret_access_key.get_secret_value()})
+    return out
+
+
+def run_timeout_seconds(spec: TestRunSpec | JobRunSpec, settings: OperatorSettings) -> int:
+    return spec.timeout_seconds or settings.default_timeout_seconds
+
+
+def build_pod(
+    run: RunRef,
+    spec: TestRunSpec | JobRunSpec,
+    files: Sequence[ScriptFile],
+    attempt: int,
+    settings: OperatorSettings,
+    annotations: Mapping[str, str] | None = None,
+) -> Manifest:
+    timeout = run_timeout_seconds(spec, settings)
+    pod_spec: Manifest = {
+        "restartPolicy": "Never",
+        # The runner stops itself at `timeout` and uploads; the pod deadline is the backstop if it hangs.
+        "activeDeadlineSeconds": timeout + settings.timeout_grace_seconds,
+        "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUNNER_UID,
+            "runAsGroup": RUNNER_UID,
+            "fsGroup": RUNNER_UID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [
+            {
+                "name": CONTAINER_NAME,
+                "image": settings.runner_image,
+                "imagePullPolicy": settings.runner_image_pull_policy,
+                "command": settings.runner_argv,
+                "env": runner_env(run, spec, settings, timeout),
+                "resources": _resources(settings, spec.resources),
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "runAsUser": RUNNER_UID,
+                    "allowPrivilegeEscalation": False,
+                    "readOnlyRootFilesystem": True,
+                    "capabilities": {"drop": ["ALL"]},
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+                "volumeMounts": [
+                    {"name": "scripts", "mountPath": SCRIPTS_DIR, "readOnly": True},
+                    {"name": "work", "mountPath": WORK_DIR},
+                    {"name": "tmp", "mountPath": TMP_DIR},
+                    {"name": "dshm", "mountPath": "/dev/shm"},
+                ],
+            }
+        ],
+        "volumes": [
+            _scripts_volume(run, files),
+            {"name": "work", "emptyDir": {"sizeLimit": "2Gi"}},
+            {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
+            # Chromium needs a real /dev/shm; the container default of 64 MiB makes it crash on heavy pages.
+            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "512Mi"}},
+        ],
+    }
+    if settings.runner_service_account:
+        pod_spec["serviceAccountName"] = settings.runner_service_account
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": child_name(run.name, attempt),
+            "namespace": run.namespace,
+            "labels": child_labels(run, attempt),
+            "annotations": dict(annotations or {}),
+            "ownerReferences": [owner_reference(run)],
+        },
+        "spec": pod_spec,
+    }

@@ -1,0 +1,91 @@
+"""One consistent look at the cluster: every run and every run pod in the watched namespaces.
+
+Admission decisions are made from this (fresh list calls), never from memory alone, so a restarted
+operator counts exactly what is there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from supertest.kube.client import KubeApi
+from supertest.kube.counting import pod_is_live
+from supertest.kube.names import API_VERSION, LABEL_KIND, LABEL_RUN, RUN_RESOURCES, RunResource, resource_for_kind
+from supertest.phases import ACTIVE_PHASES, Phase
+from supertest_operator.run import RunView
+
+RunKey = tuple[str, str, str]  # (plural, namespace, name)
+
+
+def runs_path(resource: RunResource, namespace: str | None) -> str:
+    if namespace is None:
+        return f"/apis/{API_VERSION}/{resource.plural}"
+    return f"/apis/{API_VERSION}/namespaces/{namespace}/{resource.plural}"
+
+
+def core_list_path(plural: str, namespace: str | None) -> str:
+    return f"/api/v1/{plural}" if namespace is None else f"/api/v1/namespaces/{namespace}/{plural}"
+
+
+def pod_run_key(pod: Mapping[str, Any]) -> RunKey | None:
+    meta = pod.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    name, kind = labels.get(LABEL_RUN), labels.get(LABEL_KIND)
+    if not name or not kind:
+        return None
+    try:
+        plural = resource_for_kind(kind).plural
+    except ValueError:
+        return None
+    return (plural, meta.get("namespace", ""), name)
+
+
+@dataclass
+class Snapshot:
+    runs: list[RunView]
+    bodies: dict[RunKey, dict[str, Any]]
+    pods: list[dict[str, Any]]
+    pod_names: set[tuple[str, str]] = field(init=False)  # (namespace, name)
+
+    def __post_init__(self) -> None:
+        self.pod_names = {((p.get("metadata") or {}).get("namespace", ""), p["metadata"]["name"]) for p in self.pods}
+
+    def active_keys(self) -> set[RunKey]:
+        """Runs holding a slot: Starting/Running, or any run that still has a live pod."""
+        keys = {v.ref.key for v in self.runs if v.phase in ACTIVE_PHASES}
+        for pod in self.pods:
+            key = pod_run_key(pod)
+            if key is not None and pod_is_live(pod):
+                keys.add(key)
+        return keys
+
+    def queued(self) -> list[RunView]:
+        return [v for v in self.runs if v.phase is Phase.QUEUED and not v.cancel_requested and not v.deleting]
+
+    def has_pod(self, view: RunView) -> bool:
+        return (view.ref.namespace, view.status.pod_name or "") in self.pod_names
+
+    def pod(self, view: RunView) -> dict[str, Any] | None:
+        for pod in self.pods:
+            meta = pod.get("metadata") or {}
+            if meta.get("namespace") == view.ref.namespace and meta.get("name") == view.status.pod_name:
+                return pod
+        return None
+
+
+async def take_snapshot(kube: KubeApi, namespaces: list[str]) -> Snapshot:
+    scopes: list[str | None] = list(namespaces) if namespaces else [None]
+    run_lists = await asyncio.gather(*(kube.list(runs_path(r, ns)) for r in RUN_RESOURCES for ns in scopes))
+    # Pods after runs: a pod is only ever created for a run whose Starting status is already stored.
+    pod_lists = await asyncio.gather(*(kube.list(core_list_path("pods", ns), f"{LABEL_RUN}") for ns in scopes))
+    bodies: dict[RunKey, dict[str, Any]] = {}
+    views: list[RunView] = []
+    for items in run_lists:
+        for body in items:
+            view = RunView.from_body(body)
+            views.append(view)
+            bodies[view.ref.key] = body
+    return Snapshot(runs=views, bodies=bodies, pods=[p for items in pod_lists for p in items])

@@ -1,0 +1,89 @@
+"""Everything the handlers share in one process; kept in kopf's `memo` as `memo.ctx`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import weakref
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+
+from supertest.bus.base import EventBus
+from supertest.kube.client import KubeApi
+from supertest_operator.events import EventPoster
+from supertest_operator.handlers.db_sync import DbMirror
+from supertest_operator.leader import LeaderLease
+from supertest_operator.run import RunRef
+from supertest_operator.settings import OperatorSettings
+
+log = structlog.get_logger("supertest.operator")
+
+
+@dataclass
+class OperatorContext:
+    settings: OperatorSettings
+    kube: KubeApi
+    redis: aioredis.Redis | None
+    db: DbMirror | None
+    sessions: sessionmaker[Session] | None = None
+    bus: EventBus | None = None
+    leader: LeaderLease = field(default_factory=LeaderLease.standalone)
+    events: EventPoster | None = None
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    # Every decision that can add a running run happens under this lock (one admission pass at a time).
+    admission_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    webhook_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Creations the webhook allowed that the index has not shown yet: (plural, ns, name) -> expiry (monotonic).
+    webhook_pending: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    run_locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = field(
+        default_factory=weakref.WeakValueDictionary
+    )
+    ready: bool = False
+    last_pass: float = field(default_factory=time.monotonic)
+    probe_port: int | None = None
+    _background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def post_event(self, ref: RunRef, reason: str, message: str, warning: bool = False) -> None:
+        if self.events is None:
+            self.events = EventPoster(self.kube)
+            for worker in range(self.events.workers):
+                self.spawn(self.events.run(worker), name=f"events-{worker}")
+        self.events.post(ref, reason, message, warning)
+
+    def run_lock(self, key: tuple[str, str, str]) -> asyncio.Lock:
+        lock = self.run_locks.get(key)
+        if lock is None:
+            lock = self.run_locks[key] = asyncio.Lock()
+        return lock
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """A tracked background task (Events, loops); exceptions are logged, never lost."""
+        task = asyncio.create_task(coro, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background_task_failed", task=task.get_name(), error=repr(task.exception()))
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        for task in list(self._background):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.db is not None:
+            await self.db.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+        if self.bus is not None:
+            await self.bus.close()
+        await self.kube.close()

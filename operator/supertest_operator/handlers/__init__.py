@@ -1,0 +1,1 @@
+"""Handler bodies, one concern per module; `supertest_operator.main` registers them with kopf."""

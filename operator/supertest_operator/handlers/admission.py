@@ -1,0 +1,186 @@
+"""Queue and admit: new runs become Queued; one pass at a time admits FIFO-with-priority up to capacity.
+
+Capacity safety: every pass holds `ctx.admission_lock`, counts from fresh list calls, and stores
+`Starting` (with the pod name) BEFORE creating the pod. A crash between the two leaves a Starting run
+that still counts against capacity; the next pass creates its pod (same name, so never twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import kopf
+import structlog
+from pydantic import ValidationError
+
+from supertest.admission import QueuedRun, select_to_admit
+from supertest.kube.client import KubeError, core_path
+from supertest.kube.models import JobRunSpec, TestRunSpec, parse_spec, parse_time
+from supertest.phases import Phase
+from supertest_operator import metrics
+from supertest_operator.builders import ScriptFile, build_configmap, build_pod, child_name, reserved_env_names
+from supertest_operator.cluster import Snapshot
+from supertest_operator.context import OperatorContext
+from supertest_operator.handlers import scripts
+from supertest_operator.handlers.retries import error_update
+from supertest_operator.run import RunView
+from supertest_operator.status_writer import apply
+from supertest_operator.transitions import Update
+
+log = structlog.get_logger("supertest.operator.admission")
+# A Starting run without its pod for this long lost it to a crash (or a deletion we missed): create it again.
+RECREATE_AFTER = timedelta(seconds=10)
+
+
+def plain(body: Mapping[str, Any]) -> dict[str, Any]:
+    return copy.deepcopy(dict(body))
+
+
+def spec_problem(view: RunView) -> str | None:
+    """Why the operator cannot run this spec, in words for `kubectl describe`; None if it can."""
+    try:
+        spec = parse_spec(view.ref.resource.run_kind, dict(view.spec))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "spec"
+        return f"invalid spec: {where}: {first['msg']}"
+    reserved = reserved_env_names([e.name for e in spec.env])
+    if reserved:
+        return f"invalid spec: env may not set operator-owned variables: {', '.join(reserved)}"
+    return None
+
+
+async def on_create(ctx: OperatorContext, body: Mapping[str, Any]) -> None:
+    view = RunView.from_body(body)
+    problem = spec_problem(view)
+
+    def decide(current: RunView) -> Update | None:
+        if current.phase is not None:
+            return None  # already handled (e.g. before an operator restart)
+        if problem:
+            return Update(Phase.ERROR, "InvalidSpec", problem, warning=True)
+        if current.cancel_requested:
+            return Update(Phase.CANCELLED, "Cancelled", "cancelled before admission", warning=True)
+        return Update(Phase.QUEUED, "Queued", "waiting for a running slot")
+
+    await apply(ctx, view.ref, decide, current=plain(body))
+    if problem:
+        raise kopf.PermanentError(problem)
+
+
+def _invalid(message: str) -> Callable[[RunView], Update | None]:
+    def decide(current: RunView) -> Update | None:
+        if current.phase is not None and current.phase.is_terminal:
+            return None
+        return Update(Phase.ERROR, "InvalidSpec", message, warning=True)
+
+    return decide
+
+
+def fifo_key(view: RunView) -> QueuedRun:
+    # Creation time has one-second resolution: the operator's own queuedAt (microseconds) breaks ties,
+    # then the name; encoding both in run_id keeps supertest.admission the single ordering policy.
+    tiebreak = f"{view.status.queued_at or ''}|{view.ref.namespace}/{view.ref.resource.plural}/{view.name}"
+    return QueuedRun(run_id=tiebreak, queued_at=view.created, priority=view.priority)
+
+
+async def admission_pass(ctx: OperatorContext, snap: Snapshot) -> int:
+    """Admit what fits; returns how many runs were admitted. Caller holds ctx.admission_lock."""
+    active = snap.active_keys()
+    queued = [v for v in snap.queued() if v.ref.key not in active]
+    metrics.RUNS_RUNNING.set(len(active))
+    metrics.RUNS_QUEUED.set(len(queued))
+    by_key = {fifo_key(v).run_id: v for v in queued}
+    chosen = select_to_admit([fifo_key(v) for v in queued], len(active), ctx.settings.running_capacity)
+    results = await asyncio.gather(
+        *(admit(ctx, by_key[c.run_id], snap.bodies[by_key[c.run_id].ref.key]) for c in chosen),
+        return_exceptions=True,
+    )
+    for result in results:
+        if isinstance(result, BaseException):
+            log.error("admit_failed", error=repr(result))
+    return sum(1 for r in results if r is True)
+
+
+async def admit(ctx: OperatorContext, view: RunView, body: dict[str, Any]) -> bool:
+    try:
+        spec = parse_spec(view.ref.resource.run_kind, dict(view.spec))
+        files = await scripts.resolve(spec, ctx.sessions)
+    except (ValidationError, scripts.ScriptsUnavailable) as exc:
+        await apply(ctx, view.ref, _invalid(str(exc)), body)
+        return False
+    attempt = view.status.attempts + 1
+    pod_name = child_name(view.name, attempt)
+
+    def decide(current: RunView) -> Update | None:
+        if current.phase is not Phase.QUEUED or current.cancel_requested or current.deleting:
+            return None
+        if current.status.attempts + 1 != attempt:
+            return None
+        message = f"admitted; starting pod {pod_name} (attempt {attempt} of {current.retries + 1})"
+        return Update(Phase.STARTING, "Admitted", message, {"podName": pod_name, "attempts": attempt})
+
+    new = await apply(ctx, view.ref, decide, body)
+    if new is None or new.phase is not Phase.STARTING or new.status.pod_name != pod_name:
+        return False
+    metrics.RUNS_ADMITTED.inc()
+    await create_children(ctx, new, spec, files, attempt)
+    metrics.ADMISSION_LATENCY.observe(max(0.0, (datetime.now(UTC) - view.created).total_seconds()))
+    return True
+
+
+async def create_children(
+    ctx: OperatorContext, view: RunView, spec: TestRunSpec | JobRunSpec, files: list[ScriptFile], attempt: int
+) -> None:
+    """Create (or find) the ConfigMap and the pod; 409 means a previous try already did."""
+    configmap = build_configmap(view.ref, files)
+    pod = build_pod(view.ref, spec, files, attempt, ctx.settings)
+    creations = [_create(ctx, core_path("pods", view.ref.namespace), pod)]
+    if configmap is not None:
+        # In parallel: a pod whose ConfigMap is not there yet just waits for it (ContainerCreating).
+        creations.append(_create(ctx, core_path("configmaps", view.ref.namespace), configmap))
+    try:
+        await asyncio.gather(*creations)
+    except KubeError as exc:
+        message, status = f"could not create the run's pod: {exc.message}", exc.status
+        await apply(ctx, view.ref, lambda v: _creation_failed(ctx, v, message, status))
+
+
+def _creation_failed(ctx: OperatorContext, view: RunView, message: str, status: int) -> Update | None:
+    if view.phase is not Phase.STARTING:
+        return None
+    # 4xx other than throttling/quota is a spec the apiserver refuses: retrying the same pod cannot help.
+    retryable = status >= 500 or status in (403, 429)
+    return error_update(view, "PodCreateFailed", message, retryable, ctx.settings)
+
+
+async def _create(ctx: OperatorContext, path: str, manifest: dict[str, Any]) -> None:
+    try:
+        await ctx.kube.create(path, manifest)
+    except KubeError as exc:
+        if exc.status != 409:
+            raise
+
+
+async def recover_starting(ctx: OperatorContext, snap: Snapshot) -> None:
+    """Starting runs whose pod never appeared (operator crashed mid-admission): create it now."""
+    now = datetime.now(UTC)
+    for view in snap.runs:
+        if view.phase is not Phase.STARTING or view.cancel_requested or snap.has_pod(view):
+            continue
+        admitted = next((c for c in view.status.conditions if c.type == "Admitted"), None)
+        since = parse_time(admitted.last_transition_time) if admitted else None
+        if since is None or now - since < RECREATE_AFTER:
+            continue
+        try:
+            spec = parse_spec(view.ref.resource.run_kind, dict(view.spec))
+            files = await scripts.resolve(spec, ctx.sessions)
+        except (ValidationError, scripts.ScriptsUnavailable) as exc:
+            await apply(ctx, view.ref, _invalid(str(exc)))
+            continue
+        log.warning("recreating_missing_pod", run=view.name, pod=view.status.pod_name)
+        await create_children(ctx, view, spec, files, view.status.attempts)

@@ -1,0 +1,130 @@
+"""Mirror of run status into the `runs` table: idempotent upserts keyed by run id, off kopf's event loop.
+
+Writes are coalesced per run (the newest snapshot wins) and performed by one worker in a thread, so a
+slow or unreachable database delays the history, never the operator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import structlog
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from supertest.artifacts.layout import report_prefix
+from supertest.db import runs as run_repo
+from supertest.db.engine import session_scope
+from supertest.db.models import JobRecord, TestRecord
+from supertest.kube.models import parse_time
+from supertest.kube.names import ANNOTATION_JOB_ID
+from supertest_operator.run import RunView
+
+log = structlog.get_logger("supertest.operator.db")
+RETRY_SECONDS = 2.0
+
+
+def run_row(view: RunView, include_spec: bool = False) -> dict[str, Any]:
+    """The `runs` columns as the resource's status states them (pure)."""
+    status = view.status
+    summary = status.summary
+    started = parse_time(status.start_time)
+    completed = parse_time(status.completion_time)
+    row: dict[str, Any] = {
+        "kind": view.ref.resource.run_kind,
+        "phase": (status.phase.value if status.phase else "Queued"),
+        "trigger": view.trigger,
+        "priority": view.priority,
+        "title": view.title,
+        "created_at": view.created,
+        "queued_at": parse_time(status.queued_at) or view.created,
+        "started_at": started,
+        "completed_at": completed,
+        "duration_ms": int((completed - started).total_seconds() * 1000) if started and completed else None,
+        "message": status.message,
+        "attempts": status.attempts,
+        "cancel_requested": view.cancel_requested,
+        "namespace": view.ref.namespace,
+        "k8s_uid": view.ref.uid,
+        "report_url": status.report_url,
+        "report_key": (report_prefix(view.name) + "index.html") if status.report_url else None,
+        "test_id": view.spec.get("testId"),
+        "job_id": view.spec.get("jobRef") or view.annotations.get(ANNOTATION_JOB_ID),
+    }
+    if summary is not None:
+        row.update(
+            total=summary.total, passed=summary.passed, failed=summary.failed, flaky=summary.flaky,
+            skipped=summary.skipped,
+        )
+    if include_spec:
+        row["spec"] = dict(view.spec)
+    return row
+
+
+def write_row(session: Session, run_id: str, values: dict[str, Any]) -> None:
+    # testId/jobRef on a kubectl run may name nothing in the catalogue: keep the row, drop the dangling link.
+    values = dict(values)
+    if values.get("test_id") and session.get(TestRecord, values["test_id"]) is None:
+        values["test_id"] = None
+    if values.get("job_id") and session.get(JobRecord, values["job_id"]) is None:
+        values["job_id"] = None
+    run_repo.upsert(session, run_id, values)
+
+
+class DbMirror:
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._sessions = session_factory
+        self._pending: dict[str, dict[str, Any]] = {}
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._worker(), name="supertest-db-mirror")
+
+    def submit(self, run_id: str, values: dict[str, Any]) -> None:
+        self._pending[run_id] = {**self._pending.get(run_id, {}), **values}
+        self._idle.clear()
+        self._wake.set()
+
+    async def flush(self, within: float = 30.0) -> None:
+        await asyncio.wait_for(self._idle.wait(), within)
+
+    async def close(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await self.flush(within=10.0)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _worker(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._pending = self._pending, {}
+            failed = await asyncio.to_thread(self._write, batch)
+            if failed:
+                for run_id, values in failed.items():  # newer submissions win over the failed ones
+                    self._pending[run_id] = {**values, **self._pending.get(run_id, {})}
+                await asyncio.sleep(RETRY_SECONDS)
+                self._wake.set()
+            elif not self._pending:
+                self._idle.set()
+
+    def _write(self, batch: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Each row in its own transaction; returns the rows to retry (database unreachable)."""
+        items = list(batch.items())
+        for index, (run_id, values) in enumerate(items):
+            try:
+                with session_scope(self._sessions) as session:
+                    write_row(session, run_id, values)
+            except OperationalError as exc:
+                log.warning("db_unavailable", error=str(exc).splitlines()[0])
+                return dict(items[index:])
+            except Exception:
+                log.exception("db_row_dropped", run=run_id)
+        return {}

@@ -1,0 +1,83 @@
+"""Pods and ConfigMaps labelled supertest.dev/run whose owning run is gone are deleted; unfinished
+Postgres rows whose run is gone are closed as Cancelled.
+
+The garbage collector normally does this through owner references; this sweep covers children that lost
+them (hand-made, or a cluster without the GC) and runs under the admission lock so a pod created for a
+brand-new run is never mistaken for an orphan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from supertest.db.engine import session_scope
+from supertest.db.models import RunRecord
+from supertest.kube.client import core_path
+from supertest.kube.names import LABEL_RUN
+from supertest.phases import Phase
+from supertest_operator import metrics
+from supertest_operator.cluster import core_list_path, take_snapshot
+from supertest_operator.context import OperatorContext
+from supertest_operator.handlers.cancel import DELETED_MESSAGE
+
+log = structlog.get_logger("supertest.operator.orphans")
+GRACE = timedelta(minutes=1)
+
+
+def is_orphan(child: dict[str, Any], live_uids: set[str]) -> bool:
+    owners = (child.get("metadata") or {}).get("ownerReferences") or []
+    return not any(o.get("uid") in live_uids for o in owners)
+
+
+async def sweep(ctx: OperatorContext) -> int:
+    scopes: list[str | None] = list(ctx.settings.namespace_list) or [None]
+    removed = 0
+    async with ctx.admission_lock:
+        snap = await take_snapshot(ctx.kube, ctx.settings.namespace_list)
+        live = {v.ref.uid for v in snap.runs}
+        for plural, kind in (("pods", "pod"), ("configmaps", "configmap")):
+            for ns in scopes:
+                for child in await ctx.kube.list(core_list_path(plural, ns), LABEL_RUN):
+                    if not is_orphan(child, live):
+                        continue
+                    meta = child["metadata"]
+                    log.info("orphan_deleted", kind=kind, name=meta["name"], namespace=meta["namespace"])
+                    await ctx.kube.delete(core_path(plural, meta["namespace"], meta["name"]))
+                    metrics.ORPHANS_DELETED.labels(kind=kind).inc()
+                    removed += 1
+    if ctx.sessions is not None:
+        live_runs = {(v.ref.namespace, v.name) for v in snap.runs}
+        sessions, namespaces = ctx.sessions, ctx.settings.namespace_list
+        removed += await asyncio.to_thread(cancel_vanished_rows, sessions, namespaces, live_runs)
+    return removed
+
+
+def cancel_vanished_rows(
+    sessions: sessionmaker[Session], namespaces: list[str], live: set[tuple[str, str]], now: datetime | None = None
+) -> int:
+    """Unfinished rows whose resource is gone (deleted while the operator was down): Cancelled.
+
+    Rows younger than a minute are left alone: the API inserts its row just before it creates the resource.
+    """
+    now = now or datetime.now(UTC)
+    unfinished = [Phase.QUEUED.value, Phase.STARTING.value, Phase.RUNNING.value]
+    with session_scope(sessions) as session:
+        query = select(RunRecord).where(
+            RunRecord.phase.in_(unfinished), RunRecord.created_at < now - GRACE, RunRecord.namespace.is_not(None)
+        )
+        if namespaces:
+            query = query.where(RunRecord.namespace.in_(namespaces))
+        count = 0
+        for row in session.scalars(query):
+            if (row.namespace, row.id) in live:
+                continue
+            row.phase, row.completed_at, row.message = Phase.CANCELLED.value, now, DELETED_MESSAGE
+            log.info("vanished_run_cancelled", run=row.id, namespace=row.namespace)
+            count += 1
+        return count

@@ -1,0 +1,70 @@
+"""Operator-side deadlines, the backstop behind the pod's activeDeadlineSeconds and the runner's own timer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from supertest.kube.client import core_path
+from supertest.kube.models import parse_spec, parse_time
+from supertest.phases import ACTIVE_PHASES, Phase
+from supertest_operator.builders import run_timeout_seconds
+from supertest_operator.cluster import Snapshot
+from supertest_operator.context import OperatorContext
+from supertest_operator.handlers.retries import error_update
+from supertest_operator.run import RunView
+from supertest_operator.settings import OperatorSettings
+from supertest_operator.status_writer import apply
+from supertest_operator.transitions import Update
+
+
+def attempt_start(view: RunView, pod: dict[str, Any] | None) -> datetime | None:
+    """When this attempt started: the pod's startTime, else its admission (Admitted turned True)."""
+    started = parse_time(((pod or {}).get("status") or {}).get("startTime"))
+    if started is not None:
+        return started
+    admitted = next((c for c in view.status.conditions if c.type == "Admitted" and c.status == "True"), None)
+    return parse_time(admitted.last_transition_time) if admitted else None
+
+
+def deadline(view: RunView, settings: OperatorSettings, pod: dict[str, Any] | None = None) -> datetime | None:
+    """Attempt start + timeout + twice the grace: the runner (timeout) and the pod (timeout + grace) go first."""
+    start = attempt_start(view, pod)
+    if start is None:
+        return None
+    timeout = run_timeout_seconds(parse_spec(view.ref.resource.run_kind, dict(view.spec)), settings)
+    return start + timedelta(seconds=timeout + 2 * settings.timeout_grace_seconds)
+
+
+def start_deadline(view: RunView, settings: OperatorSettings) -> datetime | None:
+    admitted = next((c for c in view.status.conditions if c.type == "Admitted"), None)
+    since = parse_time(admitted.last_transition_time) if admitted else None
+    return None if since is None else since + timedelta(seconds=settings.start_timeout_seconds)
+
+
+def _unless_moved(update: Update, phase: Phase | None) -> Callable[[RunView], Update | None]:
+    """Apply `update` only if the run is still in the phase the decision was made on."""
+    return lambda current: update if current.phase is phase else None
+
+
+async def check(ctx: OperatorContext, snap: Snapshot) -> None:
+    now = datetime.now(UTC)
+    for view in snap.runs:
+        if view.phase not in ACTIVE_PHASES or view.cancel_requested:
+            continue
+        try:
+            limit = deadline(view, ctx.settings, snap.pod(view))
+        except ValueError:
+            continue
+        pod = view.status.pod_name
+        if limit is not None and now > limit:
+            update = Update(Phase.TIMED_OUT, "DeadlineExceeded", "the run exceeded its timeout", warning=True)
+        elif view.phase is Phase.STARTING and (start := start_deadline(view, ctx.settings)) and now > start:
+            message = f"the pod did not start within {ctx.settings.start_timeout_seconds}s"
+            update = error_update(view, "PodStartTimeout", message, True, ctx.settings)
+        else:
+            continue
+        new = await apply(ctx, view.ref, _unless_moved(update, view.phase))
+        if pod and new is not None and new.phase is not view.phase:
+            await ctx.kube.delete(core_path("pods", view.ref.namespace, pod))

@@ -1,0 +1,91 @@
+"""The operator's background loops: reconcile (admission, deadlines, retries, TTL), orphans, retention.
+
+Reconcile runs on every wake-up (run created, pod finished, ...) and at least every
+RECONCILE_INTERVAL_SECONDS; each pass re-lists the cluster, so nothing depends on an event being seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from datetime import UTC, datetime
+
+import structlog
+
+from supertest_operator.cluster import take_snapshot
+from supertest_operator.context import OperatorContext
+from supertest_operator.handlers import admission, cancel, cleanup, orphans, pod_status, retention, retries, timeout
+
+log = structlog.get_logger("supertest.operator.loops")
+
+
+async def reconcile_once(ctx: OperatorContext) -> int:
+    if not ctx.leader.is_leader:
+        ctx.last_pass = time.monotonic()  # a healthy standby
+        return 0
+    async with ctx.admission_lock:
+        snap = await take_snapshot(ctx.kube, ctx.settings.namespace_list)
+        await cancel.sweep(ctx, snap.runs)
+        await timeout.check(ctx, snap)
+        await pod_status.sweep_vanished(ctx, snap)
+        now = datetime.now(UTC)
+        for view in snap.runs:
+            if retries.retry_due(view, now):
+                await retries.requeue(ctx, view)
+        await cleanup.expire(ctx, snap)
+        await admission.recover_starting(ctx, snap)
+        # Last, on the same snapshot: runs finished above still count until their pods are gone (safe side).
+        admitted = await admission.admission_pass(ctx, snap)
+    ctx.last_pass = time.monotonic()
+    ctx.ready = True
+    return admitted
+
+
+async def reconcile_forever(ctx: OperatorContext) -> None:
+    cost = 0.0
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ctx.wake.wait(), ctx.settings.reconcile_interval_seconds)
+        # Every transition wakes us, and every pass lists all runs and pods: rest as long as the last pass took
+        # (at most half the time in passes), so a burst's wake-ups coalesce while a small cluster reacts at once.
+        await asyncio.sleep(min(cost, ctx.settings.max_pass_gap_seconds))
+        ctx.wake.clear()
+        began = time.monotonic()
+        try:
+            admitted = await reconcile_once(ctx)
+            cost = time.monotonic() - began
+            if admitted:
+                ctx.wake.set()  # admitted something: look again, more may fit
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the apiserver hiccups; the next pass starts from a fresh list anyway
+            log.exception("reconcile_failed")
+            await asyncio.sleep(1.0)
+
+
+async def orphans_forever(ctx: OperatorContext) -> None:
+    while True:
+        await asyncio.sleep(ctx.settings.orphan_interval_seconds)
+        if not ctx.leader.is_leader:
+            continue
+        try:
+            await orphans.sweep(ctx)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("orphan_sweep_failed")
+
+
+async def retention_forever(ctx: OperatorContext) -> None:
+    while True:
+        if not ctx.leader.is_leader:
+            await asyncio.sleep(5)
+            continue
+        try:
+            await retention.run_once(ctx.settings, ctx.redis, ctx.sessions)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("retention_failed")
+        await asyncio.sleep(ctx.settings.retention_interval_seconds)

@@ -1,0 +1,69 @@
+"""The kopf registry: decorators only, each delegating to its body in `handlers/`.
+
+Run with `python -m supertest_operator` (or `supertest operator`, which calls `run()`), or
+`kopf run -m supertest_operator.main --standalone --namespace NS` (settings then come from the environment).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from supertest.kube.counting import is_waiting
+from supertest.kube.names import GROUP, LABEL_RUN, VERSION
+from supertest_operator import startup
+from supertest_operator.app import run
+from supertest_operator.context import OperatorContext
+from supertest_operator.handlers import pod_status, run_events, webhook
+
+__all__ = ["run"]  # `supertest operator` calls supertest_operator.main.run(settings=None)
+
+
+def _ctx(memo: Any) -> OperatorContext:
+    ctx: OperatorContext = memo.ctx
+    return ctx
+
+
+@kopf.on.startup()
+async def operator_startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
+    await startup.on_startup(settings, memo)
+
+
+@kopf.on.cleanup()
+async def operator_cleanup(memo: Any, **_: Any) -> None:
+    await startup.on_cleanup(memo)
+
+
+def _waits(body: kopf.Body, **_: Any) -> bool:
+    # A filter, not a None result: kopf keeps an object's old index value when the handler returns None.
+    return is_waiting(body)
+
+
+@kopf.index(GROUP, VERSION, "testruns", when=_waits)
+def waiting_testruns(body: kopf.Body, **_: Any) -> dict[str, tuple[str, str]]:
+    return webhook.waiting_index_entry(body)
+
+
+@kopf.index(GROUP, VERSION, "jobruns", when=_waits)
+def waiting_jobruns(body: kopf.Body, **_: Any) -> dict[str, tuple[str, str]]:
+    return webhook.waiting_index_entry(body)
+
+
+@kopf.on.validate(GROUP, VERSION, "testruns", id="queue-capacity-testruns", operations=["CREATE"], ignore_failures=True)
+@kopf.on.validate(GROUP, VERSION, "jobruns", id="queue-capacity-jobruns", operations=["CREATE"], ignore_failures=True)
+async def queue_capacity(body: kopf.Body, resource: kopf.Resource, dryrun: bool, memo: Any, **kwargs: Any) -> None:
+    # Indexes arrive as kwargs named after their functions above.
+    waiting = webhook.waiting_names(kwargs["waiting_testruns"], kwargs["waiting_jobruns"])
+    await webhook.validate_queue(_ctx(memo), resource.plural, body, kwargs.get("operation"), dryrun, waiting)
+
+
+@kopf.on.event(GROUP, VERSION, "testruns")
+@kopf.on.event(GROUP, VERSION, "jobruns")
+async def run_event(type: str | None, body: kopf.Body, resource: kopf.Resource, memo: Any, **_: Any) -> None:
+    await run_events.on_run_event(_ctx(memo), type, resource.plural, body)
+
+
+@kopf.on.event("", "v1", "pods", labels={LABEL_RUN: kopf.PRESENT})
+async def run_pod_event(type: str | None, body: kopf.Body, memo: Any, **_: Any) -> None:
+    await pod_status.on_pod_event(_ctx(memo), type, body)

@@ -1,0 +1,86 @@
+"""A typed snapshot of one TestRun/JobRun object, built from the raw body kopf or the API hands us."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from supertest.kube.models import RunStatus, parse_status, parse_time
+from supertest.kube.names import ANNOTATION_TITLE, LABEL_TRIGGER, RunResource, resource_for_kind
+from supertest.phases import Phase
+
+
+@dataclass(frozen=True, slots=True)
+class RunRef:
+    """Enough to address a run and own its children."""
+
+    resource: RunResource
+    namespace: str
+    name: str
+    uid: str
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.resource.plural, self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class RunView:
+    ref: RunRef
+    spec: Mapping[str, Any]
+    status: RunStatus
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    created: datetime
+    generation: int
+    resource_version: str
+    deleting: bool
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> RunView:
+        meta = body.get("metadata") or {}
+        resource = resource_for_kind(str(body.get("kind", "")))
+        created = parse_time(meta.get("creationTimestamp"))
+        assert created is not None, "the apiserver always sets creationTimestamp"
+        return cls(
+            ref=RunRef(resource=resource, namespace=meta["namespace"], name=meta["name"], uid=meta.get("uid", "")),
+            spec=body.get("spec") or {},
+            status=parse_status(body.get("status")),
+            labels=meta.get("labels") or {},
+            annotations=meta.get("annotations") or {},
+            created=created,
+            generation=int(meta.get("generation") or 0),
+            resource_version=str(meta.get("resourceVersion") or ""),
+            deleting=bool(meta.get("deletionTimestamp")),
+        )
+
+    @property
+    def name(self) -> str:
+        return self.ref.name
+
+    @property
+    def phase(self) -> Phase | None:
+        return self.status.phase
+
+    @property
+    def cancel_requested(self) -> bool:
+        return bool(self.spec.get("cancel"))
+
+    @property
+    def priority(self) -> int:
+        return int(self.spec.get("priority") or 0)
+
+    @property
+    def retries(self) -> int:
+        return int(self.spec.get("retries") or 0)
+
+    @property
+    def trigger(self) -> str:
+        """Runs created by the API carry a trigger label; anything else came through kubectl (or GitOps)."""
+        return self.labels.get(LABEL_TRIGGER, "kubectl")
+
+    @property
+    def title(self) -> str:
+        return self.annotations.get(ANNOTATION_TITLE, self.name)[:200]

@@ -1,0 +1,107 @@
+"""OperatorSettings: the one settings class of the operator process, validated at startup."""
+
+from __future__ import annotations
+
+import shlex
+
+from pydantic import Field, field_validator, model_validator
+
+from supertest.settings import PLACEHOLDER_SECRETS, CoreSettings, RunBackend
+
+
+class OperatorSettings(CoreSettings):
+    # The operator only exists in Kubernetes mode; RUN_BACKEND=local relaxes the secret checks for development.
+    run_backend: RunBackend = Field(default=RunBackend.kubernetes, alias="RUN_BACKEND")
+    # Comma-separated; empty means cluster-wide (needs a ClusterRole instead of the namespaced Role).
+    namespaces: str = Field(default="default", alias="SUPERTEST_NAMESPACES")
+    runner_image: str = Field(default="ghcr.io/supertest/runner:latest", min_length=1, alias="RUNNER_IMAGE")
+    runner_command: str = Field(default="python -m supertest_runner", min_length=1, alias="RUNNER_COMMAND")
+    runner_image_pull_policy: str = Field(
+        default="IfNotPresent", pattern="^(Always|IfNotPresent|Never)$", alias="RUNNER_IMAGE_PULL_POLICY"
+    )
+    runner_service_account: str | None = Field(default=None, alias="RUNNER_SERVICE_ACCOUNT")
+    # When set, the pods read AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY from this Secret, never from plain env.
+    s3_credentials_secret: str | None = Field(default=None, alias="S3_CREDENTIALS_SECRET")
+    # Extra environment for every run pod (e.g. CHROMIUM_PATH, PLAYWRIGHT_BROWSERS_PATH), as a JSON object.
+    runner_extra_env: dict[str, str] = Field(default_factory=dict, alias="RUNNER_EXTRA_ENV")
+    runner_cpu_request: str = Field(default="500m", alias="RUNNER_CPU_REQUEST")
+    runner_memory_request: str = Field(default="1Gi", alias="RUNNER_MEMORY_REQUEST")
+    runner_memory_limit: str = Field(default="2Gi", alias="RUNNER_MEMORY_LIMIT")
+    runner_trace: str = Field(default="on", pattern="^(on|off|retain-on-failure|on-first-retry)$", alias="PW_TRACE")
+    runner_video: str = Field(default="on", pattern="^(on|off|retain-on-failure|on-first-retry)$", alias="PW_VIDEO")
+    runner_screenshot: str = Field(default="on", pattern="^(on|off|only-on-failure)$", alias="PW_SCREENSHOT")
+
+    # After the run's own deadline, how long the operator waits before it calls the run TimedOut itself.
+    timeout_grace_seconds: int = Field(default=30, ge=0, le=3600, alias="TIMEOUT_GRACE_SECONDS")
+    # A pod that has not started running after this long is a failure to start (Error, retried).
+    start_timeout_seconds: int = Field(default=300, ge=5, le=86_400, alias="START_TIMEOUT_SECONDS")
+    retry_backoff_seconds: float = Field(default=5.0, ge=0.1, le=3600, alias="RETRY_BACKOFF_SECONDS")
+    retry_backoff_max_seconds: float = Field(default=300.0, ge=1, le=86_400, alias="RETRY_BACKOFF_MAX_SECONDS")
+
+    ttl_passed_seconds: int = Field(default=3600, ge=0, le=31_536_000, alias="TTL_PASSED_SECONDS")
+    # Failures are kept longer by default: someone may want to look at the pod.
+    ttl_failed_seconds: int = Field(default=86_400, ge=0, le=31_536_000, alias="TTL_FAILED_SECONDS")
+    retention_days: float = Field(default=30.0, gt=0, le=3650, alias="RETENTION_DAYS")
+    retention_interval_seconds: float = Field(default=3600.0, ge=1, alias="RETENTION_INTERVAL_SECONDS")
+    retention_batch_size: int = Field(default=200, ge=1, le=10_000, alias="RETENTION_BATCH_SIZE")
+    orphan_interval_seconds: float = Field(default=60.0, ge=1, alias="ORPHAN_INTERVAL_SECONDS")
+    reconcile_interval_seconds: float = Field(default=2.0, ge=0.1, le=300, alias="RECONCILE_INTERVAL_SECONDS")
+    max_pass_gap_seconds: float = Field(default=1.0, ge=0.0, le=10, alias="MAX_PASS_GAP_SECONDS")
+
+    webhook_enabled: bool = Field(default=True, alias="WEBHOOK_ENABLED")
+    webhook_listen: str = Field(default="0.0.0.0", alias="WEBHOOK_LISTEN")
+    webhook_port: int = Field(default=9443, ge=1, le=65535, alias="WEBHOOK_PORT")
+    # The name the apiserver dials: the Service DNS name in a cluster, 127.0.0.1 in tests.
+    webhook_host: str = Field(default="supertest-operator.supertest.svc", alias="WEBHOOK_HOST")
+    webhook_cert_dir: str | None = Field(default=None, alias="WEBHOOK_CERT_DIR")
+    # Webhook names become "<handler>.<this>": the apiserver wants a domain of three or more segments.
+    webhook_config_name: str = Field(
+        default="supertest.dev", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$",
+        max_length=200, alias="WEBHOOK_CONFIG_NAME",
+    )
+
+    probe_host: str = Field(default="0.0.0.0", alias="PROBE_HOST")
+    probe_port: int = Field(default=8080, ge=0, le=65535, alias="PROBE_PORT")  # 0 picks a free port
+
+    # None: standalone. Set: kopf peering for handlers plus a Lease for our own loops (several replicas).
+    peering_name: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", alias="PEERING_NAME")
+    lease_namespace: str = Field(default="default", alias="LEASE_NAMESPACE")  # when watching cluster-wide
+    watch_server_timeout: int = Field(default=300, ge=1, alias="WATCH_SERVER_TIMEOUT")  # the apiserver wants an int
+    watch_client_timeout: float = Field(default=330.0, ge=1, alias="WATCH_CLIENT_TIMEOUT")
+    connect_timeout: float = Field(default=10.0, ge=0.1, alias="KUBE_CONNECT_TIMEOUT")
+    request_timeout: float = Field(default=60.0, ge=1, alias="KUBE_REQUEST_TIMEOUT")
+    # kopf's own Events ("Handler ... succeeded") cost an API call each; ours already record every transition.
+    event_level: str = Field(default="WARNING", pattern="^(DEBUG|INFO|WARNING|ERROR)$", alias="EVENT_LEVEL")
+    batch_window_seconds: float = Field(default=0.02, ge=0.0, le=5.0, alias="KOPF_BATCH_WINDOW_SECONDS")
+
+    @field_validator("runner_command")
+    @classmethod
+    def _command_parses(cls, value: str) -> str:
+        if not shlex.split(value):
+            raise ValueError("RUNNER_COMMAND must not be empty")
+        return value
+
+    @model_validator(mode="after")
+    def _kubernetes_mode_needs_real_services(self) -> OperatorSettings:
+        if self.is_local:
+            return self
+        if not self.redis_url:
+            raise ValueError("REDIS_URL is required outside local mode: run status flows through Redis")
+        if self.s3_endpoint and not self.s3_credentials_secret:
+            key = (self.aws_access_key_id or "").lower()
+            if key in PLACEHOLDER_SECRETS:
+                raise ValueError("AWS_ACCESS_KEY_ID is unset or a placeholder; set it or S3_CREDENTIALS_SECRET")
+        if self.retry_backoff_max_seconds < self.retry_backoff_seconds:
+            raise ValueError("RETRY_BACKOFF_MAX_SECONDS must be >= RETRY_BACKOFF_SECONDS")
+        return self
+
+    @property
+    def namespace_list(self) -> list[str]:
+        return [ns.strip() for ns in self.namespaces.split(",") if ns.strip()]
+
+    @property
+    def runner_argv(self) -> list[str]:
+        return shlex.split(self.runner_command)
+
+    def ttl_for(self, phase: str) -> int:
+        return self.ttl_passed_seconds if phase == "Passed" else self.ttl_failed_seconds

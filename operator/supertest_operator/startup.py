@@ -1,0 +1,114 @@
+"""Operator startup and shutdown: kopf settings, clients, the webhook server, probes and loops."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import kopf
+import redis.asyncio as aioredis
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+
+from supertest.bus import create_bus
+from supertest.db.engine import make_engine, make_session_factory
+from supertest.kube.client import KubeApi
+from supertest.logs import configure_logging
+from supertest_operator import loops
+from supertest_operator.context import OperatorContext
+from supertest_operator.handlers import probes
+from supertest_operator.handlers.db_sync import DbMirror
+from supertest_operator.handlers.webhook import webhook_server
+from supertest_operator.leader import LeaderLease
+from supertest_operator.settings import OperatorSettings
+
+log = structlog.get_logger("supertest.operator")
+PREFIX = "supertest.dev"
+
+# Set by `main.run(settings)`; `kopf run -m supertest_operator.main` reads the environment instead.
+_preset: OperatorSettings | None = None
+
+
+def preset(settings: OperatorSettings | None) -> None:
+    global _preset
+    _preset = settings
+
+
+def load_settings() -> OperatorSettings:
+    return _preset if _preset is not None else OperatorSettings()
+
+
+def configure_kopf(settings: kopf.OperatorSettings, ours: OperatorSettings) -> None:
+    settings.persistence.finalizer = f"{PREFIX}/finalizer"
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=PREFIX, key="last-handled-configuration"
+    )
+    settings.watching.server_timeout = ours.watch_server_timeout
+    settings.watching.client_timeout = ours.watch_client_timeout
+    settings.watching.connect_timeout = ours.connect_timeout
+    settings.networking.connect_timeout = ours.connect_timeout
+    settings.networking.request_timeout = ours.request_timeout
+    settings.posting.level = logging.getLevelName(ours.event_level)
+    settings.posting.reporting_component = "supertest-operator"
+    if ours.peering_name:
+        settings.peering.name = ours.peering_name
+        settings.peering.standalone = False
+    else:
+        settings.peering.standalone = True
+    settings.execution.max_workers = 4
+    # kopf waits this long for more events on an object before handling it; 0.1 s doubles admission latency.
+    settings.batching.batch_window = ours.batch_window_seconds
+    # Our resources are known up front: no CRD/namespace scanning, so no cluster-wide list RBAC for it.
+    settings.scanning.disabled = True
+
+
+def _sessions(settings: OperatorSettings) -> sessionmaker[Session] | None:
+    if not settings.database_url:
+        return None
+    return make_session_factory(make_engine(settings.effective_database_url))
+
+
+async def on_startup(settings: kopf.OperatorSettings, memo: Any) -> None:
+    ours = load_settings()
+    configure_logging(ours.log_format, ours.log_level)
+    configure_kopf(settings, ours)
+    kube = await KubeApi.connect(request_timeout=ours.request_timeout)
+    sessions = _sessions(ours)
+    db = DbMirror(sessions) if sessions is not None else None
+    if db is not None:
+        db.start()
+    redis = aioredis.from_url(ours.redis_url, decode_responses=True) if ours.redis_url else None
+    bus = create_bus(ours) if ours.redis_url else None
+    ctx = OperatorContext(settings=ours, kube=kube, redis=redis, db=db, sessions=sessions, bus=bus)
+    memo.ctx = ctx
+    if ours.webhook_enabled:
+        cert_dir = Path(ours.webhook_cert_dir or tempfile.mkdtemp(prefix="supertest-webhook-"))
+        settings.admission.server = webhook_server(ctx, cert_dir)
+        settings.admission.managed = ours.webhook_config_name
+    memo.probes = await probes.serve(ctx)
+    if ours.peering_name:
+        lease_ns = ours.namespace_list[0] if ours.namespace_list else ours.lease_namespace
+        ctx.leader = LeaderLease(kube, lease_ns, f"supertest-operator-{ours.peering_name}")
+        ctx.spawn(ctx.leader.keep(), name="leader-lease")
+    ctx.spawn(loops.reconcile_forever(ctx), name="reconcile")
+    ctx.spawn(loops.orphans_forever(ctx), name="orphans")
+    ctx.spawn(loops.retention_forever(ctx), name="retention")
+    log.info(
+        "operator_started",
+        namespaces=ours.namespace_list or "cluster-wide",
+        running_capacity=ours.running_capacity,
+        queued_capacity=ours.queued_capacity,
+        probe_port=ctx.probe_port,
+    )
+
+
+async def on_cleanup(memo: Any) -> None:
+    ctx: OperatorContext | None = getattr(memo, "ctx", None)
+    if ctx is not None:
+        await ctx.close()
+    runner = getattr(memo, "probes", None)
+    if runner is not None:
+        await runner.cleanup()

@@ -1,0 +1,90 @@
+"""The single writer of run status: read, decide, merge-patch with a resourceVersion precondition, retry on 409.
+
+Every transition then posts an Event, mirrors the row into Postgres and updates the metrics, so those
+three can never disagree with the status about what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from supertest.events import status_event
+from supertest.kube.client import KubeError, run_path
+from supertest_operator import metrics
+from supertest_operator.context import OperatorContext
+from supertest_operator.handlers.db_sync import run_row
+from supertest_operator.run import RunRef, RunView
+from supertest_operator.transitions import Update, allowed, status_patch
+
+log = structlog.get_logger("supertest.operator.status")
+Decide = Callable[[RunView], Update | None]
+MAX_CONFLICT_RETRIES = 8
+
+
+async def read_run(ctx: OperatorContext, ref: RunRef) -> RunView | None:
+    try:
+        body = await ctx.kube.get(run_path(ref.resource, ref.namespace, ref.name))
+    except KubeError as exc:
+        if exc.not_found:
+            return None
+        raise
+    view = RunView.from_body(body)
+    return None if ref.uid and view.ref.uid != ref.uid else view  # same name, new object: not ours
+
+
+async def apply(
+    ctx: OperatorContext, ref: RunRef, decide: Decide, current: dict[str, Any] | None = None
+) -> RunView | None:
+    """Apply `decide(view)` to the run; None when the run is gone. `current` skips the first read."""
+    async with ctx.run_lock(ref.key):
+        view = RunView.from_body(current) if current is not None else await read_run(ctx, ref)
+        for _ in range(MAX_CONFLICT_RETRIES):
+            if view is None:
+                return None
+            update = decide(view)
+            if update is None:
+                return view
+            if update.phase is not None and not allowed(view.phase, update.phase):
+                log.info("transition_refused", run=ref.name, current=view.phase, target=update.phase)
+                return view
+            patch = {
+                "metadata": {"resourceVersion": view.resource_version},
+                "status": status_patch(view, update, datetime.now(UTC)),
+            }
+            try:
+                body = await ctx.kube.merge_patch(run_path(ref.resource, ref.namespace, ref.name, "status"), patch)
+            except KubeError as exc:
+                if exc.not_found:
+                    return None
+                if not exc.conflict:
+                    raise
+                view = await read_run(ctx, ref)  # someone else wrote first: decide again on fresh data
+                continue
+            new = RunView.from_body(body)
+            _after(ctx, view, new, update)
+            return new
+        raise RuntimeError(f"run {ref.name}: status kept conflicting after {MAX_CONFLICT_RETRIES} attempts")
+
+
+def _after(ctx: OperatorContext, old: RunView, new: RunView, update: Update) -> None:
+    if ctx.db is not None:
+        ctx.db.submit(new.name, run_row(new, include_spec=old.phase is None))
+    changed = new.phase != old.phase
+    if changed and new.phase is not None:
+        metrics.RUN_PHASE.labels(phase=new.phase.value).inc()
+        message = update.message or new.status.message or new.phase.value
+        reason = update.reason or new.phase.value
+        log.info("run_transition", run=new.name, namespace=new.ref.namespace, phase=new.phase.value, reason=reason)
+        ctx.post_event(new.ref, reason, message, update.warning)
+        if ctx.bus is not None and update.publish:
+            # SSE clients follow the Redis stream: Queued/Starting and operator-decided endings come from here.
+            event = status_event(new.name, new.phase, message)
+            ctx.spawn(ctx.bus.publish(event), name=f"publish-{new.name}")
+    elif update.retry_at is not None:
+        ctx.post_event(new.ref, "RetryScheduled", update.message or "", True)
+    if changed:
+        ctx.wake.set()  # a slot may have freed, or a run joined the queue

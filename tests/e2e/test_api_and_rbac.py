@@ -1,0 +1,159 @@
+"""The API in Kubernetes mode (KubernetesLauncher) and both RBAC manifests, on the real control plane.
+
+The operator runs as its ServiceAccount with deploy/rbac/operator.yaml only; the API's launcher runs as its
+ServiceAccount with deploy/rbac/api.yaml only.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+import uvicorn
+import yaml
+from supertest_api.app import create_app
+
+from supertest.bus import create_bus
+from supertest.db import apikeys
+from supertest.db.engine import make_engine, make_session_factory, session_scope
+from supertest.db.models import RunRecord
+from supertest.kube.launcher import KubernetesLauncher
+from supertest.settings import ApiSettings
+from tests.e2e.conftest import TERMINAL, Cluster, E2eEnv, OperatorFactory, make_testrun
+from tests.e2e.operator_proc import free_port
+from tests.e2e.scripts import PASSING, TINY, sleeping
+from tests.k8s.wait import wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def apply_rbac(cluster: Cluster, file: str) -> None:
+    docs = list(yaml.safe_load_all((REPO / "deploy" / "rbac" / file).read_text()))
+    for doc in docs:
+        meta = doc["metadata"]
+        if "namespace" in meta:
+            meta["namespace"] = cluster.ns
+        else:  # cluster-scoped: unique per test namespace
+            meta["name"] = f"{meta['name']}-{cluster.ns}"
+        if doc["kind"] in ("RoleBinding", "ClusterRoleBinding"):
+            for subject in doc["subjects"]:
+                subject["namespace"] = cluster.ns
+            if doc["kind"] == "ClusterRoleBinding":
+                doc["roleRef"]["name"] = f"{doc['roleRef']['name']}-{cluster.ns}"
+    cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(docs))
+
+
+def can_i(cluster: Cluster, sa_name: str, *args: str) -> bool:
+    out = cluster.kubectl("auth", "can-i", *args, f"--as=system:serviceaccount:{cluster.ns}:{sa_name}", check=False)
+    return out.stdout.strip() == "yes"
+
+
+@pytest.fixture
+def api(e2e: E2eEnv, cluster: Cluster) -> Iterator[tuple[str, dict[str, str]]]:
+    apply_rbac(cluster, "api.yaml")
+    kubeconfig = e2e.cp.serviceaccount_kubeconfig(cluster.ns, "supertest-api")
+    settings = ApiSettings(
+        RUN_BACKEND="kubernetes", DATABASE_URL=e2e.database_url, REDIS_URL=e2e.redis_url,
+        SESSION_SECRET="e2e-session-secret-0123456789", SUPERTEST_NAMESPACE=cluster.ns, QUEUED_CAPACITY=50,
+        **{k: v for k, v in e2e.s3_env().items()},
+    )
+    engine = make_engine(settings.effective_database_url)
+    sessions = make_session_factory(engine)
+    with session_scope(sessions) as session:
+        _, key = apikeys.create_key(session, "e2e")
+    launcher = KubernetesLauncher(settings, sessions, create_bus(settings), kubeconfig=str(kubeconfig))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, launcher), host="127.0.0.1", port=port,
+                                           log_config=None, lifespan="on", timeout_graceful_shutdown=5))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: server.started, timeout=30, message="uvicorn")
+    yield url, {"Authorization": f"Bearer {key}"}
+    server.should_exit = True
+    thread.join(timeout=30)
+    engine.dispose()
+
+
+def sse_events(url: str, headers: dict[str, str], timeout: float = 240) -> list[dict[str, Any]]:
+    """Read the run's SSE stream until a terminal status arrives."""
+    events: list[dict[str, Any]] = []
+    with httpx.stream("GET", url, headers=headers, timeout=httpx.Timeout(timeout, connect=10)) as resp:
+        assert resp.status_code == 200, resp.read()
+        for line in resp.iter_lines():
+            if not line.startswith("data:"):
+                continue
+            event = json.loads(line[5:])
+            events.append(event)
+            if event.get("type") == "status" and event.get("phase") in TERMINAL:
+                return events
+    raise AssertionError(f"stream ended without a terminal status: {events}")
+
+
+def test_api_submit_sse_report_cancel_and_queue_full(
+    e2e: E2eEnv, cluster: Cluster, start_operator: OperatorFactory, api: tuple[str, dict[str, str]]
+) -> None:
+    apply_rbac(cluster, "operator.yaml")
+    operator_kubeconfig = e2e.cp.serviceaccount_kubeconfig(cluster.ns, "supertest-operator")
+    start_operator(kubeconfig=str(operator_kubeconfig), running_capacity="1", queued_capacity="2")
+    url, auth = api
+
+    # RBAC: what each ServiceAccount may do, and nothing more.
+    assert can_i(cluster, "supertest-api", "create", "testruns.supertest.dev")
+    assert can_i(cluster, "supertest-api", "patch", "jobruns.supertest.dev")
+    assert not can_i(cluster, "supertest-api", "delete", "testruns.supertest.dev")
+    assert not can_i(cluster, "supertest-api", "get", "pods")
+    assert not can_i(cluster, "supertest-api", "create", "testruns.supertest.dev", "-n", "default")
+    assert can_i(cluster, "supertest-operator", "create", "pods")
+    assert not can_i(cluster, "supertest-operator", "get", "secrets")
+
+    submitted = httpx.post(f"{url}/api/test", json={"script": PASSING}, headers=auth, timeout=30)
+    assert submitted.status_code == 202, submitted.text
+    run_id = submitted.json()["runId"]
+    # The row exists the moment submit returns.
+    first = httpx.get(f"{url}/api/runs/{run_id}", headers=auth, timeout=10)
+    assert first.status_code == 200, first.text
+    assert first.json()["phase"] in ("Queued", "Starting", "Running")
+    assert cluster.run(run_id)["metadata"]["labels"]["supertest.dev/trigger"] == "api"  # type: ignore[index]
+
+    events = sse_events(f"{url}/api/test-status/sse/{run_id}", auth)
+    phases = [e["phase"] for e in events if e["type"] == "status"]
+    assert phases[-1] == "Passed", events
+    assert "Running" in phases and any(e["type"] == "log" for e in events)
+    report = httpx.get(f"{url}/api/test-results/{run_id}/report/index.html", headers=auth, timeout=30)
+    assert report.status_code == 200 and "<html" in report.text.lower()
+
+    def row() -> RunRecord | None:
+        engine = sa.create_engine(e2e.database_url)
+        try:
+            with sa.orm.Session(engine) as session:
+                return session.get(RunRecord, run_id)
+        finally:
+            engine.dispose()
+
+    wait_for(lambda: (r := row()) is not None and r.phase == "Passed" and r.passed == 1, timeout=20,
+             message="the Postgres row to say Passed")
+    assert row().trigger == "api"  # type: ignore[union-attr]
+
+    # Fill the queue: one running blocker, two waiting; the webhook (QUEUED_CAPACITY=2) denies the next: 429.
+    blocker = httpx.post(f"{url}/api/test", json={"script": sleeping(120), "timeoutSeconds": 300}, headers=auth,
+                         timeout=30).json()["runId"]
+    cluster.wait_phase(blocker, "Running", timeout=120)
+    waiting = [httpx.post(f"{url}/api/test", json={"script": TINY}, headers=auth, timeout=30) for _ in range(2)]
+    assert [w.status_code for w in waiting] == [202, 202]
+    full = httpx.post(f"{url}/api/test", json={"script": TINY}, headers=auth, timeout=30)
+    assert full.status_code == 429, full.text
+    assert "queue is full" in full.text
+    assert cluster.apply(make_testrun("by-kubectl", TINY), check=False).returncode != 0
+
+    # Cancel through the API: a waiting run and the running one.
+    for run in [waiting[0].json()["runId"], blocker]:
+        cancelled = httpx.post(f"{url}/api/runs/{run}/cancel", headers=auth, timeout=30)
+        assert cancelled.status_code in (200, 202), cancelled.text
+        assert cluster.wait_phase(run, TERMINAL, timeout=60)["status"]["phase"] == "Cancelled"

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from supertest.admission import QueueFull
+from supertest.kube.client import KubeError
+from supertest.kube.counting import count_waiting, pod_is_live
+from supertest.kube.launcher import queue_full_from
+from supertest.kube.manifests import run_manifest
+from supertest.kube.models import human_duration, parse_spec
+from supertest.launch import RunRequest, ScriptSpec
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_counting() -> None:
+    runs = [
+        {"metadata": {}, "spec": {}, "status": {}},
+        {"metadata": {}, "spec": {}, "status": {"phase": "Queued"}},
+        {"metadata": {}, "spec": {"cancel": True}, "status": {"phase": "Queued"}},
+        {"metadata": {"deletionTimestamp": "x"}, "spec": {}, "status": {"phase": "Queued"}},
+        {"metadata": {}, "spec": {}, "status": {"phase": "Running"}},
+    ]
+    assert count_waiting(runs) == 2
+    assert pod_is_live({"status": {"phase": "Pending"}}) and not pod_is_live({"status": {"phase": "Failed"}})
+
+
+def test_run_manifests_from_api_requests() -> None:
+    test = RunRequest(kind="test", scripts=(ScriptSpec("login", "s", "typescript"),), title="Login", priority=3,
+                      timeout_seconds=60, env={"BASE_URL": "http://x"}, test_id="t1")
+    manifest = run_manifest("tr-abc", test)
+    assert manifest["kind"] == "TestRun" and manifest["metadata"]["labels"] == {"supertest.dev/trigger": "api"}
+    assert manifest["spec"]["script"] == "s" and manifest["spec"]["language"] == "typescript"
+    assert manifest["spec"]["testId"] == "t1" and manifest["spec"]["env"] == [{"name": "BASE_URL", "value": "http://x"}]
+    parse_spec("test", manifest["spec"])  # what the operator will accept
+    job = RunRequest(kind="job", scripts=(ScriptSpec("A test!", "1"), ScriptSpec("A test!", "2")), job_id="j1")
+    jm = run_manifest("jr-abc", job)
+    assert [t["name"] for t in jm["spec"]["tests"]] == ["01-A-test", "02-A-test"]
+    assert jm["metadata"]["annotations"]["supertest.dev/job-id"] == "j1"
+    parse_spec("job", jm["spec"])
+
+
+def test_webhook_denial_maps_to_queue_full() -> None:
+    text = str(QueueFull(10, 10))
+    error = KubeError(429, "TooManyRequests", f'admission webhook "x" denied the request: {text}')
+    full = queue_full_from(error)
+    assert full is not None and (full.queued, full.capacity) == (10, 10) and str(full) == text
+    assert queue_full_from(KubeError(500, "x", text)) is None
+    assert queue_full_from(KubeError(403, "Forbidden", "no")) is None
+
+
+def test_human_duration() -> None:
+    assert [human_duration(ms) for ms in (5, 1500, 65_000, 3_720_000)] == ["5ms", "1s", "1m5s", "1h2m"]
+
+
+@pytest.mark.parametrize("crd", ["testrun.yaml", "jobrun.yaml"])
+def test_crds_are_typed_and_complete(crd: str) -> None:
+    doc = yaml.safe_load((REPO / "crds" / crd).read_text())
+    assert "x-kubernetes-preserve-unknown-fields" not in (REPO / "crds" / crd).read_text()
+    version = doc["spec"]["versions"][0]
+    assert doc["spec"]["group"] == "supertest.dev" and version["name"] == "v1alpha1"
+    assert doc["spec"]["names"]["categories"] == ["supertest"]
+    assert version["subresources"] == {"status": {}}
+    columns = [c["name"] for c in version["additionalPrinterColumns"] if not c.get("priority")]
+    assert columns == ["Phase", "Passed", "Failed", "Duration", "Age"]
+    status = version["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]
+    assert set(status["phase"]["enum"]) == {"Queued", "Starting", "Running", "Passed", "Failed", "Error",
+                                            "Cancelled", "TimedOut"}
+    for field in ("conditions", "queuedAt", "startTime", "completionTime", "podName", "attempts", "reportURL",
+                  "summary", "message", "observedGeneration"):
+        assert field in status

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+from supertest_operator.builders import (
+    SCRIPTS_DIR,
+    WORK_DIR,
+    ScriptFile,
+    build_configmap,
+    build_pod,
+    child_name,
+    reserved_env_names,
+    script_files,
+)
+from supertest_operator.run import RunRef
+from supertest_operator.settings import OperatorSettings
+
+from supertest.kube.models import JobRunSpec, TestRunSpec
+from supertest.kube.names import JOBRUN, TESTRUN
+
+REF = RunRef(TESTRUN, "ns", "demo", "uid-1")
+
+
+def _env(pod: dict) -> dict:  # type: ignore[type-arg]
+    return {e["name"]: e for e in pod["spec"]["containers"][0]["env"]}
+
+
+def test_child_names_are_stable_and_distinct_per_attempt() -> None:
+    assert child_name("demo") == "demo-scripts"
+    assert child_name("demo", 1) == "demo-a1"
+    assert child_name("demo", 2) == "demo-a2"
+    assert len(child_name("x" * 52)) <= 63
+
+
+def test_configmap_holds_inline_scripts_and_is_owned() -> None:
+    spec = TestRunSpec.model_validate({"script": "s", "language": "typescript"})
+    cm = build_configmap(REF, script_files(spec))
+    assert cm is not None
+    assert cm["metadata"]["name"] == "demo-scripts"
+    assert cm["data"] == {"test.spec.ts": "s"}
+    assert cm["immutable"] is True
+    owner = cm["metadata"]["ownerReferences"][0]
+    assert owner["uid"] == "uid-1" and owner["kind"] == "TestRun" and owner["controller"] is True
+    assert cm["metadata"]["labels"]["supertest.dev/run"] == "demo"
+
+
+def test_configmap_ref_scripts_need_no_configmap_and_mount_the_users_key() -> None:
+    spec = TestRunSpec.model_validate({"scriptFrom": {"configMapKeyRef": {"name": "mine", "key": "login.js"}}})
+    files = script_files(spec)
+    assert build_configmap(REF, files) is None
+    pod = build_pod(REF, spec, files, 1, _settings())
+    sources = pod["spec"]["volumes"][0]["projected"]["sources"]
+    assert sources == [{"configMap": {"name": "mine", "items": [{"key": "login.js", "path": "test.spec.js"}]}}]
+
+
+def test_job_files_keep_their_order() -> None:
+    spec = JobRunSpec.model_validate({"tests": [{"name": "b", "script": "1"}, {"name": "a", "script": "2"}]})
+    assert [f.file_name for f in script_files(spec)] == ["01-b.spec.js", "02-a.spec.js"]
+    resolved = [ScriptFile("01-x.spec.js", "x")]
+    assert script_files(JobRunSpec.model_validate({"jobRef": "j1"}), resolved) == resolved
+
+
+def _settings() -> OperatorSettings:
+    return OperatorSettings(
+        REDIS_URL="redis://r:6379/0", S3_ENDPOINT="http://s3", AWS_ACCESS_KEY_ID="AKIA1",
+        AWS_SECRET_ACCESS_KEY="not-a-placeholder", S3_CREDENTIALS_SECRET="s3-creds",
+    )
+
+
+def test_pod_is_hardened_and_carries_the_runner_contract(settings: OperatorSettings) -> None:
+    spec = TestRunSpec.model_validate(
+        {"script": "s", "timeoutSeconds": 60, "workers": 3, "env": [{"name": "BASE_URL", "value": "http://x"}],
+         "resources": {"limits": {"cpu": "2", "memory": "3Gi"}}}
+    )
+    pod = build_pod(REF, spec, script_files(spec), 2, settings)
+    meta, pspec = pod["metadata"], pod["spec"]
+    assert meta["name"] == "demo-a2"
+    assert meta["labels"] == {
+        "supertest.dev/run": "demo", "supertest.dev/kind": "test",
+        "app.kubernetes.io/managed-by": "supertest-operator", "supertest.dev/attempt": "2",
+    }
+    assert meta["ownerReferences"][0]["blockOwnerDeletion"] is True
+    assert pspec["restartPolicy"] == "Never"
+    assert pspec["automountServiceAccountToken"] is False
+    assert pspec["activeDeadlineSeconds"] == 60 + settings.timeout_grace_seconds
+    assert pspec["securityContext"]["runAsNonRoot"] is True
+    assert pspec["securityContext"]["runAsUser"] == 1000
+    assert pspec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    container = pspec["containers"][0]
+    sc = container["securityContext"]
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    assert container["command"] == ["python", "-m", "supertest_runner"]
+    assert container["image"] == "ghcr.io/supertest/runner:1.0"
+    assert container["resources"]["limits"] == {"memory": "3Gi", "cpu": "2"}
+    assert container["resources"]["requests"]["cpu"] == settings.runner_cpu_request
+    env = _env(pod)
+    assert env["SUPERTEST_RUN_ID"]["value"] == "demo"
+    assert env["SUPERTEST_RUN_KIND"]["value"] == "test"
+    assert env["SUPERTEST_SCRIPTS_DIR"]["value"] == SCRIPTS_DIR
+    assert env["SUPERTEST_WORK_DIR"]["value"] == WORK_DIR
+    assert env["SUPERTEST_TIMEOUT_SECONDS"]["value"] == "60"
+    assert env["MAX_CONCURRENT_TESTS"]["value"] == "3"
+    assert env["REDIS_URL"]["value"] == "redis://redis:6379/0"
+    assert env["S3_ENDPOINT"]["value"] == "http://s3:9000"
+    assert env["BASE_URL"]["value"] == "http://x"
+    secret = {"secretKeyRef": {"name": "supertest-s3", "key": "AWS_SECRET_ACCESS_KEY"}}
+    assert env["AWS_SECRET_ACCESS_KEY"] == {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": secret}
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    assert mounts[SCRIPTS_DIR]["readOnly"] is True
+    assert {"/tmp", WORK_DIR, "/dev/shm"} <= set(mounts)
+    volumes = {v["name"]: v for v in pspec["volumes"]}
+    assert "emptyDir" in volumes["work"] and "emptyDir" in volumes["tmp"]
+
+
+def test_without_a_secret_the_credentials_are_plain_env(settings: OperatorSettings) -> None:
+    plain = settings.model_copy(update={"s3_credentials_secret": None})
+    spec = TestRunSpec.model_validate({"script": "s"})
+    env = _env(build_pod(REF, spec, script_files(spec), 1, plain))
+    assert env["AWS_ACCESS_KEY_ID"]["value"] == "AKIAEXAMPLE"
+    assert env["AWS_SECRET_ACCESS_KEY"]["value"] == "a-real-looking-secret"
+
+
+def test_default_timeout_and_job_kind(settings: OperatorSettings) -> None:
+    spec = JobRunSpec.model_validate({"tests": [{"name": "a", "script": "1"}]})
+    ref = RunRef(JOBRUN, "ns", "j", "u")
+    pod = build_pod(ref, spec, script_files(spec), 1, settings)
+    assert _env(pod)["SUPERTEST_TIMEOUT_SECONDS"]["value"] == str(settings.default_timeout_seconds)
+    assert _env(pod)["SUPERTEST_RUN_KIND"]["value"] == "job"
+    assert pod["metadata"]["ownerReferences"][0]["kind"] == "JobRun"
+
+
+def test_reserved_env_names() -> None:
+    assert reserved_env_names(["BASE_URL", "AWS_SECRET_ACCESS_KEY", "SUPERTEST_RUN_ID", "PATH"]) == [
+        "AWS_SECRET_ACCESS_KEY", "SUPERTEST_RUN_ID", "PATH"
+    ]

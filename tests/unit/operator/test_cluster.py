@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from typing import Any
+
+from supertest_operator.cluster import Snapshot, pod_run_key
+from supertest_operator.run import RunView
+
+from tests.unit.operator.conftest import run_body
+
+
+def pod(name: str, run: str, phase: str, kind: str = "test") -> dict[str, Any]:
+    return {"metadata": {"name": name, "namespace": "ns", "labels": {"supertest.dev/run": run,
+                                                                     "supertest.dev/kind": kind}},
+            "status": {"phase": phase}}
+
+
+def test_active_counts_phases_and_live_pods_once_per_run() -> None:
+    bodies = [
+        run_body("starting", status={"phase": "Starting", "podName": "starting-a1"}),
+        run_body("running", status={"phase": "Running", "podName": "running-a1"}),
+        run_body("cancelled", status={"phase": "Cancelled", "podName": "cancelled-a1"}),  # pod still stopping
+        run_body("passed", status={"phase": "Passed", "podName": "passed-a1"}),
+        run_body("queued", status={"phase": "Queued"}),
+        run_body("queued-cancel", spec={"script": "s", "cancel": True}, status={"phase": "Queued"}),
+    ]
+    views = [RunView.from_body(b) for b in bodies]
+    snap = Snapshot(
+        runs=views,
+        bodies={v.ref.key: b for v, b in zip(views, bodies, strict=True)},
+        pods=[pod("running-a1", "running", "Running"), pod("cancelled-a1", "cancelled", "Running"),
+              pod("passed-a1", "passed", "Succeeded")],
+    )
+    assert snap.active_keys() == {("testruns", "ns", n) for n in ("starting", "running", "cancelled")}
+    assert [v.name for v in snap.queued()] == ["queued"]
+    assert snap.has_pod(views[1]) and not snap.has_pod(views[0])
+    assert pod_run_key(pod("x", "j", "Running", kind="job")) == ("jobruns", "ns", "j")
+    assert pod_run_key({"metadata": {"labels": {}}}) is None

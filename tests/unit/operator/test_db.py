@@ -1,0 +1,77 @@
+"""The Postgres mirror's logic on SQLite: vanished-run closing and the coalescing writer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+from supertest_operator.handlers.db_sync import DbMirror
+from supertest_operator.handlers.orphans import cancel_vanished_rows
+
+from supertest.db.engine import make_engine, make_session_factory, session_scope
+from supertest.db.models import Base, RunRecord
+
+NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
+
+
+def _db(tmp_path: Path) -> sessionmaker[Session]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    Base.metadata.create_all(engine)
+    return make_session_factory(engine)
+
+
+def _add(sessions: sessionmaker[Session], run_id: str, phase: str, age: timedelta, namespace: str = "ns") -> None:
+    with session_scope(sessions) as session:
+        session.add(RunRecord(id=run_id, kind="test", phase=phase, namespace=namespace, created_at=NOW - age))
+
+
+def test_unfinished_rows_of_deleted_runs_become_cancelled(tmp_path: Path) -> None:
+    sessions = _db(tmp_path)
+    _add(sessions, "gone", "Running", timedelta(minutes=5))
+    _add(sessions, "alive", "Running", timedelta(minutes=5))
+    _add(sessions, "fresh", "Queued", timedelta(seconds=5))  # the API's row, resource about to be created
+    _add(sessions, "done", "Passed", timedelta(minutes=5))
+    _add(sessions, "elsewhere", "Queued", timedelta(minutes=5), namespace="other")
+    assert cancel_vanished_rows(sessions, ["ns"], {("ns", "alive")}, now=NOW) == 1
+    with session_scope(sessions) as session:
+        phases = {r.id: r.phase for r in session.query(RunRecord)}
+    assert phases == {"gone": "Cancelled", "alive": "Running", "fresh": "Queued", "done": "Passed",
+                      "elsewhere": "Queued"}
+
+
+async def test_mirror_coalesces_and_upserts(tmp_path: Path) -> None:
+    sessions = _db(tmp_path)
+    mirror = DbMirror(sessions)
+    mirror.start()
+    base = {"kind": "test", "trigger": "kubectl", "created_at": NOW, "queued_at": NOW}
+    mirror.submit("r1", {**base, "phase": "Queued"})
+    mirror.submit("r1", {"phase": "Starting", "attempts": 1})
+    mirror.submit("r1", {"phase": "Running"})
+    await mirror.flush(10)
+    mirror.submit("r1", {"phase": "Passed", "passed": 3})
+    await mirror.close()
+    with session_scope(sessions) as session:
+        row = session.get(RunRecord, "r1")
+        assert row is not None
+        assert (row.phase, row.attempts, row.passed, row.trigger) == ("Passed", 1, 3, "kubectl")
+
+
+async def test_job_ref_resolves_a_stored_job_in_order(tmp_path: Path) -> None:
+    import pytest
+    from supertest_operator.handlers.scripts import ScriptsUnavailable, resolve
+
+    from supertest.db import catalog
+    from supertest.kube.models import JobRunSpec
+
+    sessions = _db(tmp_path)
+    with session_scope(sessions) as session:
+        login = catalog.create_test(session, "Log in!", "a", "typescript", [])
+        search = catalog.create_test(session, "search", "b", "javascript", [])
+        job_id = catalog.create_job(session, "smoke", "", None, "UTC", [search.id, login.id]).id
+    files = await resolve(JobRunSpec.model_validate({"jobRef": job_id}), sessions)
+    assert [(f.file_name, f.content) for f in files] == [("01-search.spec.js", "b"), ("02-Log-in.spec.ts", "a")]
+    with pytest.raises(ScriptsUnavailable, match="names no stored job"):
+        await resolve(JobRunSpec.model_validate({"jobRef": "nope"}), sessions)
+    with pytest.raises(ScriptsUnavailable, match="DATABASE_URL"):
+        await resolve(JobRunSpec.model_validate({"jobRef": job_id}), None)
