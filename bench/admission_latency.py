@@ -79,14 +79,22 @@ class PodWatcher:
 
 
 def testrun(name: str) -> dict[str, Any]:
-    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "TestRun", "metadata": {"name": name},
-            "spec": {"script": "// bench: the pod runs `true`", "ttlSecondsAfterFinished": 3600}}
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "TestRun",
+        "metadata": {"name": name},
+        "spec": {"script": "// bench: the pod runs `true`", "ttlSecondsAfterFinished": 3600},
+    }
 
 
 def job(name: str) -> dict[str, Any]:
     container = {"name": "c", "image": "bench", "command": ["true"]}
-    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
-            "spec": {"backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [container]}}}}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name},
+        "spec": {"backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [container]}}},
+    }
 
 
 def p95(values: list[float]) -> float:
@@ -119,10 +127,18 @@ def main() -> int:
                 cp.kubectl("wait", "--for=condition=Established", f"crd/{crd}s.supertest.dev", "--timeout=60s")
             ns = cp.create_namespace("bench")
             env = operator_env(
-                kubeconfig=cp.kubeconfig_path, namespace=ns, redis_url=redis.url, database_url="", s3_env={},
-                playwright_env={}, overrides={
-                    "RUNNER_COMMAND": "true", "RUNNING_CAPACITY": str(args.capacity), "QUEUED_CAPACITY": "100000",
-                    "LOG_LEVEL": args.log_level, "RECONCILE_INTERVAL_SECONDS": "2",
+                kubeconfig=cp.kubeconfig_path,
+                namespace=ns,
+                redis_url=redis.url,
+                database_url="",
+                s3_env={},
+                playwright_env={},
+                overrides={
+                    "RUNNER_COMMAND": "true",
+                    "RUNNING_CAPACITY": str(args.capacity),
+                    "QUEUED_CAPACITY": "100000",
+                    "LOG_LEVEL": args.log_level,
+                    "RECONCILE_INTERVAL_SECONDS": "2",
                 },
             )
             operator = OperatorProcess(env=env, log_path=tmp / "operator.log").start()
@@ -143,8 +159,12 @@ def main() -> int:
             burst_names = [f"burst-{i:03d}" for i in range(args.burst)]
             t0 = time.monotonic()
             with concurrent.futures.ThreadPoolExecutor(8) as pool:
-                list(pool.map(lambda n: custom.create_namespaced_custom_object(
-                    GROUP, VERSION, ns, "testruns", testrun(n)), burst_names))
+                list(
+                    pool.map(
+                        lambda n: custom.create_namespaced_custom_object(GROUP, VERSION, ns, "testruns", testrun(n)),
+                        burst_names,
+                    )
+                )
             created = time.monotonic() - t0
             last_pod = max(pods.wait(n, timeout=1800) for n in burst_names)
 
@@ -168,8 +188,10 @@ def main() -> int:
     print(f"  Job (kube-controller-manager): median {job_med * 1000:7.1f} ms   p95 {p95(job_lat) * 1000:7.1f} ms")
     print(f"  ratio TestRun/Job: median {tr_med / job_med:.2f}x   p95 {p95(tr_lat) / p95(job_lat):.2f}x")
     print(f"burst of {args.burst} TestRuns, RUNNING_CAPACITY={args.capacity}, pods run `true`:")
-    print(f"  created in {created:.1f} s; all admitted (last pod created) after {last_pod - t0:.1f} s: "
-          f"{args.burst / (last_pod - t0):.1f} runs admitted/s")
+    print(
+        f"  created in {created:.1f} s; all admitted (last pod created) after {last_pod - t0:.1f} s: "
+        f"{args.burst / (last_pod - t0):.1f} runs admitted/s"
+    )
     print(f"  drained (all terminal) after {drain:.1f} s: {args.burst / drain:.1f} runs/s end to end")
     print(f"  operator peak RSS (VmHWM): {rss:.0f} MiB")
     if args.keep:

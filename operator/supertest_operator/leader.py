@@ -68,9 +68,12 @@ class LeaderLease:
         except KubeError as exc:
             if not exc.not_found:
                 raise
-            body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                    "metadata": {"name": self._name, "namespace": self._ns},
-                    "spec": {**spec, "acquireTime": format_time(now), "leaseTransitions": 0}}
+            body = {
+                "apiVersion": "coordination.k8s.io/v1",
+                "kind": "Lease",
+                "metadata": {"name": self._name, "namespace": self._ns},
+                "spec": {**spec, "acquireTime": format_time(now), "leaseTransitions": 0},
+            }
             return await self._write("POST", lease_path(self._ns), body, now)
         current = lease.get("spec") or {}
         if not claimable(current, self.identity, now):

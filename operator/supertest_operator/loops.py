@@ -43,18 +43,20 @@ async def reconcile_once(ctx: OperatorContext) -> int:
 
 
 async def reconcile_forever(ctx: OperatorContext) -> None:
-    cost = 0.0
+    cost = ended = 0.0
     while True:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(ctx.wake.wait(), ctx.settings.reconcile_interval_seconds)
-        # Every transition wakes us, and every pass lists all runs and pods: rest as long as the last pass took
-        # (at most half the time in passes), so a burst's wake-ups coalesce while a small cluster reacts at once.
-        await asyncio.sleep(min(cost, ctx.settings.max_pass_gap_seconds))
+        # Every transition wakes us, and every pass lists all runs and pods: keep an idle gap as long as the last
+        # pass took (at most half the time in passes), so a burst's wake-ups coalesce; after a quiet spell the
+        # gap has already passed and a new run is admitted at once.
+        await asyncio.sleep(max(0.0, ended + min(cost, ctx.settings.max_pass_gap_seconds) - time.monotonic()))
         ctx.wake.clear()
         began = time.monotonic()
         try:
             admitted = await reconcile_once(ctx)
-            cost = time.monotonic() - began
+            ended = time.monotonic()
+            cost = ended - began
             if admitted:
                 ctx.wake.set()  # admitted something: look again, more may fit
         except asyncio.CancelledError:

@@ -56,8 +56,10 @@ class OperatorSettings(CoreSettings):
     webhook_cert_dir: str | None = Field(default=None, alias="WEBHOOK_CERT_DIR")
     # Webhook names become "<handler>.<this>": the apiserver wants a domain of three or more segments.
     webhook_config_name: str = Field(
-        default="supertest.dev", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$",
-        max_length=200, alias="WEBHOOK_CONFIG_NAME",
+        default="supertest.dev",
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$",
+        max_length=200,
+        alias="WEBHOOK_CONFIG_NAME",
     )
 
     probe_host: str = Field(default="0.0.0.0", alias="PROBE_HOST")

@@ -29,6 +29,7 @@ CRDS = [REPO / "crds" / "testrun.yaml", REPO / "crds" / "jobrun.yaml"]
 SETUP_PLAYWRIGHT = REPO / "scripts" / "setup-playwright.sh"
 TERMINAL = {"Passed", "Failed", "Error", "Cancelled", "TimedOut"}
 
+
 @dataclass
 class E2eEnv:
     cp: ControlPlane

@@ -59,8 +59,12 @@ def api(e2e: E2eEnv, cluster: Cluster) -> Iterator[tuple[str, dict[str, str]]]:
     apply_rbac(cluster, "api.yaml")
     kubeconfig = e2e.cp.serviceaccount_kubeconfig(cluster.ns, "supertest-api")
     settings = ApiSettings(
-        RUN_BACKEND="kubernetes", DATABASE_URL=e2e.database_url, REDIS_URL=e2e.redis_url,
-        SESSION_SECRET="e2e-session-secret-0123456789", SUPERTEST_NAMESPACE=cluster.ns, QUEUED_CAPACITY=50,
+        RUN_BACKEND="kubernetes",
+        DATABASE_URL=e2e.database_url,
+        REDIS_URL=e2e.redis_url,
+        SESSION_SECRET="e2e-session-secret-0123456789",
+        SUPERTEST_NAMESPACE=cluster.ns,
+        QUEUED_CAPACITY=50,
         **{k: v for k, v in e2e.s3_env().items()},
     )
     engine = make_engine(settings.effective_database_url)
@@ -69,8 +73,16 @@ def api(e2e: E2eEnv, cluster: Cluster) -> Iterator[tuple[str, dict[str, str]]]:
         _, key = apikeys.create_key(session, "e2e")
     launcher = KubernetesLauncher(settings, sessions, create_bus(settings), kubeconfig=str(kubeconfig))
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, launcher), host="127.0.0.1", port=port,
-                                           log_config=None, lifespan="on", timeout_graceful_shutdown=5))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, launcher),
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
@@ -137,13 +149,17 @@ def test_api_submit_sse_report_cancel_and_queue_full(
         finally:
             engine.dispose()
 
-    wait_for(lambda: (r := row()) is not None and r.phase == "Passed" and r.passed == 1, timeout=20,
-             message="the Postgres row to say Passed")
+    wait_for(
+        lambda: (r := row()) is not None and r.phase == "Passed" and r.passed == 1,
+        timeout=20,
+        message="the Postgres row to say Passed",
+    )
     assert row().trigger == "api"  # type: ignore[union-attr]
 
     # Fill the queue: one running blocker, two waiting; the webhook (QUEUED_CAPACITY=2) denies the next: 429.
-    blocker = httpx.post(f"{url}/api/test", json={"script": sleeping(120), "timeoutSeconds": 300}, headers=auth,
-                         timeout=30).json()["runId"]
+    blocker = httpx.post(
+        f"{url}/api/test", json={"script": sleeping(120), "timeoutSeconds": 300}, headers=auth, timeout=30
+    ).json()["runId"]
     cluster.wait_phase(blocker, "Running", timeout=120)
     waiting = [httpx.post(f"{url}/api/test", json={"script": TINY}, headers=auth, timeout=30) for _ in range(2)]
     assert [w.status_code for w in waiting] == [202, 202]

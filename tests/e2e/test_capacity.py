@@ -44,8 +44,12 @@ def test_burst_with_restart(cluster: Cluster, k8s_api: k8s.ApiClient, start_oper
         operator.kill()  # SIGKILL: no cleanup, admissions possibly half-done
         time.sleep(2)  # let pods finish while nobody watches (a deliberate gap, not a wait for a condition)
         operator.start()
-        wait_for(lambda: finished() == RUNS, timeout=900, interval=1.0,
-                 message=lambda: f"all {RUNS} runs terminal ({finished()} so far)")
+        wait_for(
+            lambda: finished() == RUNS,
+            timeout=900,
+            interval=1.0,
+            message=lambda: f"all {RUNS} runs terminal ({finished()} so far)",
+        )
     finally:
         tracker.stop()
 
@@ -63,8 +67,12 @@ def test_burst_with_restart(cluster: Cluster, k8s_api: k8s.ApiClient, start_oper
     # FIFO with priority: a run that had been waiting (margin 2 s) when another was admitted, and that comes
     # first in (-priority, creation, queuedAt, name) order, was admitted no later than that other run.
     def key(r: dict) -> tuple:  # type: ignore[type-arg]
-        return (-r["spec"].get("priority", 0), _t(r["metadata"]["creationTimestamp"]), r["status"]["queuedAt"],
-                r["metadata"]["name"])
+        return (
+            -r["spec"].get("priority", 0),
+            _t(r["metadata"]["creationTimestamp"]),
+            r["status"]["queuedAt"],
+            r["metadata"]["name"],
+        )
 
     violations = []
     for x in runs.values():

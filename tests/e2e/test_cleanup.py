@@ -30,20 +30,27 @@ def test_ttl_removes_run_pod_and_configmap(cluster: Cluster, start_operator: Ope
             o for o in cluster.pods() + cluster.configmaps() if o.metadata.labels["supertest.dev/run"] == name
         ]
 
-    wait_for(lambda: gone("short-lived") and gone("own-ttl"), timeout=60,
-             message="expired runs and their pods/ConfigMaps to disappear")
+    wait_for(
+        lambda: gone("short-lived") and gone("own-ttl"),
+        timeout=60,
+        message="expired runs and their pods/ConfigMaps to disappear",
+    )
     assert cluster.phase("kept-failure") == "Failed"
     assert [p.metadata.name for p in cluster.pods()] == ["kept-failure-a1"]
 
     # An orphan: a labelled pod whose owner does not exist.
     orphan = k8s.V1Pod(
         metadata=k8s.V1ObjectMeta(name="orphan", labels={"supertest.dev/run": "nobody", "supertest.dev/kind": "test"}),
-        spec=k8s.V1PodSpec(restart_policy="Never", containers=[k8s.V1Container(name="c", image="x",
-                                                                               command=["sleep", "60"])]),
+        spec=k8s.V1PodSpec(
+            restart_policy="Never", containers=[k8s.V1Container(name="c", image="x", command=["sleep", "60"])]
+        ),
     )
     cluster.core.create_namespaced_pod(cluster.ns, orphan)
-    wait_for(lambda: "orphan" not in [p.metadata.name for p in cluster.pods()], timeout=60,
-             message="the orphan pod to be removed")
+    wait_for(
+        lambda: "orphan" not in [p.metadata.name for p in cluster.pods()],
+        timeout=60,
+        message="the orphan pod to be removed",
+    )
 
 
 def test_retention_in_batches(e2e: E2eEnv, cluster: Cluster, start_operator: OperatorFactory) -> None:
@@ -57,8 +64,17 @@ def test_retention_in_batches(e2e: E2eEnv, cluster: Cluster, start_operator: Ope
     new_ids = [f"new-{prefix}-{i}" for i in range(2)]
     with sa.orm.Session(engine) as session, session.begin():
         for run_id, when in [(i, old) for i in old_ids] + [(i, recent) for i in new_ids]:
-            session.add(RunRecord(id=run_id, kind="test", phase="Passed", created_at=when, queued_at=when,
-                                  started_at=when, completed_at=when))
+            session.add(
+                RunRecord(
+                    id=run_id,
+                    kind="test",
+                    phase="Passed",
+                    created_at=when,
+                    queued_at=when,
+                    started_at=when,
+                    completed_at=when,
+                )
+            )
     for run_id in old_ids + new_ids:
         s3.put_object(Bucket=e2e.buckets["test"], Key=f"runs/{run_id}/report/index.html", Body=b"<html>")
         s3.put_object(Bucket=e2e.buckets["test"], Key=f"runs/{run_id}/results.json", Body=b"{}")
@@ -67,9 +83,11 @@ def test_retention_in_batches(e2e: E2eEnv, cluster: Cluster, start_operator: Ope
         for n in range(1500):
             r.xadd(stream_key(run_id), {"event": json.dumps({"n": n})})
 
-    operator = start_operator(retention_days="30", retention_batch_size="5", retention_interval_seconds="3600",
-                              event_stream_maxlen="100")
+    operator = start_operator(
+        retention_days="30", retention_batch_size="5", retention_interval_seconds="3600", event_stream_maxlen="100"
+    )
     try:
+
         def rows_left() -> set[str]:
             with sa.orm.Session(engine) as session:
                 return set(session.scalars(sa.select(RunRecord.id).where(RunRecord.id.in_(old_ids + new_ids))))
@@ -86,6 +104,7 @@ def test_retention_in_batches(e2e: E2eEnv, cluster: Cluster, start_operator: Ope
             key = stream_key(run_id)
             assert 0 < r.ttl(key) <= 86_400
             assert r.xlen(key) < 1500  # trimmed with MAXLEN ~ 100 (approximate: whole nodes only)
+
         def reports() -> list[dict[str, int]]:  # the pass logs its counts once the S3 sweep is done too
             log = operator.log_path.read_text()
             return [json.loads(line) for line in log.splitlines() if '"retention_done"' in line]

@@ -42,8 +42,7 @@ def test_outcomes(e2e: E2eEnv, cluster: Cluster, start_operator: OperatorFactory
     assert jobrun["status"]["phase"] == "Passed", jobrun["status"]
     assert jobrun["status"]["summary"]["total"] == 3 and jobrun["status"]["summary"]["passed"] == 3
     keys = {
-        o["Key"]
-        for o in e2e.s3.client().list_objects_v2(Bucket=e2e.buckets["job"], Prefix="runs/three/")["Contents"]
+        o["Key"] for o in e2e.s3.client().list_objects_v2(Bucket=e2e.buckets["job"], Prefix="runs/three/")["Contents"]
     }
     assert "runs/three/report/index.html" in keys  # one combined report for the three tests
     assert cluster.kubectl("get", "jr", "three").stdout.split("\n")[1].split()[1:4] == ["Passed", "3", "0"]
@@ -61,16 +60,25 @@ def test_cancel_and_delete(cluster: Cluster, start_operator: OperatorFactory) ->
     cluster.kubectl("patch", "tr", "cancel-me", "--type=merge", "-p", '{"spec":{"cancel":true}}')
     run = cluster.wait_phase("cancel-me", TERMINAL, timeout=60)
     assert run["status"]["phase"] == "Cancelled", run["status"]
-    wait_for(lambda: not [p for p in cluster.pods() if p.metadata.name == "cancel-me-a1"], timeout=60,
-             message="the cancelled run's pod to be deleted")
+    wait_for(
+        lambda: not [p for p in cluster.pods() if p.metadata.name == "cancel-me-a1"],
+        timeout=60,
+        message="the cancelled run's pod to be deleted",
+    )
     unset = cluster.kubectl("patch", "tr", "cancel-me", "--type=merge", "-p", '{"spec":{"cancel":false}}', check=False)
     assert unset.returncode != 0 and "cannot be unset" in unset.stderr
 
     cluster.kubectl("delete", "tr", "delete-me", "--wait=true", "--timeout=60s")
-    wait_for(lambda: not [p for p in cluster.pods() if p.metadata.name == "delete-me-a1"], timeout=60,
-             message="the deleted run's pod to go")
-    wait_for(lambda: "Cancelled" in [e.reason for e in cluster.events_for("delete-me")], timeout=20,
-             message="a Cancelled event for the deleted run")
+    wait_for(
+        lambda: not [p for p in cluster.pods() if p.metadata.name == "delete-me-a1"],
+        timeout=60,
+        message="the deleted run's pod to go",
+    )
+    wait_for(
+        lambda: "Cancelled" in [e.reason for e in cluster.events_for("delete-me")],
+        timeout=20,
+        message="a Cancelled event for the deleted run",
+    )
 
 
 def test_pod_deleted_is_error_then_retried(cluster: Cluster, start_operator: OperatorFactory) -> None:
@@ -83,8 +91,11 @@ def test_pod_deleted_is_error_then_retried(cluster: Cluster, start_operator: Ope
     status = run["status"]
     assert status["phase"] == "Passed", status
     assert status["attempts"] == 2 and status["podName"] == "flaky-infra-a2"
-    wait_for(lambda: "Passed" in [e.reason for e in cluster.events_for("flaky-infra")], timeout=20,
-             message="the Passed event")
+    wait_for(
+        lambda: "Passed" in [e.reason for e in cluster.events_for("flaky-infra")],
+        timeout=20,
+        message="the Passed event",
+    )
     events = cluster.events_for("flaky-infra")
     reasons = [e.reason for e in events]
     # Queued, Admitted, PodRunning, Pod{Failed,Deleted} (Error, retry scheduled), Retrying (Queued), Admitted, ...

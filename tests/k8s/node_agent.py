@@ -923,8 +923,10 @@ class _Launch:
 
     def build(self) -> tuple[list[str], dict[str, str], Path]:
         mounts = self._mounts()
-        env = self._env()
-        env = {k: remap_path(v, mounts) for k, v in env.items()}
+        base = self._base_env()
+        # Only the pod's own env is remapped: the agent's PATH points at the test venv, which may itself live
+        # under a mount path such as /tmp when the repository is checked out there.
+        env = {**base, **{k: remap_path(v, mounts) for k, v in self._env(base).items()}}
         command = [*self.container.get("command", []), *self.container.get("args", [])]
         if not self.container.get("command"):
             raise _CannotRun("the node agent ignores images: the container needs an explicit `command`")
@@ -947,12 +949,13 @@ class _Launch:
             "NODE_AGENT_POD_ROOT": str(self.run.dir),
         }
 
-    def _env(self) -> dict[str, str]:
-        env = self._base_env()
+    def _env(self, base: dict[str, str]) -> dict[str, str]:
+        """The container's env from the pod spec; `base` is visible to $(VAR) references but not returned."""
+        env: dict[str, str] = {}
         for source in self.container.get("envFrom", []):
             env.update(self._env_from(source))
         for var in self.container.get("env", []):
-            value = self._env_value(var, env)
+            value = self._env_value(var, {**base, **env})
             if value is not None:
                 env[var["name"]] = value
         return env

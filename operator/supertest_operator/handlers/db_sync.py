@@ -55,7 +55,10 @@ def run_row(view: RunView, include_spec: bool = False) -> dict[str, Any]:
     }
     if summary is not None:
         row.update(
-            total=summary.total, passed=summary.passed, failed=summary.failed, flaky=summary.flaky,
+            total=summary.total,
+            passed=summary.passed,
+            failed=summary.failed,
+            flaky=summary.flaky,
             skipped=summary.skipped,
         )
     if include_spec:

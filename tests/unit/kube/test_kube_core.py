@@ -29,8 +29,15 @@ def test_counting() -> None:
 
 
 def test_run_manifests_from_api_requests() -> None:
-    test = RunRequest(kind="test", scripts=(ScriptSpec("login", "s", "typescript"),), title="Login", priority=3,
-                      timeout_seconds=60, env={"BASE_URL": "http://x"}, test_id="t1")
+    test = RunRequest(
+        kind="test",
+        scripts=(ScriptSpec("login", "s", "typescript"),),
+        title="Login",
+        priority=3,
+        timeout_seconds=60,
+        env={"BASE_URL": "http://x"},
+        test_id="t1",
+    )
     manifest = run_manifest("tr-abc", test)
     assert manifest["kind"] == "TestRun" and manifest["metadata"]["labels"] == {"supertest.dev/trigger": "api"}
     assert manifest["spec"]["script"] == "s" and manifest["spec"]["language"] == "typescript"
@@ -67,8 +74,26 @@ def test_crds_are_typed_and_complete(crd: str) -> None:
     columns = [c["name"] for c in version["additionalPrinterColumns"] if not c.get("priority")]
     assert columns == ["Phase", "Passed", "Failed", "Duration", "Age"]
     status = version["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]
-    assert set(status["phase"]["enum"]) == {"Queued", "Starting", "Running", "Passed", "Failed", "Error",
-                                            "Cancelled", "TimedOut"}
-    for field in ("conditions", "queuedAt", "startTime", "completionTime", "podName", "attempts", "reportURL",
-                  "summary", "message", "observedGeneration"):
+    assert set(status["phase"]["enum"]) == {
+        "Queued",
+        "Starting",
+        "Running",
+        "Passed",
+        "Failed",
+        "Error",
+        "Cancelled",
+        "TimedOut",
+    }
+    for field in (
+        "conditions",
+        "queuedAt",
+        "startTime",
+        "completionTime",
+        "podName",
+        "attempts",
+        "reportURL",
+        "summary",
+        "message",
+        "observedGeneration",
+    ):
         assert field in status

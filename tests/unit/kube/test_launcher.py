@@ -83,8 +83,9 @@ async def test_cancel_patches_spec_cancel(tmp_path: Path) -> None:
     record = await launcher.submit(REQUEST)
     cancelled = await launcher.cancel(record.id)
     assert cancelled.cancel_requested
-    assert kube.patched == [(f"/apis/supertest.dev/v1alpha1/namespaces/runs/testruns/{record.id}",
-                             {"spec": {"cancel": True}})]
+    assert kube.patched == [
+        (f"/apis/supertest.dev/v1alpha1/namespaces/runs/testruns/{record.id}", {"spec": {"cancel": True}})
+    ]
     with session_scope(launcher._sessions) as session:
         run_repo.upsert(session, record.id, {"phase": "Passed"})
     with pytest.raises(RunAlreadyFinished):

@@ -60,22 +60,32 @@ def test_job_files_keep_their_order() -> None:
 
 def _settings() -> OperatorSettings:
     return OperatorSettings(
-        REDIS_URL="redis://r:6379/0", S3_ENDPOINT="http://s3", AWS_ACCESS_KEY_ID="AKIA1",
-        AWS_SECRET_ACCESS_KEY="not-a-placeholder", S3_CREDENTIALS_SECRET="s3-creds",
+        REDIS_URL="redis://r:6379/0",
+        S3_ENDPOINT="http://s3",
+        AWS_ACCESS_KEY_ID="AKIA1",
+        AWS_SECRET_ACCESS_KEY="not-a-placeholder",
+        S3_CREDENTIALS_SECRET="s3-creds",
     )
 
 
 def test_pod_is_hardened_and_carries_the_runner_contract(settings: OperatorSettings) -> None:
     spec = TestRunSpec.model_validate(
-        {"script": "s", "timeoutSeconds": 60, "workers": 3, "env": [{"name": "BASE_URL", "value": "http://x"}],
-         "resources": {"limits": {"cpu": "2", "memory": "3Gi"}}}
+        {
+            "script": "s",
+            "timeoutSeconds": 60,
+            "workers": 3,
+            "env": [{"name": "BASE_URL", "value": "http://x"}],
+            "resources": {"limits": {"cpu": "2", "memory": "3Gi"}},
+        }
     )
     pod = build_pod(REF, spec, script_files(spec), 2, settings)
     meta, pspec = pod["metadata"], pod["spec"]
     assert meta["name"] == "demo-a2"
     assert meta["labels"] == {
-        "supertest.dev/run": "demo", "supertest.dev/kind": "test",
-        "app.kubernetes.io/managed-by": "supertest-operator", "supertest.dev/attempt": "2",
+        "supertest.dev/run": "demo",
+        "supertest.dev/kind": "test",
+        "app.kubernetes.io/managed-by": "supertest-operator",
+        "supertest.dev/attempt": "2",
     }
     assert meta["ownerReferences"][0]["blockOwnerDeletion"] is True
     assert pspec["restartPolicy"] == "Never"
@@ -131,5 +141,7 @@ def test_default_timeout_and_job_kind(settings: OperatorSettings) -> None:
 
 def test_reserved_env_names() -> None:
     assert reserved_env_names(["BASE_URL", "AWS_SECRET_ACCESS_KEY", "SUPERTEST_RUN_ID", "PATH"]) == [
-        "AWS_SECRET_ACCESS_KEY", "SUPERTEST_RUN_ID", "PATH"
+        "AWS_SECRET_ACCESS_KEY",
+        "SUPERTEST_RUN_ID",
+        "PATH",
     ]

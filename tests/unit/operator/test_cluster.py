@@ -9,9 +9,10 @@ from tests.unit.operator.conftest import run_body
 
 
 def pod(name: str, run: str, phase: str, kind: str = "test") -> dict[str, Any]:
-    return {"metadata": {"name": name, "namespace": "ns", "labels": {"supertest.dev/run": run,
-                                                                     "supertest.dev/kind": kind}},
-            "status": {"phase": phase}}
+    return {
+        "metadata": {"name": name, "namespace": "ns", "labels": {"supertest.dev/run": run, "supertest.dev/kind": kind}},
+        "status": {"phase": phase},
+    }
 
 
 def test_active_counts_phases_and_live_pods_once_per_run() -> None:
@@ -27,8 +28,11 @@ def test_active_counts_phases_and_live_pods_once_per_run() -> None:
     snap = Snapshot(
         runs=views,
         bodies={v.ref.key: b for v, b in zip(views, bodies, strict=True)},
-        pods=[pod("running-a1", "running", "Running"), pod("cancelled-a1", "cancelled", "Running"),
-              pod("passed-a1", "passed", "Succeeded")],
+        pods=[
+            pod("running-a1", "running", "Running"),
+            pod("cancelled-a1", "cancelled", "Running"),
+            pod("passed-a1", "passed", "Succeeded"),
+        ],
     )
     assert snap.active_keys() == {("testruns", "ns", n) for n in ("starting", "running", "cancelled")}
     assert [v.name for v in snap.queued()] == ["queued"]

@@ -36,8 +36,13 @@ def test_unfinished_rows_of_deleted_runs_become_cancelled(tmp_path: Path) -> Non
     assert cancel_vanished_rows(sessions, ["ns"], {("ns", "alive")}, now=NOW) == 1
     with session_scope(sessions) as session:
         phases = {r.id: r.phase for r in session.query(RunRecord)}
-    assert phases == {"gone": "Cancelled", "alive": "Running", "fresh": "Queued", "done": "Passed",
-                      "elsewhere": "Queued"}
+    assert phases == {
+        "gone": "Cancelled",
+        "alive": "Running",
+        "fresh": "Queued",
+        "done": "Passed",
+        "elsewhere": "Queued",
+    }
 
 
 async def test_mirror_coalesces_and_upserts(tmp_path: Path) -> None:

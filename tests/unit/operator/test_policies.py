@@ -87,8 +87,11 @@ def test_deadline_counts_from_this_attempts_start(settings: OperatorSettings) ->
     s = settings.model_copy(update={"timeout_grace_seconds": 5})
     spec = {"script": "s", "timeoutSeconds": 60, "retries": 1}
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
-    first = status_patch(RunView.from_body(run_body(spec=spec, status={"phase": "Queued"})),
-                         Update(Phase.STARTING, "Admitted", "", {"attempts": 1}), t0)
+    first = status_patch(
+        RunView.from_body(run_body(spec=spec, status={"phase": "Queued"})),
+        Update(Phase.STARTING, "Admitted", "", {"attempts": 1}),
+        t0,
+    )
     view = RunView.from_body(run_body(spec=spec, status={**first, "phase": "Starting"}))
     assert deadline(view, s) == t0 + timedelta(seconds=70)
     pod = {"status": {"startTime": "2026-01-01T00:00:03Z"}}

@@ -49,8 +49,12 @@ def test_summarise_takes_the_runners_result_and_final_status() -> None:
 
 def test_run_row_mirrors_the_status() -> None:
     status = {
-        "phase": "Passed", "attempts": 1, "queuedAt": "2026-01-01T00:00:00.5Z", "startTime": "2026-01-01T00:00:01Z",
-        "completionTime": "2026-01-01T00:00:04Z", "reportURL": "/api/test-results/demo/report/index.html",
+        "phase": "Passed",
+        "attempts": 1,
+        "queuedAt": "2026-01-01T00:00:00.5Z",
+        "startTime": "2026-01-01T00:00:01Z",
+        "completionTime": "2026-01-01T00:00:04Z",
+        "reportURL": "/api/test-results/demo/report/index.html",
         "summary": {"total": 2, "passed": 2, "failed": 0, "flaky": 0, "skipped": 0, "durationMs": 2500},
     }
     body = run_body(status=status, labels={"supertest.dev/trigger": "api"})

@@ -28,8 +28,10 @@ def test_queued_sets_queued_at_and_conditions() -> None:
     assert patch["phase"] == "Queued"
     assert patch["queuedAt"] == "2026-01-01T00:01:00.000000Z"
     assert _conds(patch) == {
-        "Admitted": ("False", "Queued"), "Running": ("False", "Queued"),
-        "Complete": ("False", "Queued"), "Failed": ("False", "Queued"),
+        "Admitted": ("False", "Queued"),
+        "Running": ("False", "Queued"),
+        "Complete": ("False", "Queued"),
+        "Failed": ("False", "Queued"),
     }
     assert patch["observedGeneration"] == 1
 
