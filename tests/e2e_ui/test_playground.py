@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e_ui.helpers import record_phases, seen_phases, set_script, shoot, sign_in
-from tests.support.local_server import LocalServer
-from tests.support.scripts import FAILING, PASSING
+from tests.support.local_server import LocalServer, wait_for
+from tests.support.scripts import FAILING, HANG, PASSING
 
 pytestmark = pytest.mark.browser
 RUN_TIMEOUT = 120_000
@@ -37,8 +37,16 @@ def test_passing_script_runs_live_and_shows_its_report(page: Page, server: Local
     sign_in(page, server, "/playground")
     set_script(page, PASSING)
     record_phases(page)
-    page.get_by_role("button", name="Run").click()
-    expect(page.get_by_text("Playground run queued")).to_be_visible()
+    with server.client() as api:
+        # Two long runs hold both running slots, so the page's run really waits in the queue: admission is
+        # otherwise fast enough that Queued can be replaced before the badge ever paints it.
+        blockers = [api.post("/api/test", json={"script": HANG, "timeoutSeconds": 300}).json()["runId"] for _ in "ab"]
+        wait_for(lambda: api.get("/api/capacity").json()["running"] == 2, 120, what="both slots held")
+        page.get_by_role("button", name="Run").click()
+        expect(page.get_by_text("Playground run queued")).to_be_visible()
+        expect(page.get_by_label("Phase")).to_have_text("Queued")
+        for run_id in blockers:
+            assert api.post(f"/api/runs/{run_id}/cancel").status_code in (200, 202)
     expect(page.get_by_label("Phase")).to_have_text("Passed", timeout=RUN_TIMEOUT)
     phases = seen_phases(page)
     assert phases[0] == "Idle" and "Queued" in phases and "Running" in phases and phases[-1] == "Passed", phases
