@@ -7,7 +7,6 @@ duplicate pod, all 60 terminal. Then the queued-capacity webhook denies the 11th
 from __future__ import annotations
 
 import concurrent.futures
-import time
 from datetime import datetime
 
 import pytest
@@ -42,7 +41,8 @@ def test_burst_with_restart(cluster: Cluster, k8s_api: k8s.ApiClient, start_oper
 
         wait_for(lambda: finished() >= 12, timeout=300, message="a fifth of the burst to finish")
         operator.kill()  # SIGKILL: no cleanup, admissions possibly half-done
-        time.sleep(2)  # let pods finish while nobody watches (a deliberate gap, not a wait for a condition)
+        # The pods it admitted finish while nobody watches, so the restarted operator must learn of them cold.
+        wait_for(lambda: not cluster.live_pods(), timeout=120, message="in-flight pods to finish unobserved")
         operator.start()
         wait_for(
             lambda: finished() == RUNS,
