@@ -54,22 +54,24 @@ class Resources(_Model):
     limits: ResourceList | None = None
 
 
-class ScriptSource(_Model):
-    """Exactly one of an inline script or a ConfigMap key."""
-
+class _ScriptFields(_Model):
     script: str | None = Field(default=None, min_length=1, max_length=MAX_SCRIPT_LENGTH)
     script_from: ScriptFrom | None = Field(default=None, alias="scriptFrom")
     language: Language = "javascript"
+
+    @property
+    def extension(self) -> str:
+        return "ts" if self.language == "typescript" else "js"
+
+
+class ScriptSource(_ScriptFields):
+    """Exactly one of an inline script or a ConfigMap key."""
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> ScriptSource:
         if (self.script is None) == (self.script_from is None):
             raise ValueError("set exactly one of script or scriptFrom.configMapKeyRef")
         return self
-
-    @property
-    def extension(self) -> str:
-        return "ts" if self.language == "typescript" else "js"
 
 
 class _CommonSpec(_Model):
@@ -90,8 +92,24 @@ class TestRunSpec(ScriptSource, _CommonSpec):
     test_id: str | None = Field(default=None, max_length=64, alias="testId")
 
 
-class JobTest(ScriptSource):
+class JobTest(_ScriptFields):
+    """One test of a JobRun or TestJob: an inline script, a ConfigMap key, or a stored test (read at admission)."""
+
+    __test__ = False  # not a pytest class
+
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][-_.A-Za-z0-9]*$")
+    test_id: str | None = Field(default=None, min_length=1, max_length=64, alias="testId")
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> JobTest:
+        if sum(x is not None for x in (self.script, self.script_from, self.test_id)) != 1:
+            raise ValueError("set exactly one of script, scriptFrom.configMapKeyRef or testId")
+        return self
+
+
+def _unique_names(tests: list[JobTest] | None) -> None:
+    if tests is not None and len({t.name for t in tests}) != len(tests):
+        raise ValueError("tests[].name must be unique")
 
 
 class JobRunSpec(_CommonSpec):
@@ -102,9 +120,78 @@ class JobRunSpec(_CommonSpec):
     def _exactly_one_source(self) -> JobRunSpec:
         if (self.job_ref is None) == (self.tests is None):
             raise ValueError("set exactly one of jobRef or tests")
-        if self.tests is not None and len({t.name for t in self.tests}) != len(self.tests):
-            raise ValueError("tests[].name must be unique")
+        _unique_names(self.tests)
         return self
+
+
+ConcurrencyPolicyName = Literal["Allow", "Forbid", "Replace"]
+TestJobConditionType = Literal["Scheduled", "MissedSchedule"]
+
+
+class RunTemplate(_Model):
+    """What every JobRun of a TestJob gets; unset fields take the JobRun defaults."""
+
+    timeout_seconds: int | None = Field(default=None, ge=1, le=86_400, alias="timeoutSeconds")
+    retries: int | None = Field(default=None, ge=0, le=10)
+    priority: int | None = Field(default=None, ge=-1000, le=1000)
+    workers: int | None = Field(default=None, ge=1, le=64)
+    browsers: list[Browser] | None = None
+    env: list[EnvVar] = Field(default_factory=list, max_length=64)
+    resources: Resources | None = None
+    ttl_seconds_after_finished: int | None = Field(default=None, ge=0, le=31_536_000, alias="ttlSecondsAfterFinished")
+
+    def to_spec(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True, exclude_defaults=True, mode="json")
+
+
+class TestJobSpec(_Model):
+    __test__ = False  # not a pytest class
+
+    schedule: str = Field(min_length=1, max_length=100)
+    time_zone: str = Field(default="UTC", min_length=1, max_length=64, alias="timeZone")
+    concurrency_policy: ConcurrencyPolicyName = Field(default="Allow", alias="concurrencyPolicy")
+    suspend: bool = False
+    starting_deadline_seconds: int | None = Field(default=None, ge=1, le=86_400, alias="startingDeadlineSeconds")
+    successful_runs_history_limit: int = Field(default=3, ge=0, le=100, alias="successfulRunsHistoryLimit")
+    failed_runs_history_limit: int = Field(default=1, ge=0, le=100, alias="failedRunsHistoryLimit")
+    tests: list[JobTest] = Field(min_length=1, max_length=MAX_JOB_TESTS)
+    run_template: RunTemplate = Field(default_factory=RunTemplate, alias="runTemplate")
+
+    @model_validator(mode="after")
+    def _unique(self) -> TestJobSpec:
+        _unique_names(self.tests)
+        return self
+
+
+class ActiveRun(_Model):
+    name: str
+    uid: str | None = None
+
+
+class TestJobCondition(_Model):
+    __test__ = False  # not a pytest class
+
+    type: TestJobConditionType
+    status: ConditionStatus
+    reason: str = ""
+    message: str = ""
+    last_transition_time: str = Field(alias="lastTransitionTime")
+
+
+class TestJobStatus(_Model):
+    __test__ = False  # not a pytest class
+
+    last_schedule_time: str | None = Field(default=None, alias="lastScheduleTime")
+    last_successful_time: str | None = Field(default=None, alias="lastSuccessfulTime")
+    next_schedule_time: str | None = Field(default=None, alias="nextScheduleTime")
+    last_manual_run: str | None = Field(default=None, alias="lastManualRun")
+    active: list[ActiveRun] = Field(default_factory=list)
+    conditions: list[TestJobCondition] = Field(default_factory=list)
+    message: str | None = None
+    observed_generation: int | None = Field(default=None, alias="observedGeneration")
+
+    def to_patch(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
 class RunSummary(_Model):

@@ -116,7 +116,11 @@ def test_capacity_values_map_to_the_seed_env_vars() -> None:
 
 def test_crds_install_and_keep() -> None:
     crds = find(render(), "CustomResourceDefinition")
-    assert sorted(c["metadata"]["name"] for c in crds) == ["jobruns.supertest.dev", "testruns.supertest.dev"]
+    assert sorted(c["metadata"]["name"] for c in crds) == [
+        "jobruns.supertest.dev",
+        "testjobs.supertest.dev",
+        "testruns.supertest.dev",
+    ]
     assert all(c["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep" for c in crds)
     unkept = find(render(sets=["crds.keep=false"]), "CustomResourceDefinition")
     assert all("helm.sh/resource-policy" not in (c["metadata"].get("annotations") or {}) for c in unkept)
@@ -143,7 +147,12 @@ def test_namespaced_rbac_by_default() -> None:
             "apiGroups": ["supertest.dev"],
             "resources": ["testruns", "jobruns"],
             "verbs": ["create", "get", "list", "watch", "patch"],
-        }
+        },
+        {
+            "apiGroups": ["supertest.dev"],
+            "resources": ["testjobs"],
+            "verbs": ["create", "get", "list", "watch", "patch", "update", "delete"],
+        },
     ]
 
 
