@@ -32,6 +32,8 @@ class RunRequest:
     trigger: Trigger = "api"
     test_id: str | None = None
     job_id: str | None = None
+    # Kubernetes mode: run the TestJob (or stored job) of this name instead of `scripts` (JobRun spec.jobRef).
+    job_ref: str | None = None
     priority: int = 0
     timeout_seconds: int | None = None
     workers: int | None = None
@@ -46,6 +48,7 @@ class RunRequest:
             "workers": self.workers,
             "retries": self.retries,
             "env": dict(self.env),
+            **({"jobRef": self.job_ref} if self.job_ref else {}),
         }
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -48,6 +48,7 @@ class TestRecord(Base):
 
 class JobRecord(Base):
     __tablename__ = "jobs"
+    __table_args__ = (UniqueConstraint("k8s_namespace", "k8s_name", name="uq_jobs_k8s_resource"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -64,6 +65,12 @@ class JobRecord(Base):
     last_schedule_time: Mapped[datetime | None] = mapped_column(default=None)
     last_run_at: Mapped[datetime | None] = mapped_column(default=None)
     next_run_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The TestJob this job is (Kubernetes mode): written by the API for its scheduled jobs, or applied from git.
+    k8s_namespace: Mapped[str | None] = mapped_column(String(63), default=None)
+    k8s_name: Mapped[str | None] = mapped_column(String(63), default=None)
+    # Every test of a GitOps TestJob, in order: {"name", "source": inline|configMap|stored, "testId"?}. Stored
+    # tests that exist are also linked in job_tests; inline and ConfigMap scripts live only in the TestJob.
+    inline_tests: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -42,10 +42,13 @@ def run_manifest(run_id: str, request: RunRequest) -> dict[str, Any]:
             spec["testId"] = request.test_id
         kind = TESTRUN.kind
     else:
-        spec["tests"] = [
-            {"name": test_name(i, s), "script": s.script, "language": s.language}
-            for i, s in enumerate(request.scripts, start=1)
-        ]
+        if request.job_ref:
+            spec["jobRef"] = request.job_ref  # the operator reads the tests (a TestJob's, or a stored job's)
+        else:
+            spec["tests"] = [
+                {"name": test_name(i, s), "script": s.script, "language": s.language}
+                for i, s in enumerate(request.scripts, start=1)
+            ]
         if request.job_id:
             annotations[ANNOTATION_JOB_ID] = request.job_id
         kind = JOBRUN.kind
