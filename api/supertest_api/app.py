@@ -23,7 +23,7 @@ from supertest.logs import configure_logging
 from supertest.settings import ApiSettings
 from supertest_api.auth.router import router as auth_router
 from supertest_api.auth.session import SessionSigner, load_session_secret
-from supertest_api.backends import build_launcher
+from supertest_api.backends import build_launcher, build_testjob_cluster
 from supertest_api.capacity.router import router as capacity_router
 from supertest_api.errors import install_error_handlers
 from supertest_api.health.router import router as health_router
@@ -105,10 +105,16 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = await _build(settings, launcher, bus)
         await resources.launcher.start()
+        try:
+            resources.testjobs = build_testjob_cluster(settings, resources.launcher)
+        except Exception:
+            await resources.launcher.stop()
+            raise
         # Local mode runs the cron scheduler in-process; in Kubernetes the operator owns schedules (TestJob).
         scheduler = LocalScheduler(resources.session_factory, resources.launcher) if settings.is_local else None
         if scheduler is not None:
             await scheduler.start()
+            resources.wake_scheduler = scheduler.wake
         app.state.resources = resources
         metrics.read_counts_with(lambda: metrics_repository.run_counts(resources.session_factory))
         log.info("api started", backend=settings.run_backend.value, database=resources.engine.url.get_backend_name())

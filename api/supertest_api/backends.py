@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from supertest.bus.base import EventBus
 from supertest.launch import RunLauncher
 from supertest.settings import ApiSettings, RunBackend
+from supertest_api.jobs.cluster import TestJobCluster
 
 # module:factory; the factory takes (settings, session_factory, bus) and returns a RunLauncher.
 BACKENDS: dict[RunBackend, str] = {
@@ -33,3 +34,16 @@ def build_launcher(settings: ApiSettings, session_factory: sessionmaker[Session]
         ) from exc
     launcher: RunLauncher = factory(settings, session_factory, bus)
     return launcher
+
+
+def build_testjob_cluster(settings: ApiSettings, launcher: RunLauncher) -> TestJobCluster | None:
+    """Kubernetes mode: TestJobs are written with the started launcher's client (one client, one loop)."""
+    if settings.is_local:
+        return None
+    kube = getattr(launcher, "kube", None)
+    if kube is None:
+        raise BackendUnavailable(
+            f"RUN_BACKEND={settings.run_backend.value}: the launcher {type(launcher).__name__} has no Kubernetes "
+            "client (`kube`) to write the TestJobs of scheduled jobs with"
+        )
+    return TestJobCluster(kube, settings.kube_namespace)

@@ -39,7 +39,8 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         413: "Payload too large",
         416: "Range not satisfiable",
         429: "Queue full; retry after the Retry-After delay",
-        503: "Not ready",
+        502: "Kubernetes refused the job's TestJob; nothing was saved",
+        503: "Not ready (or Kubernetes unreachable; nothing was saved)",
     }
     out = dict(ERROR_RESPONSES)
     for code in codes:

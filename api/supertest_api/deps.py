@@ -16,6 +16,7 @@ from supertest.settings import ApiSettings
 from supertest_api.auth import service as auth_service
 from supertest_api.auth.session import COOKIE_NAME
 from supertest_api.errors import ServiceUnavailable
+from supertest_api.jobs.service import Scheduling
 from supertest_api.metrics.service import ApiMetrics
 from supertest_api.resources import AppResources
 
@@ -52,6 +53,10 @@ def get_bus(resources: ResourcesDep) -> EventBus:
     return resources.bus
 
 
+def get_scheduling(resources: ResourcesDep) -> Scheduling:
+    return Scheduling(cluster=resources.testjobs, wake=resources.wake_scheduler)
+
+
 def get_metrics(request: Request) -> ApiMetrics:
     metrics: ApiMetrics = request.app.state.metrics
     return metrics
@@ -63,6 +68,7 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 LauncherDep = Annotated[RunLauncher, Depends(get_launcher)]
 BusDep = Annotated[EventBus, Depends(get_bus)]
 MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
+SchedulingDep = Annotated[Scheduling, Depends(get_scheduling)]
 
 # Declared for OpenAPI (the docs' Authorize button); the header and cookie are read raw below so a
 # missing key and an invalid one get different messages.

@@ -116,6 +116,13 @@ class ServiceUnavailable(ApiError):
     code = "unavailable"
 
 
+class ClusterWriteFailed(ApiError):
+    """Kubernetes refused a write the request depends on (a job's TestJob); nothing was saved."""
+
+    status_code = 502
+    code = "cluster_write_failed"
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     body: dict[str, Any] = {"error": code, "message": message}
     if details is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -12,6 +13,7 @@ from supertest.bus.base import EventBus
 from supertest.launch import RunLauncher
 from supertest.settings import ApiSettings
 from supertest_api.auth.session import SessionSigner
+from supertest_api.jobs.cluster import TestJobCluster
 
 
 @dataclass(slots=True)
@@ -23,6 +25,10 @@ class AppResources:
     launcher: RunLauncher
     stores: dict[str, ArtifactStore]  # by run kind: "test" | "job"
     signer: SessionSigner
+    # Kubernetes mode: writes the TestJob of each scheduled job (set once the launcher has started).
+    testjobs: TestJobCluster | None = None
+    # Local mode: wakes the in-process scheduler after a job's schedule changed.
+    wake_scheduler: Callable[[], None] | None = None
 
     def store_for(self, kind: str) -> ArtifactStore:
         return self.stores["job" if kind == "job" else "test"]

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Body, Depends, Query, Request, Response, status
 
 from supertest_api.common import responses
-from supertest_api.deps import SessionDep, require_principal
+from supertest_api.deps import SchedulingDep, SessionDep, require_principal
 from supertest_api.jobs import service
 from supertest_api.jobs.schemas import JobIn, JobListOut, JobOut, JobPatch, SchedulePreviewOut
 from supertest_api.runs import service as run_service
@@ -13,6 +13,14 @@ from supertest_api.runs.router import SUBMIT_RESPONSES, SubmitContextDep
 from supertest_api.runs.schemas import RunOptionsIn, SubmitOut
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], dependencies=[Depends(require_principal)])
+# Writes may also create, replace or delete the job's TestJob (Kubernetes mode); if that fails, nothing is saved.
+WRITE_RESPONSES = responses(404, 409, 502, 503)
+
+
+async def _wake(scheduling: service.Scheduling) -> None:
+    """After the response (so after the commit): the local scheduler re-reads the schedules now."""
+    if scheduling.wake is not None:
+        scheduling.wake()
 
 
 @router.get("", response_model=JobListOut, responses=responses(), summary="List jobs")
@@ -38,9 +46,17 @@ def schedule_preview(
     return service.preview_schedule(schedule, time_zone, count)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=JobOut, responses=responses())
-def create_job(body: JobIn, session: SessionDep) -> JobOut:
-    return service.job_out(service.create_job(session, body))
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=JobOut,
+    responses=responses(502, 503),
+    summary="Create a job (with a schedule, in Kubernetes mode, also its TestJob)",
+)
+def create_job(body: JobIn, session: SessionDep, scheduling: SchedulingDep, tasks: BackgroundTasks) -> JobOut:
+    job = service.create_job(session, body, scheduling)
+    tasks.add_task(_wake, scheduling)
+    return service.job_out(job)
 
 
 @router.get("/{job_id}", response_model=JobOut, responses=responses(404))
@@ -48,21 +64,43 @@ def get_job(job_id: str, session: SessionDep) -> JobOut:
     return service.job_out(service.get_job(session, job_id))
 
 
-@router.put("/{job_id}", response_model=JobOut, responses=responses(404, 409), summary="Replace a job")
-def replace_job(job_id: str, body: JobIn, session: SessionDep) -> JobOut:
-    return service.job_out(service.replace_job(session, job_id, body))
+@router.put(
+    "/{job_id}",
+    response_model=JobOut,
+    responses=WRITE_RESPONSES,
+    summary="Replace a job (409 for a GitOps job: change its TestJob in git)",
+)
+def replace_job(
+    job_id: str, body: JobIn, session: SessionDep, scheduling: SchedulingDep, tasks: BackgroundTasks
+) -> JobOut:
+    job = service.replace_job(session, job_id, body, scheduling)
+    tasks.add_task(_wake, scheduling)
+    return service.job_out(job)
 
 
-@router.patch("/{job_id}", response_model=JobOut, responses=responses(404, 409), summary="Update some fields")
-def patch_job(job_id: str, body: JobPatch, session: SessionDep) -> JobOut:
-    return service.job_out(service.patch_job(session, job_id, body))
+@router.patch(
+    "/{job_id}",
+    response_model=JobOut,
+    responses=WRITE_RESPONSES,
+    summary="Update some fields (409 for a GitOps job)",
+)
+def patch_job(
+    job_id: str, body: JobPatch, session: SessionDep, scheduling: SchedulingDep, tasks: BackgroundTasks
+) -> JobOut:
+    job = service.patch_job(session, job_id, body, scheduling)
+    tasks.add_task(_wake, scheduling)
+    return service.job_out(job)
 
 
 @router.delete(
-    "/{job_id}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(404, 409), response_class=Response
+    "/{job_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=WRITE_RESPONSES,
+    response_class=Response,
+    summary="Delete a job and its TestJob; its runs keep their history (409 for a GitOps job)",
 )
-def delete_job(job_id: str, session: SessionDep) -> Response:
-    service.delete_job(session, job_id)
+def delete_job(job_id: str, session: SessionDep, scheduling: SchedulingDep) -> Response:
+    service.delete_job(session, job_id, scheduling)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -70,8 +108,8 @@ def delete_job(job_id: str, session: SessionDep) -> Response:
     "/{job_id}/run",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=SubmitOut,
-    responses=SUBMIT_RESPONSES,
-    summary="Run a stored job",
+    responses={**SUBMIT_RESPONSES, **responses(409)},
+    summary="Run a stored job now (a GitOps job: a JobRun of its TestJob, in the API's namespace only)",
 )
 async def run_job(
     job_id: str, request: Request, ctx: SubmitContextDep, options: Annotated[RunOptionsIn | None, Body()] = None

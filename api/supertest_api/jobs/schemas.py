@@ -42,9 +42,20 @@ class JobPatch(CamelModel):
     failed_runs_history_limit: HistoryLimit | None = None
 
 
+TestSource = Literal["inline", "configMap", "stored"]
+
+
 class JobTestOut(CamelModel):
-    id: str
-    title: str
+    id: str | None = Field(description="The stored test's id; null for an inline or ConfigMap script of a TestJob")
+    title: str = Field(description="The stored test's title, or the TestJob's name for the test")
+    source: TestSource = Field(
+        default="stored", description="stored (a test of this catalogue), inline or configMap (only in the TestJob)"
+    )
+
+
+class ResourceOut(CamelModel):
+    namespace: str
+    name: str
 
 
 class JobOut(CamelModel):
@@ -53,9 +64,14 @@ class JobOut(CamelModel):
     description: str
     schedule: str | None
     time_zone: str
-    managed_by: str
-    test_ids: list[str]
-    tests: list[JobTestOut]
+    managed_by: str = Field(
+        description="api: edited here; gitops: mirrored from a TestJob applied from git (read-only here)"
+    )
+    resource: ResourceOut | None = Field(
+        description="The TestJob this job is (Kubernetes mode: scheduled API jobs and GitOps jobs); null otherwise"
+    )
+    test_ids: list[str] = Field(description="The stored tests, in order")
+    tests: list[JobTestOut] = Field(description="Every test, in order (a GitOps job's inline tests included)")
     concurrency_policy: str
     starting_deadline_seconds: int | None
     suspend: bool

@@ -1,14 +1,33 @@
-"""Jobs: ordered sets of stored tests, run by hand, from the API, or on a cron schedule."""
+"""Jobs: ordered sets of stored tests, run by hand, from the API, or on a cron schedule.
+
+Where a schedule lives: in local mode the in-process scheduler reads the row; in Kubernetes mode the job's
+TestJob (written here, in the API's namespace) is what the operator schedules. The TestJob is written inside
+the request's transaction, after the row names it: if Kubernetes refuses, the request fails and nothing is saved.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from supertest.db.models import JobRecord, utcnow
-from supertest_api.errors import Conflict, NotFoundError, ValidationFailed
+from supertest.kube.models import MAX_JOB_TESTS
+from supertest.kube.testjobs import build_testjob, testjob_name
+from supertest_api.errors import ClusterWriteFailed, Conflict, NotFoundError, ServiceUnavailable, ValidationFailed
 from supertest_api.jobs import repository
+from supertest_api.jobs.cluster import TestJobCluster, TestJobWriteFailed
 from supertest_api.jobs.schedule import check_schedule, check_time_zone, next_run, next_runs
-from supertest_api.jobs.schemas import JobIn, JobOut, JobPatch, JobTestOut, SchedulePreviewOut
+from supertest_api.jobs.schemas import JobIn, JobOut, JobPatch, JobTestOut, ResourceOut, SchedulePreviewOut
+
+
+@dataclass(frozen=True, slots=True)
+class Scheduling:
+    """Who runs job schedules: the job's TestJob (`cluster`, Kubernetes mode) or the local scheduler (`wake`)."""
+
+    cluster: TestJobCluster | None = None
+    wake: Callable[[], None] | None = None
 
 
 def get_job(session: Session, job_id: str) -> JobRecord:
@@ -33,7 +52,7 @@ def _schedule(schedule: str | None) -> str | None:
     return check_schedule(schedule) if schedule else None
 
 
-def create_job(session: Session, body: JobIn) -> JobRecord:
+def create_job(session: Session, body: JobIn, scheduling: Scheduling) -> JobRecord:
     check_time_zone(body.time_zone)
     schedule = _schedule(body.schedule)
     try:
@@ -43,6 +62,7 @@ def create_job(session: Session, body: JobIn) -> JobRecord:
     _apply_policy(job, body)
     job.last_schedule_time = utcnow() if schedule else None
     job.next_run_at = next_run(schedule, body.time_zone)
+    _sync_testjob(session, job, scheduling)
     return job
 
 
@@ -72,22 +92,62 @@ def _set_schedule(job: JobRecord, schedule: str | None) -> None:
 
 
 def _editable(job: JobRecord) -> JobRecord:
+    if job.managed_by == "gitops":
+        raise Conflict(
+            f"job {job.name!r} is managed by GitOps (TestJob {job.k8s_namespace}/{job.k8s_name}); change it in git"
+        )
     if job.managed_by != "api":
         raise Conflict(f"job {job.name!r} is managed by {job.managed_by}; change it there, not through the API")
     return job
 
 
-def replace_job(session: Session, job_id: str, body: JobIn) -> JobRecord:
+def _sync_testjob(session: Session, job: JobRecord, scheduling: Scheduling) -> None:
+    """Kubernetes mode: a job with a schedule has a TestJob (created or replaced); one without has none."""
+    cluster = scheduling.cluster
+    if cluster is None:
+        return
+    if job.schedule:
+        if not job.tests or len(job.tests) > MAX_JOB_TESTS:
+            raise ValidationFailed(
+                f"a scheduled job needs 1 to {MAX_JOB_TESTS} tests (it has {len(job.tests)}): its TestJob runs them",
+                details=[{"loc": ["body", "testIds"], "msg": f"give 1 to {MAX_JOB_TESTS} tests, or no schedule"}],
+            )
+        name = job.k8s_name or testjob_name(job.id, job.name)  # kept across renames
+        job.k8s_namespace, job.k8s_name = cluster.namespace, name
+        # Flushed first: the operator, seeing the TestJob, must find this row's claim on it (see mirror_testjob).
+        session.flush()
+        _cluster_write(lambda: cluster.apply(build_testjob(job, name)), f"TestJob {cluster.namespace}/{name}")
+    elif job.k8s_name:
+        namespace, name = job.k8s_namespace or cluster.namespace, job.k8s_name
+        _cluster_write(lambda: cluster.delete(namespace, name), f"TestJob {namespace}/{name}")
+        job.k8s_namespace = job.k8s_name = None
+
+
+def _cluster_write(write: Callable[[], None], what: str) -> None:
+    try:
+        write()
+    except TestJobWriteFailed as exc:
+        message = f"could not write {what}, so the job was not saved: {exc.message}"
+        if exc.taken:
+            raise Conflict(message) from exc
+        if exc.unreachable:
+            raise ServiceUnavailable(message) from exc
+        raise ClusterWriteFailed(message) from exc
+
+
+def replace_job(session: Session, job_id: str, body: JobIn, scheduling: Scheduling) -> JobRecord:
     job = _editable(get_job(session, job_id))
     check_time_zone(body.time_zone)
     _set_schedule(job, _schedule(body.schedule))
     _apply_policy(job, body)
     job.name, job.description, job.time_zone = body.name, body.description, body.time_zone
     _set_tests(session, job, body.test_ids)
-    return _touch(job)
+    _touch(job)
+    _sync_testjob(session, job, scheduling)
+    return job
 
 
-def patch_job(session: Session, job_id: str, body: JobPatch) -> JobRecord:
+def patch_job(session: Session, job_id: str, body: JobPatch, scheduling: Scheduling) -> JobRecord:
     job = _editable(get_job(session, job_id))
     fields = body.model_fields_set
     if body.time_zone is not None:
@@ -101,7 +161,9 @@ def patch_job(session: Session, job_id: str, body: JobPatch) -> JobRecord:
         job.description = body.description
     if body.test_ids is not None:
         _set_tests(session, job, body.test_ids)
-    return _touch(job)
+    _touch(job)
+    _sync_testjob(session, job, scheduling)
+    return job
 
 
 def _touch(job: JobRecord) -> JobRecord:
@@ -110,8 +172,14 @@ def _touch(job: JobRecord) -> JobRecord:
     return job
 
 
-def delete_job(session: Session, job_id: str) -> None:
-    repository.delete(session, _editable(get_job(session, job_id)))
+def delete_job(session: Session, job_id: str, scheduling: Scheduling) -> None:
+    job = _editable(get_job(session, job_id))
+    namespace, name = job.k8s_namespace, job.k8s_name
+    repository.delete(session, job)
+    cluster = scheduling.cluster
+    if cluster is not None and name:
+        ns = namespace or cluster.namespace
+        _cluster_write(lambda: cluster.delete(ns, name), f"TestJob {ns}/{name}")
 
 
 def job_out(job: JobRecord) -> JobOut:
@@ -122,8 +190,11 @@ def job_out(job: JobRecord) -> JobOut:
         schedule=job.schedule,
         time_zone=job.time_zone,
         managed_by=job.managed_by,
+        resource=ResourceOut(namespace=job.k8s_namespace, name=job.k8s_name)
+        if job.k8s_namespace and job.k8s_name
+        else None,
         test_ids=[jt.test_id for jt in job.tests],
-        tests=[JobTestOut(id=jt.test_id, title=jt.test.title) for jt in job.tests],
+        tests=_tests_out(job),
         concurrency_policy=job.concurrency_policy,
         starting_deadline_seconds=job.starting_deadline_seconds,
         suspend=job.suspend,
@@ -135,6 +206,23 @@ def job_out(job: JobRecord) -> JobOut:
         created_at=job.created_at,
         updated_at=job.updated_at,
     )
+
+
+def _tests_out(job: JobRecord) -> list[JobTestOut]:
+    titles = {jt.test_id: jt.test.title for jt in job.tests}
+    if job.inline_tests is None:
+        return [JobTestOut(id=jt.test_id, title=jt.test.title, source="stored") for jt in job.tests]
+    out: list[JobTestOut] = []
+    for entry in job.inline_tests:
+        test_id = entry.get("testId")
+        name = entry.get("name", "")
+        if entry.get("source") == "stored":
+            out.append(JobTestOut(id=test_id, title=titles.get(test_id or "", name), source="stored"))
+        else:
+            out.append(
+                JobTestOut(id=None, title=name, source="configMap" if entry.get("source") == "configMap" else "inline")
+            )
+    return out
 
 
 def preview_schedule(schedule: str, time_zone: str, count: int) -> SchedulePreviewOut:

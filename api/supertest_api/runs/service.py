@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from supertest.admission import QueueFull
 from supertest.db.engine import session_scope
-from supertest.db.models import RunRecord, TestRecord
+from supertest.db.models import JobRecord, RunRecord, TestRecord
 from supertest.launch import Language, RunAlreadyFinished, RunLauncher, RunRequest, ScriptSpec, Trigger
 from supertest.phases import IllegalTransition, Phase
 from supertest.settings import ApiSettings
@@ -151,6 +151,8 @@ async def submit_job(ctx: SubmitContext, body: SubmitJobIn) -> RunRecord:
             job = repository.get_job(session, job_id)
         except repository.CatalogNotFound as exc:
             raise NotFoundError(str(exc)) from exc
+        if job.managed_by == "gitops":
+            return _testjob_request(ctx, job, body)
         if not job.tests:
             raise ValidationFailed(f"job {job.name!r} has no tests; add testIds first")
         entries = [(jt.test.title, jt.test.script, jt.test.language) for jt in job.tests]
@@ -168,6 +170,30 @@ async def submit_job(ctx: SubmitContext, body: SubmitJobIn) -> RunRecord:
     record = await _submit(ctx, await _db(ctx.factory, build))
     await _db(ctx.factory, lambda s: repository.touch_job(s, job_id))
     return record
+
+
+def _testjob_request(ctx: SubmitContext, job: JobRecord, body: SubmitJobIn) -> RunRequest:
+    """A GitOps job runs as its TestJob does: a JobRun whose jobRef names the TestJob (the operator reads it)."""
+    where = f"{job.k8s_namespace}/{job.k8s_name}"
+    if ctx.settings.is_local or not job.k8s_name:
+        raise Conflict(f"job {job.name!r} is managed by GitOps (TestJob {where}) and runs only in Kubernetes mode")
+    if job.k8s_namespace != ctx.settings.kube_namespace:
+        raise Conflict(
+            f"job {job.name!r} is the TestJob {where}, outside the API's namespace {ctx.settings.kube_namespace!r}, "
+            "where the API creates runs; start it there: "
+            f"kubectl -n {job.k8s_namespace} annotate tj/{job.k8s_name} supertest.dev/run-now=$(date +%s) --overwrite"
+        )
+    return RunRequest(
+        kind="job",
+        scripts=(),
+        title=body.title or job.name,
+        trigger=ctx.trigger,
+        job_id=job.id,
+        job_ref=job.k8s_name,
+        priority=body.priority,
+        timeout_seconds=body.timeout_seconds,
+        workers=body.workers,
+    )
 
 
 async def submit_stored_job(ctx: SubmitContext, job_id: str, options: RunOptionsIn) -> RunRecord:

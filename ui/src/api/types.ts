@@ -87,9 +87,12 @@ export interface Job {
   description: string;
   schedule: string | null;
   timeZone: string;
+  /** "api": edited here; "gitops": mirrored from a TestJob applied from git, read-only here. */
   managedBy: string;
+  /** The TestJob this job is (Kubernetes mode), if any. */
+  resource: { namespace: string; name: string } | null;
   testIds: string[];
-  tests: { id: string; title: string }[];
+  tests: JobTest[];
   concurrencyPolicy: ConcurrencyPolicy;
   suspend: boolean;
   lastRunAt: string | null;
@@ -98,7 +101,20 @@ export interface Job {
   updatedAt: string;
 }
 
+/** A stored test (id set), or an inline / ConfigMap script of a GitOps TestJob (id null). */
+export interface JobTest {
+  id: string | null;
+  title: string;
+  source: "stored" | "inline" | "configMap";
+}
+
 export type ConcurrencyPolicy = "Allow" | "Forbid" | "Replace";
+
+/** "TestJob ns/name" of a GitOps job, for its badge and read-only hint. */
+export function gitopsResource(job: Job): string | null {
+  if (job.managedBy !== "gitops") return null;
+  return job.resource ? `TestJob ${job.resource.namespace}/${job.resource.name}` : "a TestJob";
+}
 
 /** What the job form edits; other job fields (deadlines, history limits) keep their values on PATCH. */
 export interface JobInput {

@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { jobs, runs, tests } from "../api/endpoints";
 import { errorMessage } from "../api/client";
-import type { ConcurrencyPolicy, Job, JobInput, SchedulePreview } from "../api/types";
+import { gitopsResource, type ConcurrencyPolicy, type Job, type JobInput, type JobTest, type SchedulePreview } from "../api/types";
 import { ErrorBox, Loading } from "../components/States";
 import { RunTable } from "./Runs";
 import { useAsync } from "../lib/hooks";
@@ -70,7 +70,7 @@ function JobForm({ job, onSaved }: { job: Job | null; onSaved: (j: Job) => void 
   const [timeZone, setTimeZone] = useState(job?.timeZone ?? "UTC");
   const [policy, setPolicy] = useState<ConcurrencyPolicy>(job?.concurrencyPolicy ?? "Allow");
   const [suspend, setSuspend] = useState(job?.suspend ?? false);
-  const [selected, setSelected] = useState<{ id: string; title: string }[]>(job?.tests ?? []);
+  const [selected, setSelected] = useState<JobTest[]>(job?.tests ?? []);
   const [toAdd, setToAdd] = useState("");
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
@@ -88,7 +88,7 @@ function JobForm({ job, onSaved }: { job: Job | null; onSaved: (j: Job) => void 
   function add() {
     const t = catalog.data?.items.find((x) => x.id === toAdd);
     if (!t) return;
-    setSelected([...selected, { id: t.id, title: t.title }]);
+    setSelected([...selected, { id: t.id, title: t.title, source: "stored" }]);
     setToAdd("");
   }
 
@@ -101,7 +101,7 @@ function JobForm({ job, onSaved }: { job: Job | null; onSaved: (j: Job) => void 
       description,
       schedule: schedule.trim(),
       timeZone: timeZone.trim() || "UTC",
-      testIds: selected.map((t) => t.id),
+      testIds: selected.flatMap((t) => (t.id ? [t.id] : [])),
       concurrencyPolicy: policy,
       suspend,
     };
@@ -139,7 +139,13 @@ function JobForm({ job, onSaved }: { job: Job | null; onSaved: (j: Job) => void 
           <a href="/jobs">All jobs</a>
         </div>
       </div>
-      {readOnly && <p class="hint">This job is managed by {job?.managedBy}; change it there.</p>}
+      {readOnly && job && (
+        <p class="hint" role="note">
+          {job.managedBy === "gitops"
+            ? `This job is managed by GitOps (${gitopsResource(job)}); change it in git.`
+            : `This job is managed by ${job.managedBy}; change it there.`}
+        </p>
+      )}
       <form onSubmit={save} class="stack">
         <label for="job-name">Name</label>
         <input id="job-name" required value={name} onInput={(e) => setName(e.currentTarget.value)} disabled={readOnly} />
@@ -154,7 +160,10 @@ function JobForm({ job, onSaved }: { job: Job | null; onSaved: (j: Job) => void 
             <ol class="ordered" aria-label="Job tests">
               {selected.map((t, i) => (
                 <li key={`${t.id}-${i}`}>
-                  <span class="grow">{t.title}</span>
+                  <span class="grow">
+                    {t.title}
+                    {t.source !== "stored" && <span class="muted"> ({t.source === "configMap" ? "ConfigMap" : "inline"} script)</span>}
+                  </span>
                   <button type="button" class="icon" onClick={() => move(i, -1)} disabled={i === 0 || readOnly} aria-label={`Move ${t.title} up`}>
                     ↑
                   </button>
@@ -234,11 +243,13 @@ function JobForm({ job, onSaved }: { job: Job | null; onSaved: (j: Job) => void 
             <span>Suspend the schedule</span>
           </label>
         </div>
-        <div class="actions">
-          <button type="submit" disabled={busy || readOnly}>
-            {busy ? "Saving…" : job ? "Save job" : "Create job"}
-          </button>
-        </div>
+        {!readOnly && (
+          <div class="actions">
+            <button type="submit" disabled={busy}>
+              {busy ? "Saving…" : job ? "Save job" : "Create job"}
+            </button>
+          </div>
+        )}
         {error && (
           <p class="error" role="alert">
             {error}

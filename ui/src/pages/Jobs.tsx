@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import { jobs } from "../api/endpoints";
 import { errorMessage } from "../api/client";
-import type { Job } from "../api/types";
+import { gitopsResource, type Job } from "../api/types";
 import { AsyncView, Empty } from "../components/States";
 import { useAsync } from "../lib/hooks";
 import { reportSubmissionError, trackRun } from "../lib/runTracker";
@@ -58,6 +58,8 @@ export function JobsPage() {
 function JobRow({ job, onChanged }: { job: Job; onChanged: () => void }) {
   const [busy, setBusy] = useState(false);
   const [confirming, setConfirming] = useState(false);
+  const gitops = gitopsResource(job);
+  const readOnly = job.managedBy !== "api";
 
   async function run() {
     setBusy(true);
@@ -85,6 +87,11 @@ function JobRow({ job, onChanged }: { job: Job; onChanged: () => void }) {
     <tr>
       <td>
         <a href={`/jobs/${job.id}`}>{job.name}</a>
+        {gitops && (
+          <span class="badge gitops" title={`managed by GitOps: ${gitops}`} aria-label={`managed by GitOps: ${gitops}`}>
+            GitOps
+          </span>
+        )}
       </td>
       <td>{job.tests.map((t) => t.title).join(" → ") || <span class="muted">none</span>}</td>
       <td>{job.schedule ? <code>{job.schedule}</code> : <span class="muted">manual</span>}</td>
@@ -94,13 +101,13 @@ function JobRow({ job, onChanged }: { job: Job; onChanged: () => void }) {
         <button type="button" onClick={run} disabled={busy || job.tests.length === 0} aria-label={`Run ${job.name} now`}>
           Run now
         </button>
-        <a class="button secondary" href={`/jobs/${job.id}`} aria-label={`Edit ${job.name}`}>
-          Edit
+        <a class="button secondary" href={`/jobs/${job.id}`} aria-label={readOnly ? `View ${job.name}` : `Edit ${job.name}`}>
+          {readOnly ? "View" : "Edit"}
         </a>
         <a class="button secondary hide-narrow" href={`/runs?jobId=${job.id}`} aria-label={`History of ${job.name}`}>
           History
         </a>
-        {confirming ? (
+        {readOnly ? null : confirming ? (
           <button type="button" class="danger" onClick={remove} aria-label={`Confirm delete ${job.name}`}>
             Confirm delete
           </button>
