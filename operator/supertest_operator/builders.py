@@ -7,15 +7,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from supertest.kube.models import ConfigMapKeyRef, JobRunSpec, Resources, TestRunSpec
+from supertest.kube.models import (
+    ConfigMapKeyRef,
+    JobRunSpec,
+    JobTest,
+    Resources,
+    RunTemplate,
+    TestRunSpec,
+    format_time,
+)
 from supertest.kube.names import (
+    ANNOTATION_JOB_ID,
+    ANNOTATION_SCHEDULED_AT,
+    ANNOTATION_TITLE,
     API_VERSION,
+    JOBRUN,
     LABEL_ATTEMPT,
     LABEL_KIND,
     LABEL_MANAGED_BY,
     LABEL_RUN,
+    LABEL_TESTJOB,
+    LABEL_TRIGGER,
     MANAGED_BY,
 )
 from supertest_operator.run import RunRef
@@ -79,16 +94,36 @@ def reserved_env_names(names: Sequence[str]) -> list[str]:
     return [n for n in names if n in RESERVED_ENV_NAMES or n.startswith(RESERVED_ENV_PREFIXES)]
 
 
-def script_files(spec: TestRunSpec | JobRunSpec, resolved_job: Sequence[ScriptFile] = ()) -> list[ScriptFile]:
+@dataclass(frozen=True, slots=True)
+class StoredScript:
+    """A stored test's script as read from the database when the run is admitted."""
+
+    script: str
+    language: str
+
+    @property
+    def extension(self) -> str:
+        return "ts" if self.language == "typescript" else "js"
+
+
+def script_files(spec: TestRunSpec | JobRunSpec, stored: Mapping[str, StoredScript] | None = None) -> list[ScriptFile]:
     """File names sort in run order (`01-…`, `02-…`), which is the order the runner executes them in."""
     if isinstance(spec, TestRunSpec):
         return [ScriptFile(f"test.spec.{spec.extension}", spec.script, _ref(spec.script_from))]
     if spec.tests is None:
-        return list(resolved_job)
-    return [
-        ScriptFile(f"{i:02d}-{test.name}.spec.{test.extension}", test.script, _ref(test.script_from))
-        for i, test in enumerate(spec.tests, start=1)
-    ]
+        raise ValueError("a JobRun with jobRef needs its tests resolved first (job_test_files)")
+    return job_test_files(spec.tests, stored or {})
+
+
+def job_test_files(tests: Sequence[JobTest], stored: Mapping[str, StoredScript]) -> list[ScriptFile]:
+    files: list[ScriptFile] = []
+    for i, test in enumerate(tests, start=1):
+        if test.test_id is not None:
+            found = stored[test.test_id]
+            files.append(ScriptFile(f"{i:02d}-{test.name}.spec.{found.extension}", content=found.script))
+        else:
+            files.append(ScriptFile(f"{i:02d}-{test.name}.spec.{test.extension}", test.script, _ref(test.script_from)))
+    return files
 
 
 def _ref(script_from: Any) -> ConfigMapKeyRef | None:
@@ -259,4 +294,34 @@ def build_pod(
             "ownerReferences": [owner_reference(run)],
         },
         "spec": pod_spec,
+    }
+
+
+def build_testjob_run(
+    testjob_name: str,
+    spec: Mapping[str, Any],
+    run_name: str,
+    trigger: str,
+    job_id: str,
+    title: str,
+    tick: datetime | None = None,
+) -> Manifest:
+    """The JobRun for one tick (or one manual run) of a TestJob: its tests and runTemplate, copied.
+
+    Copied rather than referenced, as CronJob copies its jobTemplate: editing the TestJob never changes a run
+    already created. The owner reference is added by the caller (it needs the live TestJob's uid).
+    """
+    template = RunTemplate.model_validate(spec.get("runTemplate") or {}).to_spec()
+    annotations = {ANNOTATION_JOB_ID: job_id, ANNOTATION_TITLE: title[:200]}
+    if tick is not None:
+        annotations[ANNOTATION_SCHEDULED_AT] = format_time(tick)
+    return {
+        "apiVersion": API_VERSION,
+        "kind": JOBRUN.kind,
+        "metadata": {
+            "name": run_name,
+            "labels": {LABEL_TESTJOB: testjob_name, LABEL_TRIGGER: trigger, LABEL_MANAGED_BY: MANAGED_BY},
+            "annotations": annotations,
+        },
+        "spec": {**template, "tests": [dict(t) for t in spec.get("tests") or []]},
     }

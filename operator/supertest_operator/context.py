@@ -16,10 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from supertest.bus.base import EventBus
 from supertest.kube.client import KubeApi
-from supertest_operator.events import EventPoster
+from supertest_operator.events import EventPoster, EventTarget
 from supertest_operator.handlers.db_sync import DbMirror
 from supertest_operator.leader import LeaderLease
-from supertest_operator.run import RunRef
 from supertest_operator.settings import OperatorSettings
 
 log = structlog.get_logger("supertest.operator")
@@ -44,12 +43,18 @@ class OperatorContext:
     run_locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = field(
         default_factory=weakref.WeakValueDictionary
     )
+    # Wakes the TestJob scheduler (a TestJob or one of its JobRuns changed); it otherwise sleeps until the next tick.
+    schedule_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    # (namespace, testjob) -> the tick a Forbid skip was last reported for, so it is posted once per tick.
+    skips_reported: dict[tuple[str, str], str] = field(default_factory=dict)
+    # (namespace, testjob) -> what was last written to its `jobs` row, so unchanged TestJobs cost no write.
+    testjob_rows: dict[tuple[str, str], Any] = field(default_factory=dict)
     ready: bool = False
     last_pass: float = field(default_factory=time.monotonic)
     probe_port: int | None = None
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
 
-    def post_event(self, ref: RunRef, reason: str, message: str, warning: bool = False) -> None:
+    def post_event(self, ref: EventTarget, reason: str, message: str, warning: bool = False) -> None:
         if self.events is None:
             self.events = EventPoster(self.kube)
             for worker in range(self.events.workers):

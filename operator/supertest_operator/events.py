@@ -6,18 +6,31 @@ import asyncio
 import time
 import zlib
 from datetime import UTC, datetime
+from typing import Protocol
 
 import structlog
 
 from supertest.kube.client import KubeApi, KubeError, core_path
 from supertest.kube.names import API_VERSION
-from supertest_operator.run import RunRef
 
 log = structlog.get_logger("supertest.operator.events")
 COMPONENT = "supertest-operator"
 
 
-def event_manifest(ref: RunRef, reason: str, message: str, warning: bool, now: datetime) -> dict[str, object]:
+class EventTarget(Protocol):
+    """What an Event is about: a run (RunRef) or a TestJob (TestJobRef)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def uid(self) -> str: ...
+
+
+def event_manifest(ref: EventTarget, reason: str, message: str, warning: bool, now: datetime) -> dict[str, object]:
     stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "apiVersion": "v1",
@@ -26,7 +39,7 @@ def event_manifest(ref: RunRef, reason: str, message: str, warning: bool, now: d
         "metadata": {"name": f"{ref.name}.{time.time_ns():016x}", "namespace": ref.namespace},
         "involvedObject": {
             "apiVersion": API_VERSION,
-            "kind": ref.resource.kind,
+            "kind": ref.kind,
             "name": ref.name,
             "namespace": ref.namespace,
             "uid": ref.uid,
@@ -43,7 +56,7 @@ def event_manifest(ref: RunRef, reason: str, message: str, warning: bool, now: d
     }
 
 
-async def post_event(kube: KubeApi, ref: RunRef, reason: str, message: str, warning: bool = False) -> None:
+async def post_event(kube: KubeApi, ref: EventTarget, reason: str, message: str, warning: bool = False) -> None:
     """Best effort: a lost Event must never fail a transition."""
     try:
         manifest = event_manifest(ref, reason, message, warning, datetime.now(UTC))
@@ -52,14 +65,19 @@ async def post_event(kube: KubeApi, ref: RunRef, reason: str, message: str, warn
         log.warning("event_post_failed", run=ref.name, reason=reason, error=str(exc))
 
 
+_Posting = tuple[EventTarget, str, str, bool]
+
+
 class EventPoster:
     """Posts Events off the transition path, in order per run (a run always lands on the same worker)."""
 
     def __init__(self, kube: KubeApi, workers: int = 4) -> None:
         self._kube = kube
-        self._queues: list[asyncio.Queue[tuple[RunRef, str, str, bool]]] = [asyncio.Queue() for _ in range(workers)]
+        self._queues: list[asyncio.Queue[tuple[EventTarget, str, str, bool]]] = [
+            asyncio.Queue() for _ in range(workers)
+        ]
 
-    def post(self, ref: RunRef, reason: str, message: str, warning: bool = False) -> None:
+    def post(self, ref: EventTarget, reason: str, message: str, warning: bool = False) -> None:
         index = zlib.crc32(f"{ref.namespace}/{ref.name}".encode()) % len(self._queues)
         self._queues[index].put_nowait((ref, reason, message, warning))
 

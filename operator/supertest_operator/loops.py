@@ -15,7 +15,17 @@ import structlog
 
 from supertest_operator.cluster import take_snapshot
 from supertest_operator.context import OperatorContext
-from supertest_operator.handlers import admission, cancel, cleanup, orphans, pod_status, retention, retries, timeout
+from supertest_operator.handlers import (
+    admission,
+    cancel,
+    cleanup,
+    orphans,
+    pod_status,
+    retention,
+    retries,
+    scheduler,
+    timeout,
+)
 
 log = structlog.get_logger("supertest.operator.loops")
 
@@ -91,3 +101,22 @@ async def retention_forever(ctx: OperatorContext) -> None:
         except Exception:
             log.exception("retention_failed")
         await asyncio.sleep(ctx.settings.retention_interval_seconds)
+
+
+async def scheduler_forever(ctx: OperatorContext) -> None:
+    """TestJob ticks: sleep until the nearest one, or until a TestJob or one of its runs changes."""
+    while True:
+        delay = scheduler.RETRY_SECONDS
+        if ctx.leader.is_leader:
+            try:
+                delay = await scheduler.schedule_pass(ctx)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the apiserver hiccups; the next pass re-lists everything
+                log.exception("schedule_pass_failed")
+        with contextlib.suppress(TimeoutError):
+            # A few ms past the tick, so the pass that wakes for it sees it as due.
+            await asyncio.wait_for(ctx.schedule_wake.wait(), max(0.05, delay + 0.02))
+        ctx.schedule_wake.clear()
+        # Coalesce a burst of watch events (our own status writes among them) into one pass.
+        await asyncio.sleep(ctx.settings.schedule_debounce_seconds)

@@ -11,11 +11,11 @@ from typing import Any
 import kopf
 
 from supertest.kube.counting import is_waiting
-from supertest.kube.names import GROUP, LABEL_RUN, VERSION
+from supertest.kube.names import GROUP, LABEL_RUN, LABEL_TESTJOB, TESTJOB_PLURAL, VERSION
 from supertest_operator import startup
 from supertest_operator.app import run
 from supertest_operator.context import OperatorContext
-from supertest_operator.handlers import pod_status, run_events, webhook
+from supertest_operator.handlers import pod_status, run_events, testjob_webhook, webhook
 
 __all__ = ["run"]  # `supertest operator` calls supertest_operator.main.run(settings=None)
 
@@ -56,6 +56,17 @@ async def queue_capacity(body: kopf.Body, resource: kopf.Resource, dryrun: bool,
     # Indexes arrive as kwargs named after their functions above.
     waiting = webhook.waiting_names(kwargs["waiting_testruns"], kwargs["waiting_jobruns"])
     await webhook.validate_queue(_ctx(memo), resource.plural, body, kwargs.get("operation"), dryrun, waiting)
+
+
+@kopf.on.validate(GROUP, VERSION, TESTJOB_PLURAL, id="testjob-schedule", operations=["CREATE", "UPDATE"])
+async def testjob_schedule(body: kopf.Body, **_: Any) -> None:
+    testjob_webhook.validate(body)
+
+
+@kopf.on.event(GROUP, VERSION, TESTJOB_PLURAL)
+@kopf.on.event(GROUP, VERSION, "jobruns", labels={LABEL_TESTJOB: kopf.PRESENT}, id="testjob_run_event")
+async def testjob_event(memo: Any, **_: Any) -> None:
+    _ctx(memo).schedule_wake.set()
 
 
 @kopf.on.event(GROUP, VERSION, "testruns")

@@ -16,3 +16,8 @@ ADMISSION_LATENCY = Histogram(
 WEBHOOK_DENIED = Counter("supertest_webhook_denied_total", "Run creations denied because the queue is full")
 RETENTION_DELETED = Counter("supertest_retention_deleted_total", "Objects removed by retention", ["store"])
 ORPHANS_DELETED = Counter("supertest_orphans_deleted_total", "Orphaned children removed", ["kind"])
+SCHEDULED_RUNS = Counter("supertest_scheduled_runs_total", "JobRuns created by TestJob schedules")
+SCHEDULE_MISSED = Counter("supertest_schedule_missed_ticks_total", "TestJob ticks not run (deadline, downtime)")
+SCHEDULE_SKIPPED = Counter(
+    "supertest_schedule_skipped_ticks_total", "TestJob ticks skipped by concurrencyPolicy Forbid"
+)

@@ -25,6 +25,10 @@ class RunRef:
     def key(self) -> tuple[str, str, str]:
         return (self.resource.plural, self.namespace, self.name)
 
+    @property
+    def kind(self) -> str:
+        return self.resource.kind
+
 
 @dataclass(frozen=True, slots=True)
 class RunView:

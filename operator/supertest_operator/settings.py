@@ -47,6 +47,8 @@ class OperatorSettings(CoreSettings):
     orphan_interval_seconds: float = Field(default=60.0, ge=1, alias="ORPHAN_INTERVAL_SECONDS")
     reconcile_interval_seconds: float = Field(default=2.0, ge=0.1, le=300, alias="RECONCILE_INTERVAL_SECONDS")
     max_pass_gap_seconds: float = Field(default=1.0, ge=0.0, le=10, alias="MAX_PASS_GAP_SECONDS")
+    # The TestJob scheduler waits this long after a wake-up so a burst of changes costs one pass.
+    schedule_debounce_seconds: float = Field(default=0.2, ge=0.0, le=10, alias="SCHEDULE_DEBOUNCE_SECONDS")
 
     webhook_enabled: bool = Field(default=True, alias="WEBHOOK_ENABLED")
     webhook_listen: str = Field(default="0.0.0.0", alias="WEBHOOK_LISTEN")

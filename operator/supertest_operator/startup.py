@@ -96,6 +96,7 @@ async def on_startup(settings: kopf.OperatorSettings, memo: Any) -> None:
     ctx.spawn(loops.reconcile_forever(ctx), name="reconcile")
     ctx.spawn(loops.orphans_forever(ctx), name="orphans")
     ctx.spawn(loops.retention_forever(ctx), name="retention")
+    ctx.spawn(loops.scheduler_forever(ctx), name="scheduler")
     log.info(
         "operator_started",
         namespaces=ours.namespace_list or "cluster-wide",

@@ -28,7 +28,7 @@ TESTJOB_KIND = "TestJob"
 TESTJOB_PLURAL = "testjobs"
 MAX_TESTJOB_NAME = 43
 LABEL_TESTJOB = f"{GROUP}/testjob"
-# Set (to any new value) on a TestJob to start one JobRun now: `kubectl annotate tj/x supertest.dev/run-now=$(date +%s)`.
+# Set to any new value to start one JobRun now: kubectl annotate tj/x supertest.dev/run-now=$(date +%s)
 ANNOTATION_RUN_NOW = f"{GROUP}/run-now"
 ANNOTATION_SCHEDULED_AT = f"{GROUP}/scheduled-at"
 # TestJobs written by the API for its scheduled jobs carry this managed-by value; any other TestJob is GitOps-managed.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -11,13 +12,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 import yaml
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
+from supertest_api.app import create_app
 
+from supertest.bus import create_bus
+from supertest.db import apikeys
+from supertest.db.engine import make_engine, make_session_factory, session_scope
 from supertest.db.migrate import upgrade
+from supertest.kube.launcher import KubernetesLauncher
 from supertest.kube.names import GROUP, VERSION
-from tests.e2e.operator_proc import OperatorProcess, operator_env
+from supertest.settings import ApiSettings
+from tests.e2e.operator_proc import OperatorProcess, free_port, operator_env
 from tests.e2e.scripts import PASSING
 from tests.k8s.controlplane import ControlPlane
 from tests.k8s.node_agent import NodeAgent
@@ -204,7 +212,8 @@ def start_operator(e2e: E2eEnv, cluster: Cluster, request: pytest.FixtureRequest
 
 
 def delete_all_runs(cluster: Cluster, timeout: float = 60) -> None:
-    for plural in ("testruns", "jobruns"):
+    # TestJobs first, or a tick could create a run after the sweep.
+    for plural in ("testjobs", "testruns", "jobruns"):
         cluster.custom.delete_collection_namespaced_custom_object(GROUP, VERSION, cluster.ns, plural)
     wait_for(
         lambda: not cluster.runs("testruns") and not cluster.runs("jobruns"),
@@ -223,3 +232,63 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def wait_until(predicate: Callable[[], Any], timeout: float, message: str = "condition") -> Any:
     return wait_for(predicate, timeout=timeout, interval=0.3, message=message)
+
+
+def apply_rbac(cluster: Cluster, file: str) -> None:
+    docs = list(yaml.safe_load_all((REPO / "deploy" / "rbac" / file).read_text()))
+    for doc in docs:
+        meta = doc["metadata"]
+        if "namespace" in meta:
+            meta["namespace"] = cluster.ns
+        else:  # cluster-scoped: unique per test namespace
+            meta["name"] = f"{meta['name']}-{cluster.ns}"
+        if doc["kind"] in ("RoleBinding", "ClusterRoleBinding"):
+            for subject in doc["subjects"]:
+                subject["namespace"] = cluster.ns
+            if doc["kind"] == "ClusterRoleBinding":
+                doc["roleRef"]["name"] = f"{doc['roleRef']['name']}-{cluster.ns}"
+    cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(docs))
+
+
+def can_i(cluster: Cluster, sa_name: str, *args: str) -> bool:
+    out = cluster.kubectl("auth", "can-i", *args, f"--as=system:serviceaccount:{cluster.ns}:{sa_name}", check=False)
+    return out.stdout.strip() == "yes"
+
+
+@pytest.fixture
+def api(e2e: E2eEnv, cluster: Cluster) -> Iterator[tuple[str, dict[str, str]]]:
+    apply_rbac(cluster, "api.yaml")
+    kubeconfig = e2e.cp.serviceaccount_kubeconfig(cluster.ns, "supertest-api")
+    settings = ApiSettings(
+        RUN_BACKEND="kubernetes",
+        DATABASE_URL=e2e.database_url,
+        REDIS_URL=e2e.redis_url,
+        SESSION_SECRET="e2e-session-secret-0123456789",
+        SUPERTEST_NAMESPACE=cluster.ns,
+        QUEUED_CAPACITY=50,
+        **{k: v for k, v in e2e.s3_env().items()},
+    )
+    engine = make_engine(settings.effective_database_url)
+    sessions = make_session_factory(engine)
+    with session_scope(sessions) as session:
+        _, key = apikeys.create_key(session, "e2e")
+    launcher = KubernetesLauncher(settings, sessions, create_bus(settings), kubeconfig=str(kubeconfig))
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, launcher),
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: server.started, timeout=30, message="uvicorn")
+    yield url, {"Authorization": f"Bearer {key}"}
+    server.should_exit = True
+    thread.join(timeout=30)
+    engine.dispose()

@@ -7,90 +7,18 @@ ServiceAccount with deploy/rbac/api.yaml only.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import sqlalchemy as sa
-import uvicorn
-import yaml
-from supertest_api.app import create_app
 
-from supertest.bus import create_bus
-from supertest.db import apikeys
-from supertest.db.engine import make_engine, make_session_factory, session_scope
 from supertest.db.models import RunRecord
-from supertest.kube.launcher import KubernetesLauncher
-from supertest.settings import ApiSettings
-from tests.e2e.conftest import TERMINAL, Cluster, E2eEnv, OperatorFactory, make_testrun
-from tests.e2e.operator_proc import free_port
+from tests.e2e.conftest import TERMINAL, Cluster, E2eEnv, OperatorFactory, apply_rbac, can_i, make_testrun
 from tests.e2e.scripts import PASSING, TINY, sleeping
 from tests.k8s.wait import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def apply_rbac(cluster: Cluster, file: str) -> None:
-    docs = list(yaml.safe_load_all((REPO / "deploy" / "rbac" / file).read_text()))
-    for doc in docs:
-        meta = doc["metadata"]
-        if "namespace" in meta:
-            meta["namespace"] = cluster.ns
-        else:  # cluster-scoped: unique per test namespace
-            meta["name"] = f"{meta['name']}-{cluster.ns}"
-        if doc["kind"] in ("RoleBinding", "ClusterRoleBinding"):
-            for subject in doc["subjects"]:
-                subject["namespace"] = cluster.ns
-            if doc["kind"] == "ClusterRoleBinding":
-                doc["roleRef"]["name"] = f"{doc['roleRef']['name']}-{cluster.ns}"
-    cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(docs))
-
-
-def can_i(cluster: Cluster, sa_name: str, *args: str) -> bool:
-    out = cluster.kubectl("auth", "can-i", *args, f"--as=system:serviceaccount:{cluster.ns}:{sa_name}", check=False)
-    return out.stdout.strip() == "yes"
-
-
-@pytest.fixture
-def api(e2e: E2eEnv, cluster: Cluster) -> Iterator[tuple[str, dict[str, str]]]:
-    apply_rbac(cluster, "api.yaml")
-    kubeconfig = e2e.cp.serviceaccount_kubeconfig(cluster.ns, "supertest-api")
-    settings = ApiSettings(
-        RUN_BACKEND="kubernetes",
-        DATABASE_URL=e2e.database_url,
-        REDIS_URL=e2e.redis_url,
-        SESSION_SECRET="e2e-session-secret-0123456789",
-        SUPERTEST_NAMESPACE=cluster.ns,
-        QUEUED_CAPACITY=50,
-        **{k: v for k, v in e2e.s3_env().items()},
-    )
-    engine = make_engine(settings.effective_database_url)
-    sessions = make_session_factory(engine)
-    with session_scope(sessions) as session:
-        _, key = apikeys.create_key(session, "e2e")
-    launcher = KubernetesLauncher(settings, sessions, create_bus(settings), kubeconfig=str(kubeconfig))
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, launcher),
-            host="127.0.0.1",
-            port=port,
-            log_config=None,
-            lifespan="on",
-            timeout_graceful_shutdown=5,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    wait_for(lambda: server.started, timeout=30, message="uvicorn")
-    yield url, {"Authorization": f"Bearer {key}"}
-    server.should_exit = True
-    thread.join(timeout=30)
-    engine.dispose()
 
 
 def sse_events(url: str, headers: dict[str, str], timeout: float = 240) -> list[dict[str, Any]]:

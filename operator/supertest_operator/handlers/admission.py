@@ -109,7 +109,7 @@ async def admission_pass(ctx: OperatorContext, snap: Snapshot) -> int:
 async def admit(ctx: OperatorContext, view: RunView, body: dict[str, Any]) -> bool:
     try:
         spec = parse_spec(view.ref.resource.run_kind, dict(view.spec))
-        files = await scripts.resolve(spec, ctx.sessions)
+        files = await scripts.resolve(spec, ctx.sessions, ctx.kube, view.ref.namespace)
     except (ValidationError, scripts.ScriptsUnavailable) as exc:
         await apply(ctx, view.ref, _invalid(str(exc)), body)
         return False
@@ -178,7 +178,7 @@ async def recover_starting(ctx: OperatorContext, snap: Snapshot) -> None:
             continue
         try:
             spec = parse_spec(view.ref.resource.run_kind, dict(view.spec))
-            files = await scripts.resolve(spec, ctx.sessions)
+            files = await scripts.resolve(spec, ctx.sessions, ctx.kube, view.ref.namespace)
         except (ValidationError, scripts.ScriptsUnavailable) as exc:
             await apply(ctx, view.ref, _invalid(str(exc)))
             continue

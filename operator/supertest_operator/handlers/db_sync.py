@@ -51,7 +51,7 @@ def run_row(view: RunView, include_spec: bool = False) -> dict[str, Any]:
         "report_url": status.report_url,
         "report_key": (report_prefix(view.name) + "index.html") if status.report_url else None,
         "test_id": view.spec.get("testId"),
-        "job_id": view.spec.get("jobRef") or view.annotations.get(ANNOTATION_JOB_ID),
+        "job_id": view.annotations.get(ANNOTATION_JOB_ID) or view.spec.get("jobRef"),
     }
     if summary is not None:
         row.update(

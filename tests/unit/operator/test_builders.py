@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
 from supertest_operator.builders import (
     SCRIPTS_DIR,
     WORK_DIR,
-    ScriptFile,
+    StoredScript,
     build_configmap,
     build_pod,
     child_name,
@@ -54,8 +56,29 @@ def test_configmap_ref_scripts_need_no_configmap_and_mount_the_users_key() -> No
 def test_job_files_keep_their_order() -> None:
     spec = JobRunSpec.model_validate({"tests": [{"name": "b", "script": "1"}, {"name": "a", "script": "2"}]})
     assert [f.file_name for f in script_files(spec)] == ["01-b.spec.js", "02-a.spec.js"]
-    resolved = [ScriptFile("01-x.spec.js", "x")]
-    assert script_files(JobRunSpec.model_validate({"jobRef": "j1"}), resolved) == resolved
+    with pytest.raises(ValueError, match="resolved first"):
+        script_files(JobRunSpec.model_validate({"jobRef": "j1"}))
+
+
+def test_stored_tests_take_their_stored_script_and_language() -> None:
+    spec = JobRunSpec.model_validate(
+        {
+            "tests": [
+                {"name": "inline", "script": "1"},
+                {"name": "login", "testId": "t1"},
+                {"name": "cm", "scriptFrom": {"configMapKeyRef": {"name": "m", "key": "k"}}},
+            ]
+        }
+    )
+    files = script_files(spec, {"t1": StoredScript("stored()", "typescript")})
+    assert [(f.file_name, f.content) for f in files] == [
+        ("01-inline.spec.js", "1"),
+        ("02-login.spec.ts", "stored()"),
+        ("03-cm.spec.js", None),
+    ]
+    assert files[2].config_map_ref is not None and files[2].config_map_ref.key == "k"
+    with pytest.raises(ValidationError, match="exactly one of script, scriptFrom"):
+        JobRunSpec.model_validate({"tests": [{"name": "x", "script": "1", "testId": "t1"}]})
 
 
 def _settings() -> OperatorSettings:

@@ -76,7 +76,12 @@ async def test_job_ref_resolves_a_stored_job_in_order(tmp_path: Path) -> None:
         job_id = catalog.create_job(session, "smoke", "", None, "UTC", [search.id, login.id]).id
     files = await resolve(JobRunSpec.model_validate({"jobRef": job_id}), sessions)
     assert [(f.file_name, f.content) for f in files] == [("01-search.spec.js", "b"), ("02-Log-in.spec.ts", "a")]
-    with pytest.raises(ScriptsUnavailable, match="names no stored job"):
+    with pytest.raises(ScriptsUnavailable, match="names no TestJob in the run's namespace"):
         await resolve(JobRunSpec.model_validate({"jobRef": "nope"}), sessions)
     with pytest.raises(ScriptsUnavailable, match="DATABASE_URL"):
         await resolve(JobRunSpec.model_validate({"jobRef": job_id}), None)
+    spec = JobRunSpec.model_validate({"tests": [{"name": "first", "testId": login.id}, {"name": "x", "script": "c"}]})
+    files = await resolve(spec, sessions)
+    assert [(f.file_name, f.content) for f in files] == [("01-first.spec.ts", "a"), ("02-x.spec.js", "c")]
+    with pytest.raises(ScriptsUnavailable, match="names no stored test"):
+        await resolve(JobRunSpec.model_validate({"tests": [{"name": "gone", "testId": "missing"}]}), sessions)

@@ -1,0 +1,297 @@
+"""The TestJob scheduler: CronJob semantics, one JobRun per tick, decided by `supertest.schedule.decide`.
+
+Exactly once per tick, across restarts: the JobRun of a tick is named `<testjob>-<minutes since epoch>`, so a
+second create of the same tick is a 409, never a second run; and the newest tick is also read back from the
+runs' `scheduled-at` annotations, so a crash between creating a run and writing lastScheduleTime loses nothing.
+Every pass re-lists TestJobs and their JobRuns: nothing depends on a watch event having been seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import kopf
+import structlog
+from pydantic import ValidationError
+
+from supertest import schedule
+from supertest.kube import testjobs as paths
+from supertest.kube.client import KubeError, run_path
+from supertest.kube.models import ActiveRun, TestJobCondition, TestJobSpec, TestJobStatus, format_time, parse_time
+from supertest.kube.names import API_VERSION, JOBRUN, LABEL_TESTJOB, TESTJOB_KIND
+from supertest.phases import Phase
+from supertest_operator import metrics
+from supertest_operator.builders import build_testjob_run
+from supertest_operator.cluster import runs_path
+from supertest_operator.context import OperatorContext
+from supertest_operator.handlers import testjob_mirror
+from supertest_operator.testjob import TRIGGER_MANUAL, TRIGGER_SCHEDULE, OwnedRun, TestJobView, manual_run_name
+
+log = structlog.get_logger("supertest.operator.scheduler")
+
+# The longest the scheduler sleeps without a wake-up (a new TestJob or a run change wakes it at once).
+MAX_SLEEP_SECONDS = 30.0
+# After a failed create (queue full, apiserver error) the tick is retried this soon, within its deadline.
+RETRY_SECONDS = 5.0
+
+
+class CreateFailed(Exception):
+    pass
+
+
+async def schedule_pass(ctx: OperatorContext, now: datetime | None = None) -> float:
+    """Reconcile every TestJob once; return the seconds until the next tick of any of them."""
+    now = now or datetime.now(UTC)
+    scopes: list[str | None] = list(ctx.settings.namespace_list) or [None]
+    lists = await asyncio.gather(
+        *(ctx.kube.list(paths.collection_path(ns)) for ns in scopes),
+        *(ctx.kube.list(runs_path(JOBRUN, ns), LABEL_TESTJOB) for ns in scopes),
+    )
+    testjobs = [TestJobView.from_body(b) for items in lists[: len(scopes)] for b in items]
+    owned: dict[tuple[str, str], list[OwnedRun]] = defaultdict(list)
+    for items in lists[len(scopes) :]:
+        for body in items:
+            run = OwnedRun.from_body(body)
+            owned[(run.namespace, run.testjob)].append(run)
+    delay = MAX_SLEEP_SECONDS
+    for view in testjobs:
+        if view.deleting:
+            continue
+        try:
+            # By owner uid as well: runs of a deleted TestJob of the same name are not this one's history.
+            runs = [r for r in owned.get(view.ref.key, []) if r.owner_uid in ("", view.ref.uid)]
+            delay = min(delay, await reconcile(ctx, view, runs, now))
+        except (KubeError, CreateFailed, OSError, TimeoutError) as exc:
+            log.warning("testjob_reconcile_failed", testjob=view.name, namespace=view.ref.namespace, error=str(exc))
+            delay = min(delay, RETRY_SECONDS)
+    await testjob_mirror.forget_vanished(ctx, {v.ref.key for v in testjobs})
+    return delay
+
+
+async def reconcile(ctx: OperatorContext, view: TestJobView, runs: Sequence[OwnedRun], now: datetime) -> float:
+    new = view.status.model_copy(deep=True)
+    try:
+        spec = TestJobSpec.model_validate(dict(view.spec))
+        schedule.validate(spec.schedule, spec.time_zone)
+    except (ValidationError, schedule.InvalidSchedule) as exc:
+        await _invalid(ctx, view, new, _first_error(exc), now)
+        return MAX_SLEEP_SECONDS
+    active = [r for r in runs if r.active]
+
+    if view.run_now is not None and view.run_now != view.status.last_manual_run:
+        name = manual_run_name(view.name, view.run_now)
+        if await _create(ctx, view, name, TRIGGER_MANUAL, None):
+            ctx.post_event(view.ref, "ManualRun", f"Created JobRun {name} (annotation supertest.dev/run-now)")
+        new.last_manual_run = view.run_now
+
+    state = _schedule_state(view, runs, active)
+    if state.last_schedule_time is not None:
+        new.last_schedule_time = format_time(state.last_schedule_time)
+    decision = schedule.decide(_schedule_spec(view, spec), state, now)
+    _record_missed(ctx, view, spec, new, decision, now)
+
+    if decision.action is schedule.Action.SKIP and decision.tick is not None:
+        tick = format_time(decision.tick)
+        if ctx.skips_reported.get(view.ref.key) != tick:
+            ctx.skips_reported[view.ref.key] = tick
+            metrics.SCHEDULE_SKIPPED.inc()
+            ctx.post_event(view.ref, "JobAlreadyActive", f"Not starting the run for {tick}: {decision.reason}")
+    elif decision.action is schedule.Action.START and decision.tick is not None and decision.run_name:
+        for name in decision.cancel:
+            if name != decision.run_name:
+                await _cancel(ctx, view, name)
+        if await _create(ctx, view, decision.run_name, TRIGGER_SCHEDULE, decision.tick):
+            metrics.SCHEDULED_RUNS.inc()
+            late = (now - decision.tick).total_seconds()
+            ctx.post_event(
+                view.ref,
+                "SuccessfulCreate",
+                f"Created JobRun {decision.run_name} for {format_time(decision.tick)} ({late:.1f}s after the tick)",
+            )
+        new.last_schedule_time = format_time(decision.tick)
+
+    await _apply_history(ctx, view, spec, runs)
+    _fill_status(view, spec, new, runs, decision, now)
+    await _write_status(ctx, view, new)
+    await testjob_mirror.mirror(ctx, view, spec, new, runs)
+    return decision.seconds_until_next(now)
+
+
+def _schedule_spec(view: TestJobView, spec: TestJobSpec) -> schedule.ScheduleSpec:
+    return schedule.ScheduleSpec(
+        name=view.name,
+        expression=spec.schedule,
+        time_zone=spec.time_zone,
+        concurrency_policy=schedule.ConcurrencyPolicy(spec.concurrency_policy),
+        starting_deadline_seconds=spec.starting_deadline_seconds,
+        suspend=spec.suspend,
+    )
+
+
+def _schedule_state(view: TestJobView, runs: Sequence[OwnedRun], active: Sequence[OwnedRun]) -> schedule.ScheduleState:
+    # The newest tick any of its runs was created for also counts: status may lag a crash behind the create.
+    ticks = [t for t in (parse_time(view.status.last_schedule_time), *(r.scheduled_at for r in runs)) if t]
+    return schedule.ScheduleState(
+        created_at=view.created,
+        last_schedule_time=max(ticks) if ticks else None,
+        active=[r.name for r in active],
+    )
+
+
+async def _create(ctx: OperatorContext, view: TestJobView, name: str, trigger: str, tick: datetime | None) -> bool:
+    """Create the run; False when it already exists (this tick or token was acted on before)."""
+    manifest = build_testjob_run(view.name, view.spec, name, trigger, view.job_id, view.title, tick)
+    # The owner reference only, not kopf.adopt: adopt also copies the TestJob's labels, and a GitOps tool's
+    # tracking label (Argo CD's app.kubernetes.io/instance) on a JobRun would make it prune our runs.
+    # (List items carry no apiVersion/kind, which the reference needs.)
+    owner = {**view.body, "apiVersion": API_VERSION, "kind": TESTJOB_KIND}
+    kopf.append_owner_reference(manifest, owner=cast(kopf.Body, owner))
+    try:
+        await ctx.kube.create(run_path(JOBRUN, view.ref.namespace), manifest)
+    except KubeError as exc:
+        if exc.conflict:
+            return False
+        ctx.post_event(view.ref, "FailedCreate", f"Could not create JobRun {name}: {exc.message}", warning=True)
+        raise CreateFailed(f"creating JobRun {name}: {exc}") from exc
+    log.info("scheduled_run_created", testjob=view.name, namespace=view.ref.namespace, run=name, trigger=trigger)
+    return True
+
+
+async def _cancel(ctx: OperatorContext, view: TestJobView, name: str) -> None:
+    try:
+        await ctx.kube.merge_patch(run_path(JOBRUN, view.ref.namespace, name), {"spec": {"cancel": True}})
+    except KubeError as exc:
+        if not exc.not_found:
+            raise
+        return
+    ctx.post_event(view.ref, "SuccessfulCancel", f"Cancelled JobRun {name} (concurrencyPolicy Replace)")
+
+
+def _record_missed(
+    ctx: OperatorContext,
+    view: TestJobView,
+    spec: TestJobSpec,
+    new: TestJobStatus,
+    decision: schedule.Decision,
+    now: datetime,
+) -> None:
+    if not decision.missed and not decision.too_many_missed:
+        if decision.action is schedule.Action.START:
+            _set_condition(new, "MissedSchedule", "False", "OnTime", "the last tick started on time", now)
+        return
+    newest = max(decision.missed) if decision.missed else None
+    deadline = spec.starting_deadline_seconds
+    if decision.too_many_missed:
+        reason = "TooManyMissedTicks"
+    elif deadline is not None and newest is not None and newest < now - timedelta(seconds=deadline):
+        reason = "StartingDeadlineExceeded"
+    else:
+        reason = "SupersededTicks"  # older unmet ticks: CronJob runs only the most recent one
+    when = format_time(newest) if newest else "unknown"
+    message = f"{len(decision.missed)} tick(s) not run, the newest at {when}"
+    if deadline is not None:
+        message += f" (startingDeadlineSeconds={deadline})"
+    previous = next((c for c in view.status.conditions if c.type == "MissedSchedule"), None)
+    if previous is None or previous.message != message:
+        metrics.SCHEDULE_MISSED.inc(len(decision.missed))
+        ctx.post_event(view.ref, "MissSchedule", f"{reason}: {message}", warning=True)
+        log.warning("ticks_missed", testjob=view.name, namespace=view.ref.namespace, reason=reason, detail=message)
+    _set_condition(new, "MissedSchedule", "True", reason, message, now)
+
+
+async def _apply_history(ctx: OperatorContext, view: TestJobView, spec: TestJobSpec, runs: Sequence[OwnedRun]) -> None:
+    finished = [
+        schedule.FinishedRun(r.name, r.phase is Phase.PASSED, r.completed_at or r.created or view.created)
+        for r in runs
+        if r.finished and not r.deleting
+    ]
+    doomed = schedule.runs_beyond_history(finished, spec.successful_runs_history_limit, spec.failed_runs_history_limit)
+    for name in doomed:
+        # Background: the run's pod and ConfigMap go with it; its history stays in the database.
+        await ctx.kube.delete(run_path(JOBRUN, view.ref.namespace, name), propagation="Background")
+        ctx.post_event(view.ref, "SuccessfulDelete", f"Deleted finished JobRun {name} (history limits)")
+
+
+def _fill_status(
+    view: TestJobView,
+    spec: TestJobSpec,
+    new: TestJobStatus,
+    runs: Sequence[OwnedRun],
+    decision: schedule.Decision,
+    now: datetime,
+) -> None:
+    live = sorted((r for r in runs if r.active), key=lambda r: r.name)
+    new.active = [ActiveRun(name=r.name, uid=r.uid or None) for r in live]
+    if (
+        decision.action is schedule.Action.START
+        and decision.run_name
+        and decision.run_name not in {r.name for r in live}
+    ):
+        new.active.append(ActiveRun(name=decision.run_name))
+    passed = [r.completed_at for r in runs if r.phase is Phase.PASSED and r.completed_at]
+    known = parse_time(view.status.last_successful_time)
+    newest = max([*passed, *([known] if known else [])], default=None)
+    new.last_successful_time = format_time(newest) if newest else None
+    if spec.suspend:
+        new.next_schedule_time = None
+        _set_condition(new, "Scheduled", "False", "Suspended", "spec.suspend is true: no new scheduled runs", now)
+        new.message = "suspended"
+    else:
+        new.next_schedule_time = format_time(decision.next_tick) if decision.next_tick else None
+        _set_condition(new, "Scheduled", "True", "Scheduled", f"schedule {spec.schedule!r} in {spec.time_zone}", now)
+        new.message = f"next run at {new.next_schedule_time}" if new.next_schedule_time else ""
+    new.observed_generation = view.generation
+
+
+async def _invalid(ctx: OperatorContext, view: TestJobView, new: TestJobStatus, reason: str, now: datetime) -> None:
+    before = next((c for c in view.status.conditions if c.type == "Scheduled"), None)
+    if before is None or before.reason != "InvalidSchedule" or before.message != reason:
+        ctx.post_event(view.ref, "InvalidSchedule", reason, warning=True)
+    _set_condition(new, "Scheduled", "False", "InvalidSchedule", reason, now)
+    new.next_schedule_time = None
+    new.message = reason[:4096]
+    new.observed_generation = view.generation
+    await _write_status(ctx, view, new)
+
+
+def _first_error(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return f"spec.{where}: {first.get('msg')}" if where else str(first.get("msg"))
+    return str(exc)
+
+
+def _set_condition(status: TestJobStatus, kind: Any, state: Any, reason: str, message: str, now: datetime) -> None:
+    """Replace the condition of this type; its lastTransitionTime moves only when its status changes."""
+    old = next((c for c in status.conditions if c.type == kind), None)
+    since = old.last_transition_time if old is not None and old.status == state else format_time(now)
+    fresh = TestJobCondition.model_validate(
+        {"type": kind, "status": state, "reason": reason, "message": message[:32768], "lastTransitionTime": since}
+    )
+    status.conditions = sorted([c for c in status.conditions if c.type != kind] + [fresh], key=lambda c: c.type)
+
+
+def status_patch(before: Mapping[str, Any], after: TestJobStatus) -> dict[str, Any]:
+    """A merge patch from the stored status to `after`; keys that vanished become null (merge-patch removal)."""
+    target = after.to_patch()
+    patch: dict[str, Any] = {k: v for k, v in target.items() if before.get(k) != v and (v != [] or k in before)}
+    for key in before:
+        if key not in target:
+            patch[key] = None
+    return patch
+
+
+async def _write_status(ctx: OperatorContext, view: TestJobView, new: TestJobStatus) -> None:
+    patch = status_patch(view.status_raw, new)
+    if not patch:
+        return
+    try:
+        await ctx.kube.merge_patch(paths.item_path(view.ref.namespace, view.name, "status"), {"status": patch})
+    except KubeError as exc:
+        if not exc.not_found:  # deleted meanwhile
+            raise

@@ -1,0 +1,92 @@
+"""TestJobs mirrored into the `jobs` table: GitOps TestJobs become read-only jobs; API ones get their schedule times."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import TypeVar
+
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from supertest.db import testjobs as rows
+from supertest.db.engine import session_scope
+from supertest.kube.models import TestJobSpec, TestJobStatus, parse_time
+from supertest_operator.context import OperatorContext
+from supertest_operator.testjob import OwnedRun, TestJobView
+
+log = structlog.get_logger("supertest.operator.testjob_mirror")
+T = TypeVar("T")
+
+
+def mirror_of(
+    view: TestJobView, spec: TestJobSpec, status: TestJobStatus, runs: Sequence[OwnedRun]
+) -> rows.TestJobMirror:
+    """The row as the TestJob states it (pure)."""
+    created = [r.created for r in runs if r.created is not None]
+    last_schedule = parse_time(status.last_schedule_time)
+    last_run = max([*created, *([last_schedule] if last_schedule else [])], default=None)
+    tests = [
+        rows.TestJobTest(
+            name=t.name,
+            source="stored" if t.test_id is not None else "configMap" if t.script_from is not None else "inline",
+            test_id=t.test_id,
+        )
+        for t in spec.tests
+    ]
+    return rows.TestJobMirror(
+        namespace=view.ref.namespace,
+        name=view.name,
+        job_id=view.api_job_id,
+        schedule=spec.schedule,
+        time_zone=spec.time_zone,
+        concurrency_policy=spec.concurrency_policy,
+        starting_deadline_seconds=spec.starting_deadline_seconds,
+        suspend=spec.suspend,
+        successful_runs_history_limit=spec.successful_runs_history_limit,
+        failed_runs_history_limit=spec.failed_runs_history_limit,
+        tests=tests,
+        last_schedule_time=last_schedule,
+        last_run_at=last_run,
+        next_run_at=parse_time(status.next_schedule_time),
+    )
+
+
+async def _db(ctx: OperatorContext, fn: Callable[[Session], T]) -> T | None:
+    sessions = ctx.sessions
+    if sessions is None:
+        return None
+
+    def work() -> T:
+        with session_scope(sessions) as session:
+            return fn(session)
+
+    try:
+        return await asyncio.to_thread(work)
+    except SQLAlchemyError as exc:  # history lags; scheduling must not stop for a database outage
+        log.warning("testjob_mirror_failed", error=str(exc))
+        return None
+
+
+async def mirror(
+    ctx: OperatorContext, view: TestJobView, spec: TestJobSpec, status: TestJobStatus, runs: Sequence[OwnedRun]
+) -> None:
+    row = mirror_of(view, spec, status, runs)
+    if ctx.testjob_rows.get(view.ref.key) == row:
+        return
+    if await _db(ctx, lambda s: rows.mirror_testjob(s, row)) is not None:
+        ctx.testjob_rows[view.ref.key] = row
+
+
+async def forget_vanished(ctx: OperatorContext, present: set[tuple[str, str]]) -> None:
+    """Rows of GitOps TestJobs deleted (also while the operator was down) are removed; runs keep their history."""
+    scope = set(ctx.settings.namespace_list)
+    mirrored = await _db(ctx, rows.mirrored_testjobs)
+    for namespace, name in mirrored or []:
+        if (namespace, name) in present or (scope and namespace not in scope):
+            continue
+        await _db(ctx, partial(rows.forget_testjob, namespace=namespace, name=name))
+        ctx.testjob_rows.pop((namespace, name), None)
+        log.info("testjob_forgotten", namespace=namespace, testjob=name)
