@@ -114,9 +114,11 @@ async def scheduler_forever(ctx: OperatorContext) -> None:
                 raise
             except Exception:  # the apiserver hiccups; the next pass re-lists everything
                 log.exception("schedule_pass_failed")
-        with contextlib.suppress(TimeoutError):
+        try:
             # A few ms past the tick, so the pass that wakes for it sees it as due.
             await asyncio.wait_for(ctx.schedule_wake.wait(), max(0.05, delay + 0.02))
-        ctx.schedule_wake.clear()
-        # Coalesce a burst of watch events (our own status writes among them) into one pass.
+        except TimeoutError:
+            continue  # a tick is due: no debounce
+        # Woken by a change: coalesce a burst of watch events (our own status writes among them) into one pass.
         await asyncio.sleep(ctx.settings.schedule_debounce_seconds)
+        ctx.schedule_wake.clear()

@@ -52,6 +52,8 @@ CONTROLLERS = (
     "serviceaccount-controller",
     "serviceaccount-token-controller",
     "job-controller",
+    # CronJob: the baseline bench/schedule_latency.py measures TestJob ticks against.
+    "cronjob-controller",
     "ttl-after-finished-controller",
     # Publishes kube-root-ca.crt into every namespace: the projected API-access volume that the ServiceAccount
     # admission plugin adds to every pod refers to it.

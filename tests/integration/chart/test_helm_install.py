@@ -24,7 +24,7 @@ from tests.unit.chart.chartlib import CHART, helm
 pytestmark = pytest.mark.timeout(1800)
 
 PEERING_CRD = "kopfpeerings.kopf.dev"
-RUN_CRDS = ("testruns.supertest.dev", "jobruns.supertest.dev")
+RUN_CRDS = ("testruns.supertest.dev", "jobruns.supertest.dev", "testjobs.supertest.dev")
 # External services (nothing connects to them here) and no hook Jobs, which would wait for pods forever.
 VALUES = [
     "operator.replicas=2",
