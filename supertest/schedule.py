@@ -50,9 +50,13 @@ def validate(expression: str, time_zone: str | None = "UTC") -> None:
     if text == "@reboot":
         raise InvalidSchedule("@reboot has no meaning for a cluster scheduler")
     try:
-        croniter(text)
+        it = croniter(text, datetime(2000, 1, 1, tzinfo=UTC))
     except (CroniterBadCronError, CroniterBadDateError, ValueError, KeyError) as exc:
         raise InvalidSchedule(f"schedule {expression!r} is not a valid cron expression: {exc}") from exc
+    try:
+        it.get_next(datetime)  # "0 0 30 2 *" parses, but never fires
+    except (CroniterBadDateError, ValueError) as exc:
+        raise InvalidSchedule(f"schedule {expression!r} never fires (no such date)") from exc
 
 
 def _hour_is_wildcard(expression: str) -> bool:

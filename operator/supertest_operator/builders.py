@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from supertest.kube import testjobs
 from supertest.kube.models import (
     ConfigMapKeyRef,
     JobRunSpec,
     JobTest,
     Resources,
-    RunTemplate,
     TestRunSpec,
     format_time,
 )
@@ -306,12 +306,8 @@ def build_testjob_run(
     title: str,
     tick: datetime | None = None,
 ) -> Manifest:
-    """The JobRun for one tick (or one manual run) of a TestJob: its tests and runTemplate, copied.
-
-    Copied rather than referenced, as CronJob copies its jobTemplate: editing the TestJob never changes a run
-    already created. The owner reference is added by the caller (it needs the live TestJob's uid).
-    """
-    template = RunTemplate.model_validate(spec.get("runTemplate") or {}).to_spec()
+    """The JobRun for one tick (or one manual run) of a TestJob; the caller adds the owner reference (it needs the
+    live TestJob's uid)."""
     annotations = {ANNOTATION_JOB_ID: job_id, ANNOTATION_TITLE: title[:200]}
     if tick is not None:
         annotations[ANNOTATION_SCHEDULED_AT] = format_time(tick)
@@ -323,5 +319,5 @@ def build_testjob_run(
             "labels": {LABEL_TESTJOB: testjob_name, LABEL_TRIGGER: trigger, LABEL_MANAGED_BY: MANAGED_BY},
             "annotations": annotations,
         },
-        "spec": {**template, "tests": [dict(t) for t in spec.get("tests") or []]},
+        "spec": testjobs.jobrun_spec(spec),
     }

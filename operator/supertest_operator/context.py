@@ -8,6 +8,7 @@ import time
 import weakref
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -47,6 +48,8 @@ class OperatorContext:
     schedule_wake: asyncio.Event = field(default_factory=asyncio.Event)
     # (namespace, testjob) -> the tick a Forbid skip was last reported for, so it is posted once per tick.
     skips_reported: dict[tuple[str, str], str] = field(default_factory=dict)
+    # (namespace, testjob) -> the newest missed tick already counted in supertest_schedule_missed_ticks_total.
+    missed_reported: dict[tuple[str, str], datetime] = field(default_factory=dict)
     # (namespace, testjob) -> what was last written to its `jobs` row, so unchanged TestJobs cost no write.
     testjob_rows: dict[tuple[str, str], Any] = field(default_factory=dict)
     ready: bool = False

@@ -22,6 +22,7 @@ from supertest.phases import Phase
 
 TRIGGER_SCHEDULE = "schedule"
 TRIGGER_MANUAL = "manual"
+MAX_TOKEN = 200  # status.lastManualRun allows 253
 
 
 def gitops_job_id(namespace: str, name: str) -> str:
@@ -30,6 +31,13 @@ def gitops_job_id(namespace: str, name: str) -> str:
     Must equal supertest.db.testjobs.gitops_job_id (a unit test checks), which the database mirror uses.
     """
     return "gj" + hashlib.sha1(f"{namespace}/{name}".encode(), usedforsecurity=False).hexdigest()[:30]
+
+
+def manual_token(annotation: str) -> str:
+    """What status.lastManualRun records for a run-now value: itself, or a digest when too long for the schema."""
+    if len(annotation) <= MAX_TOKEN:
+        return annotation
+    return "sha256:" + hashlib.sha256(annotation.encode()).hexdigest()
 
 
 def manual_run_name(testjob: str, token: str) -> str:

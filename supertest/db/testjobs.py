@@ -120,6 +120,9 @@ def _retrying(session: Session, fn: Callable[[], T]) -> T:
 def _mirror(session: Session, mirror: TestJobMirror) -> str:
     api_row = _api_row(session, mirror)
     if api_row is not None:
+        if api_row.schedule is None:
+            # The API removed the schedule (and the TestJob) after this pass listed it: nothing to copy back.
+            return api_row.id
         _claim(session, api_row, mirror.namespace, mirror.name)
         _assign(api_row, _bookkeeping(api_row, mirror))
         session.flush()

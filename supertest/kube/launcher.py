@@ -22,6 +22,7 @@ from supertest.db import runs as run_repo
 from supertest.db.engine import session_scope
 from supertest.db.ids import new_run_id
 from supertest.db.models import RunRecord, utcnow
+from supertest.kube import testjobs
 from supertest.kube.client import KubeApi, KubeError, run_path
 from supertest.kube.counting import count_waiting
 from supertest.kube.manifests import run_manifest
@@ -89,6 +90,8 @@ class KubernetesLauncher:
         check_queue_capacity(await self.waiting_count(), self._settings.queued_capacity)
         run_id = new_run_id(request.kind)
         manifest = run_manifest(run_id, request)
+        if request.job_ref:
+            manifest["spec"] = await self._testjob_spec(request.job_ref, manifest["spec"])
         resource = resource_for_kind(request.kind)
 
         def insert(session: Session) -> RunRecord:
@@ -127,6 +130,22 @@ class KubernetesLauncher:
         record = await self._db(lambda s: run_repo.upsert(s, run_id, {"k8s_uid": uid}))
         log.info("run_submitted", run_id=run_id, kind=request.kind, namespace=self._namespace)
         return record
+
+    async def _testjob_spec(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """A run of a TestJob gets what its scheduled runs get (tests and runTemplate), plus the options given.
+
+        Without that TestJob the spec keeps its jobRef, which the operator resolves to a stored job or fails with
+        the reason.
+        """
+        try:
+            testjob = await self.kube.get(testjobs.item_path(self._namespace, name))
+        except KubeError as exc:
+            if exc.not_found:
+                return spec
+            raise
+        # 0 is what the API sends when nothing was asked: the TestJob's runTemplate decides then.
+        options = {k: v for k, v in spec.items() if k not in ("jobRef", "tests") and v not in (0, None)}
+        return testjobs.jobrun_spec(testjob.get("spec") or {}, options)
 
     async def cancel(self, run_id: str) -> RunRecord:
         record = await self._db(lambda s: run_repo.get(s, run_id))

@@ -6,9 +6,11 @@ Tests import this module, not its functions: pytest would collect a bare `testjo
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from supertest.db.models import JobRecord
+from supertest.kube.models import RunTemplate
 from supertest.kube.names import (
     ANNOTATION_JOB_ID,
     ANNOTATION_TITLE,
@@ -82,3 +84,10 @@ def build_testjob(job: JobRecord, name: str) -> dict[str, Any]:
         },
         "spec": spec,
     }
+
+
+def jobrun_spec(testjob_spec: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The spec of a JobRun of this TestJob: its tests and runTemplate, copied (as CronJob copies its jobTemplate,
+    so editing the TestJob never changes a run already created); `overrides` (a manual run's options) win."""
+    template = RunTemplate.model_validate(testjob_spec.get("runTemplate") or {}).to_spec()
+    return {**template, **(overrides or {}), "tests": [dict(t) for t in testjob_spec.get("tests") or []]}

@@ -14,6 +14,12 @@ from supertest.kube.names import GROUP, VERSION
 from tests.e2e.conftest import Cluster, E2eEnv, OperatorFactory, apply_rbac, can_i, wait_until
 from tests.e2e.scripts import TINY
 
+# Passes only with the TestJob's runTemplate env in place.
+NEEDS_GREETING = """\
+const { test, expect } = require('@playwright/test');
+test('greets', async () => { expect(process.env.GREETING).toBe('hello'); });
+"""
+
 
 def jobs(url: str, auth: dict[str, str]) -> dict[str, dict[str, Any]]:
     listed = httpx.get(f"{url}/api/jobs", headers=auth, timeout=10)
@@ -95,7 +101,12 @@ def test_api_jobs_become_testjobs_and_gitops_testjobs_become_read_only_jobs(
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "TestJob",
         "metadata": {"name": "from-git"},
-        "spec": {"schedule": "@weekly", "suspend": True, "tests": [{"name": "inline", "script": TINY}]},
+        "spec": {
+            "schedule": "@weekly",
+            "suspend": True,
+            "tests": [{"name": "inline", "script": NEEDS_GREETING}],
+            "runTemplate": {"env": [{"name": "GREETING", "value": "hello"}]},
+        },
     }
     cluster.kubectl("apply", "-f", "-", stdin=json.dumps(manifest))
     gitops = wait_until(
@@ -110,12 +121,17 @@ def test_api_jobs_become_testjobs_and_gitops_testjobs_become_read_only_jobs(
     refused = httpx.patch(f"{url}/api/jobs/{gitops['id']}", json={"suspend": False}, headers=auth, timeout=10)
     assert refused.status_code == 409 and "GitOps" in refused.text, refused.text
 
-    # Run now from the API: a JobRun whose jobRef names the TestJob, resolved by the operator.
+    # Run now from the API: the run gets what a scheduled run gets, the tests and the runTemplate (its env).
     started = httpx.post(f"{url}/api/jobs/{gitops['id']}/run", headers=auth, timeout=30)
     assert started.status_code == 202, started.text
     run_id = started.json()["runId"]
-    assert cluster.run(run_id, "jobruns")["spec"]["jobRef"] == "from-git"  # type: ignore[index]
+    spec = cluster.run(run_id, "jobruns")["spec"]  # type: ignore[index]
+    assert spec["tests"] == manifest["spec"]["tests"] and spec["env"] == [{"name": "GREETING", "value": "hello"}]
     cluster.wait_phase(run_id, "Passed", plural="jobruns", timeout=180)
+    # A JobRun made with kubectl that names the TestJob runs its tests (jobRef, resolved by the operator).
+    adhoc = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "JobRun", "metadata": {"name": "adhoc"}}
+    cluster.create_run({**adhoc, "spec": {"jobRef": "from-git", "env": [{"name": "GREETING", "value": "hello"}]}})
+    cluster.wait_phase("adhoc", "Passed", plural="jobruns", timeout=180)
 
     # Deleting the TestJob from git removes the job; deleting the API job removes its TestJob.
     cluster.kubectl("delete", "tj", "from-git")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import kopf
 import structlog
@@ -29,7 +29,14 @@ from supertest_operator.builders import build_testjob_run
 from supertest_operator.cluster import runs_path
 from supertest_operator.context import OperatorContext
 from supertest_operator.handlers import testjob_mirror
-from supertest_operator.testjob import TRIGGER_MANUAL, TRIGGER_SCHEDULE, OwnedRun, TestJobView, manual_run_name
+from supertest_operator.testjob import (
+    TRIGGER_MANUAL,
+    TRIGGER_SCHEDULE,
+    OwnedRun,
+    TestJobView,
+    manual_run_name,
+    manual_token,
+)
 
 log = structlog.get_logger("supertest.operator.scheduler")
 
@@ -37,7 +44,9 @@ log = structlog.get_logger("supertest.operator.scheduler")
 MAX_SLEEP_SECONDS = 30.0
 # After a failed create (queue full, apiserver error) the tick is retried this soon, within its deadline.
 RETRY_SECONDS = 5.0
+P = TypeVar("P")
 CONCURRENT_RECONCILES = 16
+MAX_ACTIVE_LISTED = 100
 
 
 class CreateFailed(Exception):
@@ -52,28 +61,45 @@ async def schedule_pass(ctx: OperatorContext, now: datetime | None = None) -> fl
         *(ctx.kube.list(paths.collection_path(ns)) for ns in scopes),
         *(ctx.kube.list(runs_path(JOBRUN, ns), LABEL_TESTJOB) for ns in scopes),
     )
-    testjobs = [TestJobView.from_body(b) for items in lists[: len(scopes)] for b in items]
+    testjobs = [v for items in lists[: len(scopes)] for b in items if (v := _parsed(TestJobView.from_body, b))]
     owned: dict[tuple[str, str], list[OwnedRun]] = defaultdict(list)
     for items in lists[len(scopes) :]:
         for body in items:
-            run = OwnedRun.from_body(body)
-            owned[(run.namespace, run.testjob)].append(run)
+            if run := _parsed(OwnedRun.from_body, body):
+                owned[(run.namespace, run.testjob)].append(run)
     # TestJobs are independent: reconciled concurrently, so the 20th of a shared tick is not 20 round trips late.
     limit = asyncio.Semaphore(CONCURRENT_RECONCILES)
 
     async def one(view: TestJobView) -> float:
-        # By owner uid as well: runs of a deleted TestJob of the same name are not this one's history.
-        runs = [r for r in owned.get(view.ref.key, []) if r.owner_uid in ("", view.ref.uid)]
+        # Owned, not just labelled: a user's JobRun with our label, or a run of a deleted TestJob of the same name,
+        # is not this TestJob's history (never counted, cancelled or deleted).
+        runs = [r for r in owned.get(view.ref.key, []) if r.owner_uid == view.ref.uid]
         async with limit:
             try:
                 return await reconcile(ctx, view, runs, now)
             except (KubeError, CreateFailed, OSError, TimeoutError) as exc:
                 log.warning("testjob_reconcile_failed", testjob=view.name, namespace=view.ref.namespace, error=str(exc))
-                return RETRY_SECONDS
+            except Exception:  # one TestJob's surprise must not stop the others' schedules
+                log.exception("testjob_reconcile_crashed", testjob=view.name, namespace=view.ref.namespace)
+            return RETRY_SECONDS
 
     delays = await asyncio.gather(*(one(v) for v in testjobs if not v.deleting))
-    await testjob_mirror.forget_vanished(ctx, {v.ref.key for v in testjobs})
+    present = {v.ref.key for v in testjobs}
+    await testjob_mirror.forget_vanished(ctx, present)
+    for memo in (ctx.skips_reported, ctx.missed_reported, ctx.testjob_rows):
+        for key in [k for k in memo if k not in present]:
+            del memo[key]
     return min([MAX_SLEEP_SECONDS, *delays])
+
+
+def _parsed(parse: Callable[[Mapping[str, Any]], P], body: Mapping[str, Any]) -> P | None:
+    """A malformed object (a hand-made JobRun with our label, an old status) is logged and skipped, never fatal."""
+    try:
+        return parse(body)
+    except (ValueError, KeyError, TypeError, AssertionError) as exc:
+        meta = body.get("metadata") or {}
+        log.warning("schedule_object_skipped", kind=body.get("kind"), name=meta.get("name"), error=str(exc)[:300])
+        return None
 
 
 async def reconcile(ctx: OperatorContext, view: TestJobView, runs: Sequence[OwnedRun], now: datetime) -> float:
@@ -86,16 +112,18 @@ async def reconcile(ctx: OperatorContext, view: TestJobView, runs: Sequence[Owne
         return MAX_SLEEP_SECONDS
     active = [r for r in runs if r.active]
 
-    if view.run_now is not None and view.run_now != view.status.last_manual_run:
-        name = manual_run_name(view.name, view.run_now)
+    token = manual_token(view.run_now) if view.run_now is not None else None
+    if token is not None and token != view.status.last_manual_run:
+        name = manual_run_name(view.name, token)
         if await _create(ctx, view, name, TRIGGER_MANUAL, None):
             ctx.post_event(view.ref, "ManualRun", f"Created JobRun {name} (annotation supertest.dev/run-now)")
-        new.last_manual_run = view.run_now
+        new.last_manual_run = token
 
-    state = _schedule_state(view, runs, active)
+    state = _schedule_state(view, runs, active, now)
     if state.last_schedule_time is not None:
         new.last_schedule_time = format_time(state.last_schedule_time)
-    decision = schedule.decide(_schedule_spec(view, spec), state, now)
+    # In a thread: after a long outage the tick walk is long, and the event loop also renews the leader lease.
+    decision = await asyncio.to_thread(schedule.decide, _schedule_spec(view, spec), state, now)
     _record_missed(ctx, view, spec, new, decision, now)
 
     if decision.action is schedule.Action.SKIP and decision.tick is not None:
@@ -104,11 +132,19 @@ async def reconcile(ctx: OperatorContext, view: TestJobView, runs: Sequence[Owne
             ctx.skips_reported[view.ref.key] = tick
             metrics.SCHEDULE_SKIPPED.inc()
             ctx.post_event(view.ref, "JobAlreadyActive", f"Not starting the run for {tick}: {decision.reason}")
-    elif decision.action is schedule.Action.START and decision.tick is not None and decision.run_name:
+    created_this_pass = False
+    if decision.action is schedule.Action.SKIP:
+        pass
+    if decision.action is schedule.Action.START and decision.tick is not None and decision.run_name:
         for name in decision.cancel:
             if name != decision.run_name:
                 await _cancel(ctx, view, name)
-        if await _create(ctx, view, decision.run_name, TRIGGER_SCHEDULE, decision.tick):
+        created = await _create(ctx, view, decision.run_name, TRIGGER_SCHEDULE, decision.tick)
+        if not created and decision.run_name not in {r.name for r in runs}:
+            # The name exists but is not ours (a leftover of an earlier TestJob of this name): not this tick's run.
+            log.warning("tick_run_name_taken", testjob=view.name, run=decision.run_name)
+        created_this_pass = created
+        if created:
             metrics.SCHEDULED_RUNS.inc()
             late = (now - decision.tick).total_seconds()
             ctx.post_event(
@@ -119,7 +155,8 @@ async def reconcile(ctx: OperatorContext, view: TestJobView, runs: Sequence[Owne
         new.last_schedule_time = format_time(decision.tick)
 
     await _apply_history(ctx, view, spec, runs)
-    _fill_status(view, spec, new, runs, decision, now)
+    started = decision.run_name if created_this_pass else None
+    _fill_status(view, spec, new, runs, started, decision, now)
     await _write_status(ctx, view, new)
     await testjob_mirror.mirror(ctx, view, spec, new, runs)
     return decision.seconds_until_next(now)
@@ -136,9 +173,13 @@ def _schedule_spec(view: TestJobView, spec: TestJobSpec) -> schedule.ScheduleSpe
     )
 
 
-def _schedule_state(view: TestJobView, runs: Sequence[OwnedRun], active: Sequence[OwnedRun]) -> schedule.ScheduleState:
+def _schedule_state(
+    view: TestJobView, runs: Sequence[OwnedRun], active: Sequence[OwnedRun], now: datetime
+) -> schedule.ScheduleState:
     # The newest tick any of its runs was created for also counts: status may lag a crash behind the create.
-    ticks = [t for t in (parse_time(view.status.last_schedule_time), *(r.scheduled_at for r in runs)) if t]
+    # A time in the future is nobody's tick (a hand-edited status or annotation): it would stop the schedule.
+    found = (parse_time(view.status.last_schedule_time), *(r.scheduled_at for r in runs))
+    ticks = [t for t in found if t is not None and t <= now]
     return schedule.ScheduleState(
         created_at=view.created,
         last_schedule_time=max(ticks) if ticks else None,
@@ -199,9 +240,13 @@ def _record_missed(
     message = f"{len(decision.missed)} tick(s) not run, the newest at {when}"
     if deadline is not None:
         message += f" (startingDeadlineSeconds={deadline})"
+    seen = ctx.missed_reported.get(view.ref.key)
+    fresh = [t for t in decision.missed if seen is None or t > seen]
+    if fresh:  # counted once each, however often the condition is rewritten
+        metrics.SCHEDULE_MISSED.inc(len(fresh))
+        ctx.missed_reported[view.ref.key] = max(fresh)
     previous = next((c for c in view.status.conditions if c.type == "MissedSchedule"), None)
     if previous is None or previous.message != message:
-        metrics.SCHEDULE_MISSED.inc(len(decision.missed))
         ctx.post_event(view.ref, "MissSchedule", f"{reason}: {message}", warning=True)
         log.warning("ticks_missed", testjob=view.name, namespace=view.ref.namespace, reason=reason, detail=message)
     _set_condition(new, "MissedSchedule", "True", reason, message, now)
@@ -225,17 +270,15 @@ def _fill_status(
     spec: TestJobSpec,
     new: TestJobStatus,
     runs: Sequence[OwnedRun],
+    started: str | None,
     decision: schedule.Decision,
     now: datetime,
 ) -> None:
     live = sorted((r for r in runs if r.active), key=lambda r: r.name)
     new.active = [ActiveRun(name=r.name, uid=r.uid or None) for r in live]
-    if (
-        decision.action is schedule.Action.START
-        and decision.run_name
-        and decision.run_name not in {r.name for r in live}
-    ):
-        new.active.append(ActiveRun(name=decision.run_name))
+    if started and started not in {r.name for r in live}:
+        new.active.append(ActiveRun(name=started))
+    new.active = new.active[:MAX_ACTIVE_LISTED]  # the CRD's maxItems; an Allow backlog can be longer
     passed = [r.completed_at for r in runs if r.phase is Phase.PASSED and r.completed_at]
     known = parse_time(view.status.last_successful_time)
     newest = max([*passed, *([known] if known else [])], default=None)

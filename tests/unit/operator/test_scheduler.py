@@ -78,6 +78,7 @@ class FakeCtx:
     sessions: None = None
     events: list[tuple[str, str]] = field(default_factory=list)
     skips_reported: dict[tuple[str, str], str] = field(default_factory=dict)
+    missed_reported: dict[tuple[str, str], datetime] = field(default_factory=dict)
     testjob_rows: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def post_event(self, ref: Any, reason: str, message: str, warning: bool = False) -> None:
@@ -282,3 +283,51 @@ def test_mirror_row_names_each_test_source() -> None:
         ("c", "configMap", None),
     ]
     assert row.job_id is None and row.schedule == "@daily"
+
+
+def _foreign_run(ctx: FakeCtx, name: str, annotations: dict[str, str], phase: str = "Passed") -> None:
+    """A JobRun someone made by hand with our label but no owner reference."""
+    ctx.kube.objects[f"{RUNS_PATH}/{name}"] = {
+        "apiVersion": "supertest.dev/v1alpha1",
+        "kind": "JobRun",
+        "metadata": {
+            "name": name,
+            "namespace": "ns",
+            "labels": {"supertest.dev/testjob": "nightly"},
+            "annotations": annotations,
+            "creationTimestamp": format_time(T0),
+        },
+        "spec": {"tests": [{"name": "a", "script": "x"}]},
+        "status": {"phase": phase, "completionTime": format_time(T0)},
+    }
+
+
+async def test_runs_only_labelled_like_ours_are_neither_history_nor_state() -> None:
+    ctx = _ctx(successfulRunsHistoryLimit=0, concurrencyPolicy="Forbid")
+    _foreign_run(ctx, "mine", {"supertest.dev/scheduled-at": "2099-01-01T00:00:00.000000Z"})
+    _foreign_run(ctx, "broken", {"supertest.dev/scheduled-at": "not a time"}, phase="Running")
+    await _pass(ctx, T0 + timedelta(minutes=5, seconds=1))
+    assert {"mine", "broken"} <= set(_runs(ctx)), "a run we do not own was deleted"
+    assert len(ctx.kube.creates) == 1, "Forbid counted a run we do not own, or the bad annotation stopped the pass"
+    assert _status(ctx)["lastScheduleTime"] == format_time(T0 + timedelta(minutes=5))
+
+
+async def test_a_schedule_that_never_fires_is_invalid_and_does_not_stop_the_others() -> None:
+    ctx = _ctx(schedule="0 0 30 2 *")
+    other = copy.deepcopy(ctx.kube.objects[f"{TJ_PATH}/nightly"])
+    other["metadata"].update(name="other", uid="other-uid")
+    other["spec"]["schedule"] = "*/5 * * * *"
+    ctx.kube.objects[f"{TJ_PATH}/other"] = other
+    await _pass(ctx, T0 + timedelta(minutes=5, seconds=1))
+    cond = next(c for c in _status(ctx)["conditions"] if c["type"] == "Scheduled")
+    assert (cond["reason"], "never fires" in cond["message"]) == ("InvalidSchedule", True)
+    assert [n.rsplit("-", 1)[0] for n in ctx.kube.creates] == ["other"]
+
+
+async def test_a_long_run_now_value_is_recorded_as_a_digest() -> None:
+    ctx = _ctx()
+    ctx.kube.objects[f"{TJ_PATH}/nightly"]["metadata"]["annotations"] = {"supertest.dev/run-now": "x" * 1000}
+    await _pass(ctx, T0 + timedelta(minutes=1))
+    await _pass(ctx, T0 + timedelta(minutes=2))
+    assert len(ctx.kube.creates) == 1
+    assert _status(ctx)["lastManualRun"].startswith("sha256:") and len(_status(ctx)["lastManualRun"]) <= 253
