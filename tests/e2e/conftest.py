@@ -194,9 +194,9 @@ def start_operator(e2e: E2eEnv, cluster: Cluster, request: pytest.FixtureRequest
             overrides={k.upper(): v for k, v in overrides.items()},
         )
         log = e2e.tmp / f"operator-{cluster.ns}.log"
-        proc = OperatorProcess(env=env, log_path=log).start()
-        started.append(proc)
-        return proc
+        proc = OperatorProcess(env=env, log_path=log)
+        started.append(proc)  # before start(): an interrupt while it waits for readiness must still stop it
+        return proc.start()
 
     yield start
     failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False
