@@ -126,7 +126,8 @@ def test_api_jobs_become_testjobs_and_gitops_testjobs_become_read_only_jobs(
     assert started.status_code == 202, started.text
     run_id = started.json()["runId"]
     spec = cluster.run(run_id, "jobruns")["spec"]  # type: ignore[index]
-    assert spec["tests"] == manifest["spec"]["tests"] and spec["env"] == [{"name": "GREETING", "value": "hello"}]
+    assert [(t["name"], t["script"]) for t in spec["tests"]] == [("inline", NEEDS_GREETING)]
+    assert spec["env"] == [{"name": "GREETING", "value": "hello"}]
     cluster.wait_phase(run_id, "Passed", plural="jobruns", timeout=180)
     # A JobRun made with kubectl that names the TestJob runs its tests (jobRef, resolved by the operator).
     adhoc = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "JobRun", "metadata": {"name": "adhoc"}}
