@@ -21,6 +21,8 @@ from supertest.launch import RunLauncher
 from supertest.local.scheduler import LocalScheduler
 from supertest.logs import configure_logging
 from supertest.settings import ApiSettings
+from supertest_api.apidocs import service as apidocs_service
+from supertest_api.apidocs.router import router as apidocs_router
 from supertest_api.auth.router import router as auth_router
 from supertest_api.auth.session import SessionSigner, load_session_secret
 from supertest_api.backends import build_launcher, build_testjob_cluster
@@ -139,6 +141,9 @@ def create_app(
         version="0.1.0",
         openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
+        # FastAPI's own pages load Swagger UI and ReDoc from CDNs: /docs is ours (apidocs), served offline.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -159,7 +164,9 @@ def create_app(
         jobs_router,
         capacity_router,
         ui_router,
+        apidocs_router,
     ):
         app.include_router(router)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR, packages=None), name="ui-static")
+    app.mount(apidocs_service.ASSETS_PATH, StaticFiles(packages=apidocs_service.ASSET_PACKAGES), name="docs-assets")
     return app
