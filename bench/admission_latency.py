@@ -18,8 +18,8 @@ import concurrent.futures
 import statistics
 import sys
 import tempfile
-import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from kubernetes import client as k8s  # noqa: E402
-from kubernetes import watch  # noqa: E402
 
+from bench.watching import FirstSeen  # noqa: E402
 from tests.e2e.operator_proc import OperatorProcess, operator_env  # noqa: E402
 from tests.k8s.controlplane import ControlPlane  # noqa: E402
 from tests.k8s.node_agent import NodeAgent  # noqa: E402
@@ -39,43 +39,10 @@ GROUP, VERSION = "supertest.dev", "v1alpha1"
 TERMINAL = {"Passed", "Failed", "Error", "Cancelled", "TimedOut"}
 
 
-class PodWatcher:
-    """First-seen time (monotonic) of every pod, keyed by the object that asked for it."""
-
-    def __init__(self, api: k8s.ApiClient, namespace: str) -> None:
-        self.core = k8s.CoreV1Api(api)
-        self.ns = namespace
-        self.seen: dict[str, float] = {}
-        self.cond = threading.Condition()
-        self.stop_flag = threading.Event()
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-        self.thread.start()
-
-    def _loop(self) -> None:
-        rv = ""
-        while not self.stop_flag.is_set():
-            w = watch.Watch()
-            try:
-                for event in w.stream(self.core.list_namespaced_pod, self.ns, resource_version=rv, timeout_seconds=5):
-                    now = time.monotonic()
-                    pod: Any = event["object"]
-                    rv = pod.metadata.resource_version
-                    labels = pod.metadata.labels or {}
-                    owner = labels.get("supertest.dev/run") or labels.get("job-name")
-                    if owner:
-                        with self.cond:
-                            self.seen.setdefault(owner, now)
-                            self.cond.notify_all()
-            except Exception:
-                rv = ""
-            finally:
-                w.stop()
-
-    def wait(self, owner: str, timeout: float = 60) -> float:
-        with self.cond:
-            if not self.cond.wait_for(lambda: owner in self.seen, timeout=timeout):
-                raise TimeoutError(f"no pod for {owner} within {timeout}s")
-            return self.seen[owner]
+def pod_owner(meta: Mapping[str, Any]) -> str | None:
+    """The TestRun or Job a pod belongs to."""
+    labels = meta.get("labels") or {}
+    return labels.get("supertest.dev/run") or labels.get("job-name")
 
 
 def testrun(name: str) -> dict[str, Any]:
@@ -144,7 +111,7 @@ def main() -> int:
             operator = OperatorProcess(env=env, log_path=tmp / "operator.log").start()
             api = cp.api_client()
             custom, batch = k8s.CustomObjectsApi(api), k8s.BatchV1Api(api)
-            pods = PodWatcher(api, ns)
+            pods = FirstSeen(k8s.CoreV1Api(api).list_namespaced_pod, ns, key=pod_owner)
 
             tr_lat: list[float] = []
             job_lat: list[float] = []
@@ -176,7 +143,7 @@ def main() -> int:
             wait_for(drained, timeout=1800, interval=1.0, message="the burst to drain")
             drain = time.monotonic() - t0
             rss = peak_rss_mb(operator.proc.pid)  # type: ignore[union-attr]
-            pods.stop_flag.set()
+            pods.stop()
         finally:
             if operator is not None:
                 operator.stop()

@@ -17,10 +17,8 @@ import argparse
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from kubernetes import client as k8s  # noqa: E402
-from kubernetes import watch  # noqa: E402
 
+from bench.watching import FirstSeen  # noqa: E402
 from tests.e2e.operator_proc import OperatorProcess, operator_env  # noqa: E402
 from tests.k8s.controlplane import ControlPlane  # noqa: E402
 from tests.k8s.node_agent import NodeAgent  # noqa: E402
@@ -37,35 +35,6 @@ from tests.k8s.wait import wait_for  # noqa: E402
 from tests.services.redis_server import RedisServer  # noqa: E402
 
 GROUP, VERSION = "supertest.dev", "v1alpha1"
-
-
-class FirstSeen:
-    """Wall-clock time each object of one list call was first seen by a watch."""
-
-    def __init__(self, lister: Callable[..., Any], namespace: str) -> None:
-        self.lister, self.ns = lister, namespace
-        self.seen: dict[str, float] = {}
-        self.lock = threading.Lock()
-        self.stop_flag = threading.Event()
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-        self.thread.start()
-
-    def _loop(self) -> None:
-        rv = ""
-        while not self.stop_flag.is_set():
-            w = watch.Watch()
-            try:
-                for event in w.stream(self.lister, self.ns, resource_version=rv, timeout_seconds=5):
-                    now = time.time()
-                    obj: Any = event["object"]
-                    meta = obj["metadata"] if isinstance(obj, dict) else obj.metadata.to_dict()
-                    rv = meta["resource_version"] if "resource_version" in meta else meta["resourceVersion"]
-                    with self.lock:
-                        self.seen.setdefault(meta["name"], now)
-            except Exception:
-                rv = ""
-            finally:
-                w.stop()
 
 
 def testjob(name: str) -> dict[str, Any]:
@@ -141,7 +110,7 @@ def main() -> int:
                 ),
                 ns,
             )
-            jobs = FirstSeen(batch.list_namespaced_job, ns)
+            jobs = FirstSeen(batch.list_namespaced_job, ns, clock=time.time)
             for i in range(args.jobs):
                 custom.create_namespaced_custom_object(GROUP, VERSION, ns, "testjobs", testjob(f"tj-{i:02d}"))
                 batch.create_namespaced_cron_job(ns, cronjob(f"cj-{i:02d}"))
@@ -155,8 +124,8 @@ def main() -> int:
                 return all(tj_ticks[m] >= args.jobs and cj_ticks[m] >= args.jobs for m in range(first, last + 1))
 
             wait_for(complete, timeout=(last + 1) * 60 - time.time() + 60, interval=1.0, message="every tick's runs")
-            runs.stop_flag.set()
-            jobs.stop_flag.set()
+            runs.stop()
+            jobs.stop()
         finally:
             if operator is not None:
                 operator.stop()

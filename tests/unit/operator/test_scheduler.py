@@ -89,15 +89,8 @@ TJ_PATH = "/apis/supertest.dev/v1alpha1/namespaces/ns/testjobs"
 RUNS_PATH = "/apis/supertest.dev/v1alpha1/namespaces/ns/jobruns"
 
 
-def _ctx(**spec: Any) -> FakeCtx:
-    settings = OperatorSettings(
-        REDIS_URL="redis://r:6379/0",
-        S3_ENDPOINT="http://s3",
-        AWS_ACCESS_KEY_ID="AKIA1",
-        AWS_SECRET_ACCESS_KEY="not-a-placeholder",
-        S3_CREDENTIALS_SECRET="s3-creds",
-        SUPERTEST_NAMESPACES="ns",
-    )
+def _ctx(settings: OperatorSettings, **spec: Any) -> FakeCtx:
+    settings = settings.model_copy(update={"namespaces": "ns"})
     ctx = FakeCtx(kube=FakeKube(), settings=settings)
     ctx.kube.objects[f"{TJ_PATH}/nightly"] = {
         "apiVersion": "supertest.dev/v1alpha1",
@@ -124,8 +117,8 @@ def _status(ctx: FakeCtx) -> dict[str, Any]:
     return ctx.kube.objects[f"{TJ_PATH}/nightly"].get("status") or {}
 
 
-async def test_a_tick_creates_one_owned_run_and_a_second_pass_does_not_repeat_it() -> None:
-    ctx = _ctx()
+async def test_a_tick_creates_one_owned_run_and_a_second_pass_does_not_repeat_it(settings: OperatorSettings) -> None:
+    ctx = _ctx(settings)
     delay = await _pass(ctx, T0 + timedelta(minutes=1))
     assert ctx.kube.creates == [] and delay == scheduler.MAX_SLEEP_SECONDS  # capped; the tick is 240 s away
     assert _status(ctx)["nextScheduleTime"] == format_time(T0 + timedelta(minutes=5))
@@ -144,8 +137,8 @@ async def test_a_tick_creates_one_owned_run_and_a_second_pass_does_not_repeat_it
     assert [r for r, _ in ctx.events].count("SuccessfulCreate") == 1
 
 
-async def test_a_lost_status_write_is_recovered_from_the_runs_annotation() -> None:
-    ctx = _ctx(concurrencyPolicy="Replace")
+async def test_a_lost_status_write_is_recovered_from_the_runs_annotation(settings: OperatorSettings) -> None:
+    ctx = _ctx(settings, concurrencyPolicy="Replace")
     tick = T0 + timedelta(minutes=5)
     await _pass(ctx, tick + timedelta(seconds=1))
     ctx.kube.objects[f"{TJ_PATH}/nightly"]["status"].pop("lastScheduleTime")  # as if the write never happened
@@ -156,8 +149,8 @@ async def test_a_lost_status_write_is_recovered_from_the_runs_annotation() -> No
     assert _status(ctx)["lastScheduleTime"] == format_time(tick)
 
 
-async def test_forbid_skips_once_per_tick_and_replace_cancels() -> None:
-    ctx = _ctx(concurrencyPolicy="Forbid")
+async def test_forbid_skips_once_per_tick_and_replace_cancels(settings: OperatorSettings) -> None:
+    ctx = _ctx(settings, concurrencyPolicy="Forbid")
     first = T0 + timedelta(minutes=5)
     await _pass(ctx, first)
     await _pass(ctx, first + timedelta(minutes=5))
@@ -165,7 +158,7 @@ async def test_forbid_skips_once_per_tick_and_replace_cancels() -> None:
     assert len(ctx.kube.creates) == 1
     assert [r for r, _ in ctx.events].count("JobAlreadyActive") == 1
 
-    ctx = _ctx(concurrencyPolicy="Replace")
+    ctx = _ctx(settings, concurrencyPolicy="Replace")
     await _pass(ctx, first)
     await _pass(ctx, first + timedelta(minutes=5))
     old, new = ctx.kube.creates
@@ -173,8 +166,8 @@ async def test_forbid_skips_once_per_tick_and_replace_cancels() -> None:
     assert "cancel" not in _runs(ctx)[new]["spec"]
 
 
-async def test_missed_ticks_past_the_deadline_are_recorded_not_run() -> None:
-    ctx = _ctx(startingDeadlineSeconds=60)
+async def test_missed_ticks_past_the_deadline_are_recorded_not_run(settings: OperatorSettings) -> None:
+    ctx = _ctx(settings, startingDeadlineSeconds=60)
     await _pass(ctx, T0 + timedelta(minutes=17))  # ticks at 5, 10, 15: the newest is 2 minutes late
     assert ctx.kube.creates == []
     cond = next(c for c in _status(ctx)["conditions"] if c["type"] == "MissedSchedule")
@@ -186,8 +179,8 @@ async def test_missed_ticks_past_the_deadline_are_recorded_not_run() -> None:
     assert len(ctx.kube.creates) == 1
 
 
-async def test_history_limits_delete_the_oldest_finished_runs() -> None:
-    ctx = _ctx(successfulRunsHistoryLimit=1, failedRunsHistoryLimit=1)
+async def test_history_limits_delete_the_oldest_finished_runs(settings: OperatorSettings) -> None:
+    ctx = _ctx(settings, successfulRunsHistoryLimit=1, failedRunsHistoryLimit=1)
     names = []
     for i in range(1, 5):
         tick = T0 + timedelta(minutes=5 * i)
@@ -200,8 +193,8 @@ async def test_history_limits_delete_the_oldest_finished_runs() -> None:
     assert _status(ctx)["lastSuccessfulTime"] == format_time(T0 + timedelta(minutes=20, seconds=30))
 
 
-async def test_suspend_manual_runs_and_an_invalid_schedule() -> None:
-    ctx = _ctx(suspend=True)
+async def test_suspend_manual_runs_and_an_invalid_schedule(settings: OperatorSettings) -> None:
+    ctx = _ctx(settings, suspend=True)
     ctx.kube.objects[f"{TJ_PATH}/nightly"]["metadata"]["annotations"] = {"supertest.dev/run-now": "go"}
     await _pass(ctx, T0 + timedelta(minutes=11))
     assert ctx.kube.creates == [manual_run_name("nightly", "go")]
@@ -211,7 +204,7 @@ async def test_suspend_manual_runs_and_an_invalid_schedule() -> None:
     await _pass(ctx, T0 + timedelta(minutes=12))
     assert len(ctx.kube.creates) == 1
 
-    ctx = _ctx(schedule="61 * * * *")
+    ctx = _ctx(settings, schedule="61 * * * *")
     await _pass(ctx, T0 + timedelta(minutes=11))
     cond = next(c for c in _status(ctx)["conditions"] if c["type"] == "Scheduled")
     assert (cond["status"], cond["reason"]) == ("False", "InvalidSchedule")
@@ -302,8 +295,8 @@ def _foreign_run(ctx: FakeCtx, name: str, annotations: dict[str, str], phase: st
     }
 
 
-async def test_runs_only_labelled_like_ours_are_neither_history_nor_state() -> None:
-    ctx = _ctx(successfulRunsHistoryLimit=0, concurrencyPolicy="Forbid")
+async def test_runs_only_labelled_like_ours_are_neither_history_nor_state(settings: OperatorSettings) -> None:
+    ctx = _ctx(settings, successfulRunsHistoryLimit=0, concurrencyPolicy="Forbid")
     _foreign_run(ctx, "mine", {"supertest.dev/scheduled-at": "2099-01-01T00:00:00.000000Z"})
     _foreign_run(ctx, "broken", {"supertest.dev/scheduled-at": "not a time"}, phase="Running")
     await _pass(ctx, T0 + timedelta(minutes=5, seconds=1))
@@ -312,8 +305,8 @@ async def test_runs_only_labelled_like_ours_are_neither_history_nor_state() -> N
     assert _status(ctx)["lastScheduleTime"] == format_time(T0 + timedelta(minutes=5))
 
 
-async def test_a_schedule_that_never_fires_is_invalid_and_does_not_stop_the_others() -> None:
-    ctx = _ctx(schedule="0 0 30 2 *")
+async def test_a_schedule_that_never_fires_is_invalid_and_does_not_stop_the_others(settings: OperatorSettings) -> None:
+    ctx = _ctx(settings, schedule="0 0 30 2 *")
     other = copy.deepcopy(ctx.kube.objects[f"{TJ_PATH}/nightly"])
     other["metadata"].update(name="other", uid="other-uid")
     other["spec"]["schedule"] = "*/5 * * * *"
@@ -324,8 +317,8 @@ async def test_a_schedule_that_never_fires_is_invalid_and_does_not_stop_the_othe
     assert [n.rsplit("-", 1)[0] for n in ctx.kube.creates] == ["other"]
 
 
-async def test_a_long_run_now_value_is_recorded_as_a_digest() -> None:
-    ctx = _ctx()
+async def test_a_long_run_now_value_is_recorded_as_a_digest(settings: OperatorSettings) -> None:
+    ctx = _ctx(settings)
     ctx.kube.objects[f"{TJ_PATH}/nightly"]["metadata"]["annotations"] = {"supertest.dev/run-now": "x" * 1000}
     await _pass(ctx, T0 + timedelta(minutes=1))
     await _pass(ctx, T0 + timedelta(minutes=2))
