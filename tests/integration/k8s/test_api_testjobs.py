@@ -223,7 +223,7 @@ def test_scheduled_api_jobs_are_testjobs(api: Api) -> None:
     assert [j["name"] for j in api.call("GET", "/api/jobs").json()["items"]] == ["By hand"]
 
 
-def test_gitops_testjobs_are_read_only_jobs_run_by_reference(api: Api) -> None:
+def test_gitops_testjobs_are_read_only_jobs_whose_runs_copy_them(api: Api) -> None:
     stored = make_test(api, "Stored check")
     manifest = {
         "apiVersion": "supertest.dev/v1alpha1",
@@ -285,11 +285,13 @@ def test_gitops_testjobs_are_read_only_jobs_run_by_reference(api: Api) -> None:
     assert api.call("DELETE", f"/api/jobs/{job_id}").status_code == 409
     assert api.testjob("synthetics")["spec"]["schedule"] == "*/5 * * * *"  # type: ignore[index]
 
-    # Run now: a JobRun naming the TestJob (the operator resolves jobRef to it).
+    # Run now: a JobRun with what a scheduled run of the TestJob gets (its tests, copied; no jobRef).
     run = api.call("POST", f"/api/jobs/{job_id}/run")
     assert run.status_code == 202, run.text
     run_id = run.json()["runId"]
     out = api.cp.kubectl("-n", api.namespace, "get", "jobrun", run_id, "-o", "json")
     jobrun = json.loads(out.stdout)
-    assert jobrun["spec"]["jobRef"] == "synthetics" and "tests" not in jobrun["spec"]
+    assert "jobRef" not in jobrun["spec"]
+    assert [t["name"] for t in jobrun["spec"]["tests"]] == ["inline-check", "cm-check", "stored-check"]
+    assert jobrun["spec"]["tests"][2]["testId"] == stored
     assert jobrun["metadata"]["annotations"]["supertest.dev/job-id"] == job_id
