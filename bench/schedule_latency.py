@@ -104,12 +104,11 @@ def main() -> int:
             operator = OperatorProcess(env=env, log_path=tmp / "operator.log").start()
             api = cp.api_client()
             custom, batch = k8s.CustomObjectsApi(api), k8s.BatchV1Api(api)
-            runs = FirstSeen(
-                lambda namespace, **kw: custom.list_namespaced_custom_object(
-                    GROUP, VERSION, namespace, "jobruns", **kw
-                ),
-                ns,
-            )
+
+            def list_jobruns(namespace: str, **kw: Any) -> Any:
+                return custom.list_namespaced_custom_object(GROUP, VERSION, namespace, "jobruns", **kw)
+
+            runs = FirstSeen(list_jobruns, ns, clock=time.time)
             jobs = FirstSeen(batch.list_namespaced_job, ns, clock=time.time)
             for i in range(args.jobs):
                 custom.create_namespaced_custom_object(GROUP, VERSION, ns, "testjobs", testjob(f"tj-{i:02d}"))
