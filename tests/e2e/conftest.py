@@ -33,7 +33,6 @@ from tests.k8s.wait import wait_for
 from tests.services.s3 import S3Server
 
 REPO = Path(__file__).resolve().parents[2]
-CRDS = [REPO / "crds" / "testrun.yaml", REPO / "crds" / "jobrun.yaml", REPO / "crds" / "testjob.yaml"]
 SETUP_PLAYWRIGHT = REPO / "scripts" / "setup-playwright.sh"
 TERMINAL = {"Passed", "Failed", "Error", "Cancelled", "TimedOut"}
 
@@ -66,10 +65,7 @@ def e2e(
     s3_server: S3Server,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> E2eEnv:
-    for crd in CRDS:
-        control_plane.kubectl("apply", "-f", str(crd))
-    for crd in ("testruns.supertest.dev", "jobruns.supertest.dev", "testjobs.supertest.dev"):
-        control_plane.kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
+    control_plane.install_crds()
     database_url = postgres_server.create_database()
     upgrade(database_url)
     suffix = uuid.uuid4().hex[:8]

@@ -43,6 +43,7 @@ from tests.k8s import certs, procs
 from tests.k8s.wait import wait_for
 
 K8S_DIR = Path(__file__).resolve().parent
+REPO_CRDS = K8S_DIR.parents[1] / "crds"
 BUILD_SCRIPT = K8S_DIR / "build-binaries.sh"
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kubectl")
 SA_ISSUER = "https://kubernetes.default.svc.cluster.local"
@@ -362,6 +363,21 @@ class ControlPlane:
         """Run the pinned kubectl against this control plane (text mode, output captured)."""
         argv = [str(self.bin_dir / "kubectl"), f"--kubeconfig={kubeconfig or self.kubeconfig_path}", *args]
         return subprocess.run(argv, capture_output=True, text=True, check=check, input=input, timeout=timeout)
+
+    def install_crds(self, files: list[Path] | None = None, timeout: float = 60.0) -> list[str]:
+        """Apply CRD manifests (by default every one in the repository's crds/) and wait until each is Established;
+        returns their names."""
+        files = files if files is not None else sorted(REPO_CRDS.glob("*.yaml"))
+        names = [
+            doc["metadata"]["name"]
+            for f in files
+            for doc in yaml.safe_load_all(f.read_text())
+            if doc and doc.get("kind") == "CustomResourceDefinition"
+        ]
+        self.kubectl("apply", *(arg for f in files for arg in ("-f", str(f))), timeout=timeout)
+        wanted = [f"crd/{name}" for name in names]
+        self.kubectl("wait", "--for=condition=Established", *wanted, f"--timeout={int(timeout)}s", timeout=timeout + 10)
+        return names
 
     def serviceaccount_exists(self, namespace: str, name: str) -> bool:
         with self.api_client() as api:
