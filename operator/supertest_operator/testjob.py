@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from supertest.db.testjobs import gitops_job_id
 from supertest.kube.models import TestJobStatus, parse_status, parse_time
 from supertest.kube.names import (
     ANNOTATION_JOB_ID,
@@ -23,14 +24,6 @@ from supertest.phases import Phase
 TRIGGER_SCHEDULE = "schedule"
 TRIGGER_MANUAL = "manual"
 MAX_TOKEN = 200  # status.lastManualRun allows 253
-
-
-def gitops_job_id(namespace: str, name: str) -> str:
-    """The `jobs` row id of a TestJob the API did not write; deterministic, so no lookup is needed to link runs.
-
-    Must equal supertest.db.testjobs.gitops_job_id (a unit test checks), which the database mirror uses.
-    """
-    return "gj" + hashlib.sha1(f"{namespace}/{name}".encode(), usedforsecurity=False).hexdigest()[:30]
 
 
 def manual_token(annotation: str) -> str:
@@ -107,7 +100,7 @@ class TestJobView:
 
     @property
     def job_id(self) -> str:
-        return self.api_job_id or gitops_job_id(self.ref.namespace, self.ref.name)
+        return self.api_job_id or gitops_job_id(self.ref.namespace, self.ref.name)  # the row the mirror writes
 
     @property
     def title(self) -> str:

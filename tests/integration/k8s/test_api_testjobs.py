@@ -19,6 +19,8 @@ import pytest
 import uvicorn
 import yaml
 from supertest_api.app import create_app
+from supertest_operator.handlers.testjob_mirror import mirror_of
+from supertest_operator.testjob import TestJobView
 
 from supertest.bus.memory import MemoryEventBus
 from supertest.db import apikeys
@@ -26,23 +28,19 @@ from supertest.db import testjobs as rows
 from supertest.db.engine import make_engine, make_session_factory, session_scope
 from supertest.db.migrate import upgrade
 from supertest.kube.launcher import KubernetesLauncher
-from supertest.kube.models import TestJobSpec
+from supertest.kube.models import TestJobSpec, TestJobStatus
 from supertest.settings import ApiSettings
 from tests.k8s.controlplane import ControlPlane
 from tests.k8s.wait import wait_for
 from tests.support.local_server import free_port
 
 REPO = Path(__file__).resolve().parents[3]
-CRDS = ("testruns", "jobruns", "testjobs")
 SCRIPT = "import { test } from '@playwright/test';\ntest('ok', async () => {});\n"
 
 
 @pytest.fixture(scope="module")
 def crds(control_plane: ControlPlane) -> None:
-    for plural in CRDS:
-        control_plane.kubectl("apply", "-f", str(REPO / "crds" / f"{plural.removesuffix('s')}.yaml"))
-    for plural in CRDS:
-        control_plane.kubectl("wait", "--for=condition=Established", f"crd/{plural}.supertest.dev", "--timeout=60s")
+    control_plane.install_crds()
 
 
 def apply_api_rbac(cp: ControlPlane, namespace: str) -> None:
@@ -241,32 +239,11 @@ def test_gitops_testjobs_are_read_only_jobs_whose_runs_copy_them(api: Api) -> No
     }
     api.cp.kubectl("apply", "-f", "-", input=yaml.safe_dump(manifest))
     applied = api.wait_testjob("synthetics", lambda o: True, "the GitOps TestJob")
-    spec = TestJobSpec.model_validate(applied["spec"])
-    # The row the operator's mirror writes for it.
+    # The row the operator's mirror writes for it (its own code; no operator process runs here).
+    view = TestJobView.from_body({**applied, "kind": "TestJob"})
+    mirror = mirror_of(view, TestJobSpec.model_validate(applied["spec"]), TestJobStatus(), [])
     with session_scope(api.sessions) as session:
-        job_id = rows.mirror_testjob(
-            session,
-            rows.TestJobMirror(
-                namespace=api.namespace,
-                name="synthetics",
-                job_id=None,
-                schedule=spec.schedule,
-                time_zone=spec.time_zone,
-                concurrency_policy=spec.concurrency_policy,
-                starting_deadline_seconds=spec.starting_deadline_seconds,
-                suspend=spec.suspend,
-                successful_runs_history_limit=spec.successful_runs_history_limit,
-                failed_runs_history_limit=spec.failed_runs_history_limit,
-                tests=[
-                    rows.TestJobTest(
-                        t.name,
-                        "stored" if t.test_id else "configMap" if t.script_from else "inline",
-                        t.test_id,
-                    )
-                    for t in spec.tests
-                ],
-            ),
-        )
+        job_id = rows.mirror_testjob(session, mirror)
 
     listed = {j["id"]: j for j in api.call("GET", "/api/jobs").json()["items"]}
     job = listed[job_id]

@@ -16,7 +16,7 @@ from supertest_operator.builders import build_testjob_run
 from supertest_operator.handlers import scheduler, testjob_webhook
 from supertest_operator.handlers.testjob_mirror import mirror_of
 from supertest_operator.settings import OperatorSettings
-from supertest_operator.testjob import OwnedRun, TestJobView, gitops_job_id, manual_run_name
+from supertest_operator.testjob import OwnedRun, TestJobView, manual_run_name
 
 from supertest.db import testjobs as rows
 from supertest.kube.client import KubeError
@@ -129,7 +129,7 @@ async def test_a_tick_creates_one_owned_run_and_a_second_pass_does_not_repeat_it
     run = _runs(ctx)[name]
     assert run["metadata"]["ownerReferences"][0]["uid"] == "tj-uid"
     assert run["metadata"]["annotations"]["supertest.dev/scheduled-at"] == format_time(tick)
-    assert run["metadata"]["annotations"]["supertest.dev/job-id"] == gitops_job_id("ns", "nightly")
+    assert run["metadata"]["annotations"]["supertest.dev/job-id"] == rows.gitops_job_id("ns", "nightly")
     assert _status(ctx)["lastScheduleTime"] == format_time(tick)
     assert [a["name"] for a in _status(ctx)["active"]] == [name]
     await _pass(ctx, tick + timedelta(seconds=2))
@@ -236,8 +236,7 @@ def test_run_manifest_copies_tests_and_template() -> None:
 def test_names_ids_and_run_states() -> None:
     assert len(manual_run_name("x" * 43, "token")) <= 52
     assert manual_run_name("a", "1") == manual_run_name("a", "1") != manual_run_name("a", "2")
-    assert gitops_job_id("ns", "n") == rows.gitops_job_id("ns", "n")
-    assert len(gitops_job_id("ns", "n")) <= 32
+    assert len(rows.gitops_job_id("ns", "n")) <= 32
     body = {"metadata": {"name": "r", "namespace": "ns"}, "status": {"phase": "Error", "retryAt": format_time(T0)}}
     assert OwnedRun.from_body(body).active
     body["status"] = {"phase": "Error"}
