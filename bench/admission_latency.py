@@ -17,7 +17,6 @@ import argparse
 import concurrent.futures
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,12 +27,9 @@ sys.path.insert(0, str(REPO))
 
 from kubernetes import client as k8s  # noqa: E402
 
+from bench.harness import operator_cluster  # noqa: E402
 from bench.watching import FirstSeen  # noqa: E402
-from tests.e2e.operator_proc import OperatorProcess, operator_env  # noqa: E402
-from tests.k8s.controlplane import ControlPlane  # noqa: E402
-from tests.k8s.node_agent import NodeAgent  # noqa: E402
 from tests.k8s.wait import wait_for  # noqa: E402
-from tests.services.redis_server import RedisServer  # noqa: E402
 
 GROUP, VERSION = "supertest.dev", "v1alpha1"
 TERMINAL = {"Passed", "Failed", "Error", "Cancelled", "TimedOut"}
@@ -84,70 +80,48 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="print where the operator log is")
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="supertest-bench-"))
-    with ControlPlane.start() as cp, RedisServer.start() as redis:
-        agent = NodeAgent(cp.kubeconfig_path).start()
-        operator: OperatorProcess | None = None
-        try:
-            for crd in ("testrun", "jobrun"):
-                cp.kubectl("apply", "-f", str(REPO / "crds" / f"{crd}.yaml"))
-                cp.kubectl("wait", "--for=condition=Established", f"crd/{crd}s.supertest.dev", "--timeout=60s")
-            ns = cp.create_namespace("bench")
-            env = operator_env(
-                kubeconfig=cp.kubeconfig_path,
-                namespace=ns,
-                redis_url=redis.url,
-                database_url="",
-                s3_env={},
-                playwright_env={},
-                overrides={
-                    "RUNNER_COMMAND": "true",
-                    "RUNNING_CAPACITY": str(args.capacity),
-                    "QUEUED_CAPACITY": "100000",
-                    "LOG_LEVEL": args.log_level,
-                    "RECONCILE_INTERVAL_SECONDS": "2",
-                },
-            )
-            operator = OperatorProcess(env=env, log_path=tmp / "operator.log").start()
-            api = cp.api_client()
-            custom, batch = k8s.CustomObjectsApi(api), k8s.BatchV1Api(api)
-            pods = FirstSeen(k8s.CoreV1Api(api).list_namespaced_pod, ns, key=pod_owner)
+    overrides = {
+        "RUNNING_CAPACITY": str(args.capacity),
+        "QUEUED_CAPACITY": "100000",
+        "LOG_LEVEL": args.log_level,
+        "RECONCILE_INTERVAL_SECONDS": "2",
+    }
+    with operator_cluster(overrides) as cluster:
+        ns, api = cluster.namespace, cluster.api
+        custom, batch = k8s.CustomObjectsApi(api), k8s.BatchV1Api(api)
+        pods = FirstSeen(k8s.CoreV1Api(api).list_namespaced_pod, ns, key=pod_owner)
 
-            tr_lat: list[float] = []
-            job_lat: list[float] = []
-            for i in range(args.runs):
-                start = time.monotonic()
-                custom.create_namespaced_custom_object(GROUP, VERSION, ns, "testruns", testrun(f"lat-{i}"))
-                tr_lat.append(pods.wait(f"lat-{i}") - start)
-                start = time.monotonic()
-                batch.create_namespaced_job(ns, job(f"job-{i}"))
-                job_lat.append(pods.wait(f"job-{i}") - start)
+        tr_lat: list[float] = []
+        job_lat: list[float] = []
+        for i in range(args.runs):
+            start = time.monotonic()
+            custom.create_namespaced_custom_object(GROUP, VERSION, ns, "testruns", testrun(f"lat-{i}"))
+            tr_lat.append(pods.wait(f"lat-{i}") - start)
+            start = time.monotonic()
+            batch.create_namespaced_job(ns, job(f"job-{i}"))
+            job_lat.append(pods.wait(f"job-{i}") - start)
 
-            burst_names = [f"burst-{i:03d}" for i in range(args.burst)]
-            t0 = time.monotonic()
-            with concurrent.futures.ThreadPoolExecutor(8) as pool:
-                list(
-                    pool.map(
-                        lambda n: custom.create_namespaced_custom_object(GROUP, VERSION, ns, "testruns", testrun(n)),
-                        burst_names,
-                    )
+        burst_names = [f"burst-{i:03d}" for i in range(args.burst)]
+        t0 = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(
+                pool.map(
+                    lambda n: custom.create_namespaced_custom_object(GROUP, VERSION, ns, "testruns", testrun(n)),
+                    burst_names,
                 )
-            created = time.monotonic() - t0
-            last_pod = max(pods.wait(n, timeout=1800) for n in burst_names)
+            )
+        created = time.monotonic() - t0
+        last_pod = max(pods.wait(n, timeout=1800) for n in burst_names)
 
-            def drained() -> bool:
-                items = custom.list_namespaced_custom_object(GROUP, VERSION, ns, "testruns")["items"]
-                done = [r for r in items if (r.get("status") or {}).get("phase") in TERMINAL]
-                return len(done) == len(items)
+        def drained() -> bool:
+            items = custom.list_namespaced_custom_object(GROUP, VERSION, ns, "testruns")["items"]
+            done = [r for r in items if (r.get("status") or {}).get("phase") in TERMINAL]
+            return len(done) == len(items)
 
-            wait_for(drained, timeout=1800, interval=1.0, message="the burst to drain")
-            drain = time.monotonic() - t0
-            rss = peak_rss_mb(operator.proc.pid)  # type: ignore[union-attr]
-            pods.stop()
-        finally:
-            if operator is not None:
-                operator.stop()
-            agent.stop()
+        wait_for(drained, timeout=1800, interval=1.0, message="the burst to drain")
+        drain = time.monotonic() - t0
+        rss = peak_rss_mb(cluster.operator.proc.pid)  # type: ignore[union-attr]
+        pods.stop()
 
     tr_med, job_med = statistics.median(tr_lat), statistics.median(job_lat)
     print(f"create -> pod latency over {args.runs} objects each (same apiserver, same pod watcher):")
@@ -162,7 +136,7 @@ def main() -> int:
     print(f"  drained (all terminal) after {drain:.1f} s: {args.burst / drain:.1f} runs/s end to end")
     print(f"  operator peak RSS (VmHWM): {rss:.0f} MiB")
     if args.keep:
-        print(f"operator log: {tmp / 'operator.log'}")
+        print(f"operator log: {cluster.log_path}")
     return 0
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -27,12 +26,9 @@ sys.path.insert(0, str(REPO))
 
 from kubernetes import client as k8s  # noqa: E402
 
+from bench.harness import operator_cluster  # noqa: E402
 from bench.watching import FirstSeen  # noqa: E402
-from tests.e2e.operator_proc import OperatorProcess, operator_env  # noqa: E402
-from tests.k8s.controlplane import ControlPlane  # noqa: E402
-from tests.k8s.node_agent import NodeAgent  # noqa: E402
 from tests.k8s.wait import wait_for  # noqa: E402
-from tests.services.redis_server import RedisServer  # noqa: E402
 
 GROUP, VERSION = "supertest.dev", "v1alpha1"
 
@@ -83,52 +79,30 @@ def main() -> int:
     parser.add_argument("--ticks", type=int, default=3, help="minute ticks to measure")
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="supertest-bench-"))
-    with ControlPlane.start() as cp, RedisServer.start() as redis:
-        agent = NodeAgent(cp.kubeconfig_path).start()
-        operator: OperatorProcess | None = None
-        try:
-            for crd in ("testrun", "jobrun", "testjob"):
-                cp.kubectl("apply", "-f", str(REPO / "crds" / f"{crd}.yaml"))
-                cp.kubectl("wait", "--for=condition=Established", f"crd/{crd}s.supertest.dev", "--timeout=60s")
-            ns = cp.create_namespace("bench")
-            env = operator_env(
-                kubeconfig=cp.kubeconfig_path,
-                namespace=ns,
-                redis_url=redis.url,
-                database_url="",
-                s3_env={},
-                playwright_env={},
-                overrides={"RUNNER_COMMAND": "true", "RUNNING_CAPACITY": "100", "LOG_LEVEL": "WARNING"},
-            )
-            operator = OperatorProcess(env=env, log_path=tmp / "operator.log").start()
-            api = cp.api_client()
-            custom, batch = k8s.CustomObjectsApi(api), k8s.BatchV1Api(api)
+    with operator_cluster({"RUNNING_CAPACITY": "100", "LOG_LEVEL": "WARNING"}) as cluster:
+        ns, api = cluster.namespace, cluster.api
+        custom, batch = k8s.CustomObjectsApi(api), k8s.BatchV1Api(api)
 
-            def list_jobruns(namespace: str, **kw: Any) -> Any:
-                return custom.list_namespaced_custom_object(GROUP, VERSION, namespace, "jobruns", **kw)
+        def list_jobruns(namespace: str, **kw: Any) -> Any:
+            return custom.list_namespaced_custom_object(GROUP, VERSION, namespace, "jobruns", **kw)
 
-            runs = FirstSeen(list_jobruns, ns, clock=time.time)
-            jobs = FirstSeen(batch.list_namespaced_job, ns, clock=time.time)
-            for i in range(args.jobs):
-                custom.create_namespaced_custom_object(GROUP, VERSION, ns, "testjobs", testjob(f"tj-{i:02d}"))
-                batch.create_namespaced_cron_job(ns, cronjob(f"cj-{i:02d}"))
-            first = int(time.time()) // 60 + 1
-            last = first + args.ticks - 1
-            print(f"{args.jobs} TestJobs and {args.jobs} CronJobs created; measuring ticks {first}..{last} (minutes)")
+        runs = FirstSeen(list_jobruns, ns, clock=time.time)
+        jobs = FirstSeen(batch.list_namespaced_job, ns, clock=time.time)
+        for i in range(args.jobs):
+            custom.create_namespaced_custom_object(GROUP, VERSION, ns, "testjobs", testjob(f"tj-{i:02d}"))
+            batch.create_namespaced_cron_job(ns, cronjob(f"cj-{i:02d}"))
+        first = int(time.time()) // 60 + 1
+        last = first + args.ticks - 1
+        print(f"{args.jobs} TestJobs and {args.jobs} CronJobs created; measuring ticks {first}..{last} (minutes)")
 
-            def complete() -> bool:
-                _, tj_ticks = lateness(runs.seen, "tj-")
-                _, cj_ticks = lateness(jobs.seen, "cj-")
-                return all(tj_ticks[m] >= args.jobs and cj_ticks[m] >= args.jobs for m in range(first, last + 1))
+        def complete() -> bool:
+            _, tj_ticks = lateness(runs.seen, "tj-")
+            _, cj_ticks = lateness(jobs.seen, "cj-")
+            return all(tj_ticks[m] >= args.jobs and cj_ticks[m] >= args.jobs for m in range(first, last + 1))
 
-            wait_for(complete, timeout=(last + 1) * 60 - time.time() + 60, interval=1.0, message="every tick's runs")
-            runs.stop()
-            jobs.stop()
-        finally:
-            if operator is not None:
-                operator.stop()
-            agent.stop()
+        wait_for(complete, timeout=(last + 1) * 60 - time.time() + 60, interval=1.0, message="every tick's runs")
+        runs.stop()
+        jobs.stop()
 
     window = {m for m in range(first, last + 1)}
     tj_late, tj_ticks = lateness({k: v for k, v in runs.seen.items() if int(k.rsplit("-", 1)[1]) in window}, "tj-")
