@@ -13,14 +13,15 @@ from supertest.kube.names import (
     LABEL_TRIGGER,
     TESTRUN,
 )
-from supertest.launch import RunRequest, ScriptSpec
+from supertest.launch import RunRequest
 
 _TEST_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-def test_name(index: int, script: ScriptSpec) -> str:
-    """A JobRun test name ([A-Za-z0-9][-_.A-Za-z0-9]*, unique): the position keeps the order and uniqueness."""
-    stem = _TEST_NAME.sub("-", script.name).strip("-.")[:80] or "test"
+def job_test_name(index: int, title: str) -> str:
+    """`<NN>-<slug of the title>`, a JobRun/TestJob test name ([A-Za-z0-9][-_.A-Za-z0-9]*, at most 100): the position
+    keeps the order and makes it unique."""
+    stem = _TEST_NAME.sub("-", title).strip("-._")[:80].strip("-._") or "test"
     return f"{index:02d}-{stem}"
 
 
@@ -46,7 +47,7 @@ def run_manifest(run_id: str, request: RunRequest) -> dict[str, Any]:
             spec["jobRef"] = request.job_ref  # the operator reads the tests (a TestJob's, or a stored job's)
         else:
             spec["tests"] = [
-                {"name": test_name(i, s), "script": s.script, "language": s.language}
+                {"name": job_test_name(i, s.name), "script": s.script, "language": s.language}
                 for i, s in enumerate(request.scripts, start=1)
             ]
         if request.job_id:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from supertest.db.models import JobRecord
+from supertest.kube.manifests import job_test_name
 from supertest.kube.models import RunTemplate
 from supertest.kube.names import (
     ANNOTATION_JOB_ID,
@@ -23,7 +24,6 @@ from supertest.kube.names import (
 )
 
 _NOT_DNS = re.compile(r"[^a-z0-9]+")
-_NOT_TEST_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 ID_SUFFIX = 8
 
 
@@ -50,12 +50,6 @@ def item_path(namespace: str, name: str, sub: str | None = None) -> str:
     return f"{path}/{sub}" if sub else path
 
 
-def _test_name(index: int, title: str) -> str:
-    """`<NN>-<slug of the title>`: unique and ordered, within the CRD's test name pattern and length."""
-    stem = _NOT_TEST_NAME.sub("-", title).strip("-._")[:80].strip("-._") or "test"
-    return f"{index:02d}-{stem}"
-
-
 def build_testjob(job: JobRecord, name: str) -> dict[str, Any]:
     """The TestJob for an API job with a schedule: its stored tests by id, in order (the operator reads them)."""
     if not job.schedule:
@@ -68,7 +62,7 @@ def build_testjob(job: JobRecord, name: str) -> dict[str, Any]:
         "successfulRunsHistoryLimit": job.successful_runs_history_limit,
         "failedRunsHistoryLimit": job.failed_runs_history_limit,
         "tests": [
-            {"name": _test_name(i, jt.test.title), "testId": jt.test_id, "language": jt.test.language}
+            {"name": job_test_name(i, jt.test.title), "testId": jt.test_id, "language": jt.test.language}
             for i, jt in enumerate(job.tests, start=1)
         ],
     }
