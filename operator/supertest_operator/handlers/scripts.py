@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -14,6 +13,7 @@ from supertest.db import catalog
 from supertest.db.engine import session_scope
 from supertest.kube import testjobs as paths
 from supertest.kube.client import KubeApi, KubeError
+from supertest.kube.manifests import job_test_name
 from supertest.kube.models import JobRunSpec, JobTest, TestJobSpec, TestRunSpec
 from supertest_operator.builders import ScriptFile, StoredScript, job_test_files, script_files
 
@@ -22,10 +22,6 @@ T = TypeVar("T")
 
 class ScriptsUnavailable(Exception):
     """The run's scripts cannot be found: an Error the user must fix (not retried)."""
-
-
-def _slug(title: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", title).strip("-.")[:60] or "test"
 
 
 def stored_job_files(session: Session, job_id: str) -> list[ScriptFile]:
@@ -40,7 +36,7 @@ def stored_job_files(session: Session, job_id: str) -> list[ScriptFile]:
     files: list[ScriptFile] = []
     for i, link in enumerate(job.tests, start=1):
         ext = "ts" if link.test.language == "typescript" else "js"
-        files.append(ScriptFile(f"{i:02d}-{_slug(link.test.title)}.spec.{ext}", content=link.test.script))
+        files.append(ScriptFile(f"{job_test_name(i, link.test.title)}.spec.{ext}", content=link.test.script))
     return files
 
 
