@@ -23,8 +23,10 @@ class FirstSeen:
         namespace: str,
         key: Callable[[Mapping[str, Any]], str | None] = lambda meta: str(meta["name"]),
         clock: Callable[[], float] = time.monotonic,
+        when: Callable[[Any], bool] = lambda obj: True,
     ) -> None:
-        self.lister, self.ns, self.key, self.clock = lister, namespace, key, clock
+        """`when(object)`: count an object only from the first event in which this holds (e.g. a running container)."""
+        self.lister, self.ns, self.key, self.clock, self.when = lister, namespace, key, clock, when
         self.seen: dict[str, float] = {}
         self.cond = threading.Condition()
         self.stop_flag = threading.Event()
@@ -42,7 +44,7 @@ class FirstSeen:
                     meta = obj["metadata"] if isinstance(obj, dict) else obj.metadata.to_dict()
                     rv = meta.get("resourceVersion") or meta.get("resource_version") or ""
                     name = self.key(meta)
-                    if name:
+                    if name and self.when(obj):
                         with self.cond:
                             self.seen.setdefault(name, now)
                             self.cond.notify_all()

@@ -1,4 +1,8 @@
-"""E2e fixtures: the real control plane + node agent, CRDs, Redis/Postgres/S3, and operator subprocesses."""
+"""E2e fixtures: the real control plane + node agent, CRDs, Redis/Postgres/S3, and operator subprocesses.
+
+`tests/e2e/kubelet/conftest.py` overrides `e2e`, `k8s_namespace` and `k8s_api` with a real kubelet and
+containerd (tests/k8s/node.py), so every helper here serves both kinds of node.
+"""
 
 from __future__ import annotations
 
@@ -40,13 +44,15 @@ TERMINAL = {"Passed", "Failed", "Error", "Cancelled", "TimedOut"}
 @dataclass
 class E2eEnv:
     cp: ControlPlane
-    agent: NodeAgent
+    agent: NodeAgent | None  # None on the real kubelet
     redis_url: str
     database_url: str
     s3: S3Server
     buckets: dict[str, str]
     playwright: dict[str, str]
     tmp: Path
+    # The node agent runs any image name as a local runner process; the real kubelet runs the built image.
+    runner_image: str = "supertest-runner:e2e"
 
     def s3_env(self) -> dict[str, str]:
         return {
@@ -54,6 +60,12 @@ class E2eEnv:
             "S3_TEST_BUCKET_NAME": self.buckets["test"],
             "S3_JOB_BUCKET_NAME": self.buckets["job"],
         }
+
+    def pod_logs(self, namespace: str, pod: str) -> str:
+        if self.agent is not None:
+            return self.agent.logs(namespace, pod)
+        out = self.cp.kubectl("-n", namespace, "logs", pod, "--all-containers", check=False)
+        return out.stdout + out.stderr
 
 
 @pytest.fixture(scope="session")
@@ -187,6 +199,7 @@ def start_operator(e2e: E2eEnv, cluster: Cluster, request: pytest.FixtureRequest
             database_url=e2e.database_url,
             s3_env=e2e.s3_env(),
             playwright_env=e2e.playwright,
+            runner_image=e2e.runner_image,
             overrides={k.upper(): v for k, v in overrides.items()},
         )
         log = e2e.tmp / f"operator-{cluster.ns}.log"
@@ -198,7 +211,7 @@ def start_operator(e2e: E2eEnv, cluster: Cluster, request: pytest.FixtureRequest
     failed = request.node.rep_call.failed if hasattr(request.node, "rep_call") else False
     if failed:
         for pod in cluster.pods()[:5]:
-            print(f"--- pod {pod.metadata.name} ---\n{e2e.agent.logs(cluster.ns, pod.metadata.name)[-3000:]}")
+            print(f"--- pod {pod.metadata.name} ---\n{e2e.pod_logs(cluster.ns, pod.metadata.name)[-3000:]}")
     if started and started[-1].proc is not None and started[-1].proc.poll() is None:
         delete_all_runs(cluster)  # while the operator runs, so its finalizer is released
     for proc in started:

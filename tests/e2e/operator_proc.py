@@ -98,6 +98,7 @@ def operator_env(
     database_url: str,
     s3_env: dict[str, str],
     playwright_env: dict[str, str],
+    runner_image: str = "supertest-runner:e2e",
     overrides: dict[str, str] | None = None,
 ) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
@@ -109,7 +110,7 @@ def operator_env(
         "SUPERTEST_NAMESPACES": namespace,
         "REDIS_URL": redis_url,
         "DATABASE_URL": database_url,
-        "RUNNER_IMAGE": "supertest-runner:e2e",
+        "RUNNER_IMAGE": runner_image,
         "RUNNER_COMMAND": "python -m supertest_runner",
         "RUNNER_EXTRA_ENV": json.dumps(playwright_env),
         "S3_CREDENTIALS_SECRET": "supertest-s3",

@@ -260,7 +260,7 @@ def test_chart_rbac_and_env_run_a_testrun(e2e: E2eEnv, installed: Installed, k8s
             run = wait_for(
                 finished, timeout=240, interval=0.5,
                 message=lambda: f"run {run_id} finished\n--- operator ---\n{operator.tail()}\n--- api ---\n"
-                f"{api.tail() if api else ''}\n--- pod ---\n{e2e.agent.logs(ns, f'{run_id}-a1')[-3000:]}",
+                f"{api.tail() if api else ''}\n--- pod ---\n{e2e.pod_logs(ns, f'{run_id}-a1')[-3000:]}",
             )  # fmt: skip
             assert run["phase"] == "Passed", run
             assert run["summary"]["passed"] == 1
@@ -295,10 +295,10 @@ def test_chart_rbac_and_env_run_a_testrun(e2e: E2eEnv, installed: Installed, k8s
 
         phase = wait_for(
             test_pod_done, timeout=240, interval=0.5,
-            message=lambda: f"helm test pod\n{e2e.agent.logs(ns, test_pod_name)[-3000:]}\n{operator.tail()}",
+            message=lambda: f"helm test pod\n{e2e.pod_logs(ns, test_pod_name)[-3000:]}\n{operator.tail()}",
         )  # fmt: skip
-        assert phase == "Succeeded", e2e.agent.logs(ns, test_pod_name)[-3000:]
-        assert "Passed" in e2e.agent.logs(ns, test_pod_name)
+        assert phase == "Succeeded", e2e.pod_logs(ns, test_pod_name)[-3000:]
+        assert "Passed" in e2e.pod_logs(ns, test_pod_name)
 
         # What the chart does not grant is refused, for real requests with the chart's tokens.
         forbidden(cp, api_kubeconfig, "-n", ns, "delete", "pod", f"{run_id}-a1")
@@ -374,7 +374,7 @@ def test_chart_hook_jobs_migrate_and_create_buckets(
                     check=False, timeout=200,
                 )  # fmt: skip
                 pods = k8s.CoreV1Api(k8s_api).list_namespaced_pod(ns, label_selector=f"job-name={name}").items
-                logs = "\n".join(e2e.agent.logs(ns, p.metadata.name)[-2000:] for p in pods)
+                logs = "\n".join(e2e.pod_logs(ns, p.metadata.name)[-2000:] for p in pods)
                 assert done.returncode == 0, f"{name}: {done.stderr}\n{logs}"
 
     run_jobs("pre-install")

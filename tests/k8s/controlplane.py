@@ -45,7 +45,17 @@ from tests.k8s.wait import wait_for
 K8S_DIR = Path(__file__).resolve().parent
 REPO_CRDS = K8S_DIR.parents[1] / "crds"
 BUILD_SCRIPT = K8S_DIR / "build-binaries.sh"
-BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kubectl")
+BINARIES = (
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kubectl",
+    # The real node (tests/k8s/node.py).
+    "kubelet",
+    "kube-scheduler",
+    "kube-proxy",
+    "coredns",
+)
 SA_ISSUER = "https://kubernetes.default.svc.cluster.local"
 CONTROLLERS = (
     "garbage-collector-controller",
@@ -59,6 +69,22 @@ CONTROLLERS = (
     # Publishes kube-root-ca.crt into every namespace: the projected API-access volume that the ServiceAccount
     # admission plugin adds to every pod refers to it.
     "root-ca-certificate-publisher-controller",
+)
+# With a real node (tests/k8s/node.py) the cluster also runs workloads as a user's does: Deployments (the chart),
+# Services with endpoints (kube-proxy), node heartbeats and the not-ready taint (without the node-lifecycle
+# controller the taint set at registration never lifts), and garbage collection of finished pods.
+REAL_NODE_CONTROLLERS = (
+    *CONTROLLERS,
+    "deployment-controller",
+    "replicaset-controller",
+    "statefulset-controller",
+    "daemonset-controller",
+    "endpoints-controller",
+    "endpointslice-controller",
+    "endpointslice-mirroring-controller",
+    "node-lifecycle-controller",
+    "pod-garbage-collector-controller",
+    "disruption-controller",
 )
 
 
@@ -74,16 +100,10 @@ class _PortTaken(ControlPlaneError):
     pass
 
 
-def pinned_versions() -> dict[str, str]:
-    """K8S_VERSION and ETCD_VERSION from versions.env."""
-    pairs = (line.split("=", 1) for line in (K8S_DIR / "versions.env").read_text().splitlines())
-    return {k.strip(): v.strip() for k, v in (p for p in pairs if len(p) == 2) if not k.startswith("#")}
-
-
 def default_bin_dir() -> Path:
-    v = pinned_versions()
-    key = f"{v['K8S_VERSION']}-etcd{v['ETCD_VERSION'].removeprefix('v')}"
-    return procs.cache_root() / "k8s" / key / "bin"
+    """The cache dir build-binaries.sh builds into (the script owns the cache key)."""
+    out = subprocess.run(["bash", str(BUILD_SCRIPT), "--print-bin-dir"], capture_output=True, text=True, check=True)
+    return Path(out.stdout.strip())
 
 
 def binaries_present(bin_dir: Path) -> bool:
@@ -117,11 +137,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def port_is_bound(port: int) -> bool:
+def port_is_bound(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # ignore TIME_WAIT leftovers
         try:
-            s.bind(("127.0.0.1", port))
+            s.bind((host, port))
         except OSError:
             return True
         return False
@@ -151,6 +171,10 @@ class ControlPlane:
     ca_path: Path
     kubeconfig_path: Path
     ports: dict[str, int]
+    # The address the apiserver binds and advertises: loopback, or the real node's IP so pods reach it through the
+    # "kubernetes" Service (see tests/k8s/node.py).
+    host: str = "127.0.0.1"
+    ca: certs.KeyPair | None = None
     startup_seconds: float = 0.0
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     keep_work_dir: bool = False
@@ -158,14 +182,20 @@ class ControlPlane:
 
     # ----------------------------------------------------------------------------------------------- start
     @classmethod
-    def start(cls, *, bin_dir: Path | None = None, timeout: float = 90.0, attempts: int = 3) -> ControlPlane:
-        """Build/locate the binaries, kill leftovers of dead sessions and start a fresh control plane."""
+    def start(
+        cls, *, bin_dir: Path | None = None, timeout: float = 90.0, attempts: int = 3, node_ip: str | None = None
+    ) -> ControlPlane:
+        """Build/locate the binaries, kill leftovers of dead sessions and start a fresh control plane.
+
+        `node_ip`: serve on that (local, non-loopback) address for a real kubelet, kube-proxy and pods, with the
+        controllers a workload cluster needs; without it, a loopback-only plane for the node agent.
+        """
         bin_dir = bin_dir or ensure_binaries()
         for leftover in procs.reap_stale_sessions():
             print(f"[k8s] killed leftover from a dead session: {leftover}", file=sys.stderr)
         for attempt in range(1, attempts + 1):
             try:
-                return cls._start_once(bin_dir, timeout)
+                return cls._start_once(bin_dir, timeout, node_ip)
             except _PortTaken:
                 # Another process grabbed a port between free_port() and the bind: retry with fresh ports.
                 if attempt == attempts:
@@ -173,7 +203,7 @@ class ControlPlane:
         raise AssertionError("unreachable")
 
     @classmethod
-    def _start_once(cls, bin_dir: Path, timeout: float) -> ControlPlane:
+    def _start_once(cls, bin_dir: Path, timeout: float, node_ip: str | None) -> ControlPlane:
         began = time.monotonic()
         work_dir = Path(tempfile.mkdtemp(prefix="supertest-k8s-"))
         procs.REGISTRY.add_dir(work_dir)
@@ -182,10 +212,13 @@ class ControlPlane:
         pki.mkdir()
         ca = certs.make_ca()
         ca_path, _ = ca.write(pki, "ca")
+        host = node_ip or "127.0.0.1"
         cp = cls(
             bin_dir=bin_dir,
             work_dir=work_dir,
-            server_url=f"https://127.0.0.1:{ports['apiserver']}",
+            server_url=f"https://{host}:{ports['apiserver']}",
+            host=host,
+            ca=ca,
             ca_path=ca_path,
             kubeconfig_path=work_dir / "admin.kubeconfig",
             ports=ports,
@@ -206,7 +239,7 @@ class ControlPlane:
             "kube-apiserver",
             server=True,
             dns_names=("localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"),
-            ip_addresses=("127.0.0.1", "10.0.0.1"),
+            ip_addresses=tuple(dict.fromkeys(("127.0.0.1", "10.0.0.1", self.host))),
         )
         serving_crt, serving_key = serving.write(pki, "apiserver")
         admin_crt, admin_key = certs.issue(ca, "supertest-admin", organizations=("system:masters",), client=True).write(
@@ -240,11 +273,15 @@ class ControlPlane:
             "--log-level=warn",
         ]
 
+    @property
+    def has_real_node(self) -> bool:
+        return self.host != "127.0.0.1"
+
     def _apiserver_args(self, crt: Path, key: Path, sa_key: Path, sa_pub: Path) -> list[str]:
         return [
             f"--etcd-servers=http://127.0.0.1:{self.ports['etcd']}",
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
+            f"--bind-address={self.host}",
+            f"--advertise-address={self.host}",
             f"--secure-port={self.ports['apiserver']}",
             f"--cert-dir={self.work_dir / 'apiserver-certs'}",
             f"--tls-cert-file={crt}",
@@ -256,11 +293,28 @@ class ControlPlane:
             f"--service-account-issuer={SA_ISSUER}",
             f"--service-account-key-file={sa_pub}",
             f"--service-account-signing-key-file={sa_key}",
-            # Loopback endpoints for the "kubernetes" Service fail validation; nothing here needs them.
-            "--endpoint-reconciler-type=none",
+            *self._node_facing_apiserver_args(),
             "--enable-priority-and-fairness=false",
             "--profiling=false",
             "--v=1",
+        ]
+
+    def _node_facing_apiserver_args(self) -> list[str]:
+        if not self.has_real_node:
+            # Loopback endpoints for the "kubernetes" Service fail validation; nothing here needs them.
+            return ["--endpoint-reconciler-type=none"]
+        assert self.ca is not None
+        pki = self.work_dir / "pki"
+        # The apiserver's client identity towards kubelets (logs, exec): system:masters passes the kubelet's
+        # webhook authorization.
+        crt, key = certs.issue(
+            self.ca, "kube-apiserver-kubelet-client", organizations=("system:masters",), client=True
+        ).write(pki, "apiserver-kubelet-client")
+        return [
+            f"--kubelet-client-certificate={crt}",
+            f"--kubelet-client-key={key}",
+            # The node's name does not resolve on this machine; its InternalIP (the node IP) does.
+            "--kubelet-preferred-address-types=InternalIP",
         ]
 
     def _controller_manager_args(self, sa_key: Path) -> list[str]:
@@ -272,7 +326,7 @@ class ControlPlane:
             "--secure-port=0",  # no HTTPS endpoint: readiness is checked via the API
             "--leader-elect=false",
             "--use-service-account-credentials=false",
-            f"--controllers={','.join(CONTROLLERS)}",
+            f"--controllers={','.join(REAL_NODE_CONTROLLERS if self.has_real_node else CONTROLLERS)}",
             f"--service-account-private-key-file={sa_key}",
             f"--root-ca-file={self.ca_path}",
             "--v=1",
@@ -320,7 +374,7 @@ class ControlPlane:
     def get(self, path: str, timeout: float = 5.0) -> tuple[int, str]:
         """GET `path` on the apiserver as the admin user; returns (status, body)."""
         conn = http.client.HTTPSConnection(
-            "127.0.0.1", self.ports["apiserver"], context=self._ssl_context(), timeout=timeout
+            self.host, self.ports["apiserver"], context=self._ssl_context(), timeout=timeout
         )
         try:
             conn.request("GET", path)
@@ -459,7 +513,11 @@ class ControlPlane:
     def leftovers(self) -> list[str]:
         """Processes of this control plane still alive and ports still bound (empty after a clean stop)."""
         found = [f"process group {pid} still has members" for pid in self.pids() if procs.group_members(pid)]
-        found += [f"port {port} ({name}) still bound" for name, port in self.ports.items() if port_is_bound(port)]
+        found += [
+            f"port {port} ({name}) still bound"
+            for name, port in self.ports.items()
+            if port_is_bound(port, self.host if name == "apiserver" else "127.0.0.1")
+        ]
         return found
 
     def stop(self) -> None:

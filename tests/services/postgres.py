@@ -47,8 +47,8 @@ class PostgresServer(Service):
     password = "supertest"  # password auth over TCP is what the product uses, so exercise it
     database = "supertest"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        super().__init__(host)
         self.port = free_port()
         self.os_user = "postgres" if os.geteuid() == 0 else None
 
@@ -58,12 +58,12 @@ class PostgresServer(Service):
 
     def url_for(self, database: str) -> str:
         """SQLAlchemy URL for a database on this server."""
-        return f"postgresql+psycopg://{self.user}:{self.password}@127.0.0.1:{self.port}/{database}"
+        return f"postgresql+psycopg://{self.user}:{self.password}@{self.host}:{self.port}/{database}"
 
     def conninfo(self, database: str = "postgres") -> str:
         """libpq conninfo for psycopg directly."""
         return (
-            f"host=127.0.0.1 port={self.port} user={self.user} password={self.password} "
+            f"host={self.host} port={self.port} user={self.user} password={self.password} "
             f"dbname={database} connect_timeout=2"
         )
 
@@ -88,7 +88,7 @@ class PostgresServer(Service):
         self._initdb(bindir, datadir)
         settings = {
             "port": self.port,
-            "listen_addresses": "127.0.0.1",
+            "listen_addresses": self.host,
             "unix_socket_directories": self.workdir,  # private dir: no clash over /run/postgresql
             "fsync": "off",
             "synchronous_commit": "off",
@@ -128,6 +128,10 @@ class PostgresServer(Service):
             user=self.os_user,
         )
         pwfile.unlink()
+        if self.host != "127.0.0.1":
+            # initdb admits loopback clients only; on the node IP, clients are pods (the bridge subnet) and the host.
+            with (datadir / "pg_hba.conf").open("a") as hba:
+                hba.write("host all all 0.0.0.0/0 scram-sha-256\n")
 
     def _accepts_connections(self) -> bool:
         try:

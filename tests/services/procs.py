@@ -267,15 +267,17 @@ class Service:
 
     label = "service"
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         reap_stale()
+        # Loopback by default; the e2e tier's real node binds its services on the node IP, where pods reach them.
+        self.host = host
         self.process: ManagedProcess | None = None
         self.workdir = make_workdir(self.label)
         atexit.register(self.stop)
 
     @classmethod
-    def start(cls, timeout: float = 60) -> Self:
-        service = cls()
+    def start(cls, timeout: float = 60, host: str = "127.0.0.1") -> Self:
+        service = cls(host)
         try:
             service._boot(timeout)
         except BaseException:

@@ -16,13 +16,13 @@ from tests.services.procs import Service, ServiceError, free_port, wait_for
 class RedisServer(Service):
     label = "redis"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        super().__init__(host)
         self.port = free_port()
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://{self.host}:{self.port}/0"
 
     def _boot(self, timeout: float) -> None:
         binary = shutil.which("redis-server")
@@ -30,7 +30,7 @@ class RedisServer(Service):
             raise ServiceError("redis-server not found on PATH: run scripts/install-system-deps.sh")
         settings = {
             "port": self.port,
-            "bind": "127.0.0.1",
+            "bind": self.host,
             "save": "",  # no RDB snapshots
             "appendonly": "no",  # no AOF
             "dir": self.workdir,
@@ -41,7 +41,7 @@ class RedisServer(Service):
         wait_for(self._ping, what=f"redis-server on port {self.port}", timeout=timeout, process=process)
 
     def _ping(self) -> bool:
-        client = redis_client.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1)
+        client = redis_client.Redis(host=self.host, port=self.port, socket_connect_timeout=1)
         try:
             return bool(client.ping())
         except redis_client.RedisError:

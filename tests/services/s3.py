@@ -70,14 +70,14 @@ class S3Server(Service):
     secret_key = "supertest-secret"
     region = "us-east-1"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        super().__init__(host)
         self.port = free_port()
         self.metadata = ""  # "xattr" or "sidecar", decided at boot
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def env(self) -> dict[str, str]:
         """The product's settings for this server, for a subprocess's environment."""
@@ -118,7 +118,7 @@ class S3Server(Service):
             "--access", self.access_key,
             "--secret", self.secret_key,
             "--region", self.region,
-            "--port", f"127.0.0.1:{self.port}",
+            "--port", f"{self.host}:{self.port}",
             "posix", *posix_options, str(data),
         ])  # fmt: skip
         wait_for(self._responds, what=f"versitygw on port {self.port}", timeout=timeout, process=process)

@@ -32,4 +32,10 @@ rm -f go.mod go.sum
 go mod init supertest.test/etcd >/dev/null 2>&1
 go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
 go mod tidy
-echo "updated go.mod/go.sum for kubernetes $K8S_VERSION and etcd $ETCD_VERSION"
+# --- coredns (main.go is committed; only the module files are regenerated) ------------------------
+cd "$here/coredns"
+rm -f go.mod go.sum
+go mod init supertest.test/coredns >/dev/null 2>&1
+go get "github.com/coredns/coredns@$COREDNS_VERSION"
+go mod tidy
+echo "updated go.mod/go.sum for kubernetes $K8S_VERSION, etcd $ETCD_VERSION and coredns $COREDNS_VERSION"

@@ -1,0 +1,18 @@
+"""The e2e scenarios written for the node agent, collected again here, where conftest.py gives them the real
+kubelet: the runner image in containerd and runc, pulled from nowhere, under the operator's securityContext.
+
+pass · fail, TypeScript, a script that does not compile, timeout and a three-test JobRun · cancel and delete ·
+the run's pod deleted (Error, then retried) · a TestJob's every-minute ticks across an operator kill.
+"""
+
+from tests.e2e.test_outcomes import test_cancel_and_delete, test_outcomes, test_pod_deleted_is_error_then_retried
+from tests.e2e.test_testjob import test_every_minute_ticks_survive_an_operator_kill_and_keep_history
+from tests.e2e.test_testrun_passed import test_kubectl_apply_reaches_passed
+
+__all__ = [
+    "test_cancel_and_delete",
+    "test_every_minute_ticks_survive_an_operator_kill_and_keep_history",
+    "test_kubectl_apply_reaches_passed",
+    "test_outcomes",
+    "test_pod_deleted_is_error_then_retried",
+]
