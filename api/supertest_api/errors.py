@@ -103,6 +103,13 @@ class ValidationFailed(ApiError):
         self.reject_reason = reject_reason
 
 
+class IdempotencyKeyReused(ApiError):
+    """The same Idempotency-Key came with a different request: 422, as the IETF Idempotency-Key draft says."""
+
+    status_code = 422
+    code = "idempotency_key_reused"
+
+
 class QueueFullError(ApiError):
     status_code = 429
     code = "queue_full"

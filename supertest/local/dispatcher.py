@@ -90,17 +90,7 @@ class LocalDispatcher:
 
     async def submit(self, request: RunRequest) -> RunRecord:
         def enqueue(session: Session) -> RunRecord:
-            record = RunRecord(
-                id=new_run_id(request.kind),
-                kind=request.kind,
-                test_id=request.test_id,
-                job_id=request.job_id,
-                trigger=request.trigger,
-                priority=request.priority,
-                title=request.title[:200],
-                spec=request.spec_dict(),
-                phase=Phase.QUEUED.value,
-            )
+            record = run_repo.queued_record(new_run_id(request.kind), request)
             return run_repo.enqueue(session, record, self._settings.queued_capacity)
 
         record = await self._db(enqueue)
