@@ -25,6 +25,15 @@ class ScriptSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Idempotency:
+    """An Idempotency-Key as stored with the run: unique per scope (the API key), with its request's hash."""
+
+    scope: str
+    key: str
+    request_hash: str
+
+
+@dataclass(frozen=True, slots=True)
 class RunRequest:
     kind: RunKind
     scripts: tuple[ScriptSpec, ...]
@@ -39,6 +48,7 @@ class RunRequest:
     workers: int | None = None
     retries: int = 0
     env: dict[str, str] = field(default_factory=dict)
+    idempotency: Idempotency | None = None
 
     def spec_dict(self) -> dict[str, object]:
         """What is stored on the run row so a restarted dispatcher can still launch it."""

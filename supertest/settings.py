@@ -51,6 +51,20 @@ class CoreSettings(BaseSettings):
 
     event_stream_maxlen: int = Field(default=1000, ge=10, alias="EVENT_STREAM_MAXLEN")
     event_stream_ttl_seconds: int = Field(default=86_400, ge=60, alias="EVENT_STREAM_TTL_SECONDS")
+    # Redis, set explicitly rather than inherited from redis-py's defaults (a pool of 100, 5 s timeouts):
+    # - REDIS_MAX_CONNECTIONS bounds the pool of the request path (XADD, XRANGE, EXPIRE, DEL: sub-millisecond
+    #   commands). Live readers never take from it (the bus's one shared reader has its own connection), so it
+    #   only needs the commands in flight at once; a caller past the limit waits up to REDIS_SOCKET_TIMEOUT
+    #   for a free connection instead of failing with "Too many connections".
+    # - REDIS_SOCKET_TIMEOUT_SECONDS is the budget of one request-path call (connect, send, read, its one
+    #   retry): what a submit or an SSE connect waits at most for an unreachable Redis before carrying on.
+    # - EVENT_READ_BLOCK_MS is the XREAD BLOCK of the shared reader. Its connection reads with a timeout of
+    #   block + REDIS_SOCKET_TIMEOUT_SECONDS, so an idle stream (no entry for the whole block) ends the BLOCK
+    #   normally, never as a socket timeout; only a Redis that stays silent a full margin past the block time
+    #   counts as dead, and the reader reconnects and resumes from its cursors.
+    redis_max_connections: int = Field(default=50, ge=2, le=10_000, alias="REDIS_MAX_CONNECTIONS")
+    redis_socket_timeout_seconds: float = Field(default=5.0, gt=0, le=300, alias="REDIS_SOCKET_TIMEOUT_SECONDS")
+    event_read_block_ms: int = Field(default=5_000, ge=100, le=600_000, alias="EVENT_READ_BLOCK_MS")
     log_format: str = Field(default="console", pattern="^(console|json)$", alias="LOG_FORMAT")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
 

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from supertest.admission import QueueFull
 from supertest.artifacts import InvalidArtifactPath
+from supertest.bus.base import BusUnavailable
 from supertest.db.catalog import NotFound
 from supertest.db.runs import RunNotFound
 from supertest.launch import RunAlreadyFinished
@@ -102,6 +103,13 @@ class ValidationFailed(ApiError):
         self.reject_reason = reject_reason
 
 
+class IdempotencyKeyReused(ApiError):
+    """The same Idempotency-Key came with a different request: 422, as the IETF Idempotency-Key draft says."""
+
+    status_code = 422
+    code = "idempotency_key_reused"
+
+
 class QueueFullError(ApiError):
     status_code = 429
     code = "queue_full"
@@ -140,6 +148,8 @@ def from_core(exc: Exception) -> ApiError | None:
         return InvalidPath(str(exc))
     if isinstance(exc, RunAlreadyFinished | IllegalTransition):
         return Conflict(str(exc))
+    if isinstance(exc, BusUnavailable):
+        return ServiceUnavailable(f"the event bus is unreachable; try again shortly ({exc})")
     return None
 
 
@@ -197,7 +207,15 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("internal_error", "internal server error; see the API logs"), status_code=500)
 
     app.add_exception_handler(ApiError, on_api_error)
-    for core in (RunNotFound, NotFound, QueueFull, InvalidArtifactPath, RunAlreadyFinished, IllegalTransition):
+    for core in (
+        RunNotFound,
+        NotFound,
+        QueueFull,
+        InvalidArtifactPath,
+        RunAlreadyFinished,
+        IllegalTransition,
+        BusUnavailable,
+    ):
         app.add_exception_handler(core, on_core_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import kopf
-import redis.asyncio as aioredis
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from supertest.bus import create_bus
+from supertest.bus import create_bus, create_redis_client
 from supertest.db.engine import make_engine, make_session_factory
 from supertest.kube.client import KubeApi
 from supertest.logs import configure_logging
@@ -80,7 +79,7 @@ async def on_startup(settings: kopf.OperatorSettings, memo: Any) -> None:
     db = DbMirror(sessions) if sessions is not None else None
     if db is not None:
         db.start()
-    redis = aioredis.from_url(ours.redis_url, decode_responses=True) if ours.redis_url else None
+    redis = create_redis_client(ours) if ours.redis_url else None
     bus = create_bus(ours) if ours.redis_url else None
     ctx = OperatorContext(settings=ours, kube=kube, redis=redis, db=db, sessions=sessions, bus=bus)
     memo.ctx = ctx

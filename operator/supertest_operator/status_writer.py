@@ -12,6 +12,7 @@ from typing import Any
 
 import structlog
 
+from supertest.bus import publish_or_warn
 from supertest.events import status_event
 from supertest.kube.client import KubeError, run_path
 from supertest_operator import metrics
@@ -83,7 +84,7 @@ def _after(ctx: OperatorContext, old: RunView, new: RunView, update: Update) -> 
         if ctx.bus is not None and update.publish:
             # SSE clients follow the Redis stream: Queued/Starting and operator-decided endings come from here.
             event = status_event(new.name, new.phase, message)
-            ctx.spawn(ctx.bus.publish(event), name=f"publish-{new.name}")
+            ctx.spawn(publish_or_warn(ctx.bus, event), name=f"publish-{new.name}")
     elif update.retry_at is not None:
         ctx.post_event(new.ref, "RetryScheduled", update.message or "", True)
     if changed:

@@ -4,7 +4,15 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
+import structlog
+
 from supertest.events import RunEvent
+
+log = structlog.get_logger("supertest.bus")
+
+
+class BusUnavailable(Exception):
+    """The bus could not be reached in time (Redis down, frozen or refusing); the call did not happen."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,3 +39,16 @@ class EventBus(Protocol):
     async def delete(self, run_id: str) -> None: ...
 
     async def close(self) -> None: ...
+
+
+async def publish_or_warn(bus: EventBus, event: RunEvent) -> str | None:
+    """Publish where the live view is a courtesy, not the truth: after a committed run row, or a runner's line.
+
+    The run row is the source of a run's phase (SSE falls back to it), so an unreachable bus is logged and the
+    caller goes on; the event id, or None when it was not stored.
+    """
+    try:
+        return await bus.publish(event)
+    except BusUnavailable as exc:
+        log.warning("event_not_published", run_id=event.run_id, type=event.type.value, reason=str(exc))
+        return None

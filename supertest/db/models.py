@@ -95,6 +95,7 @@ class RunRecord(Base):
     __table_args__ = (
         Index("ix_runs_phase_queued", "phase", "priority", "queued_at"),
         Index("ix_runs_created", "created_at"),
+        UniqueConstraint("idempotency_scope", "idempotency_key", name="uq_runs_idempotency"),
     )
 
     id: Mapped[str] = mapped_column(String(63), primary_key=True)
@@ -125,6 +126,10 @@ class RunRecord(Base):
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     namespace: Mapped[str | None] = mapped_column(String(63), default=None)
     k8s_uid: Mapped[str | None] = mapped_column(String(64), default=None)
+    # An Idempotency-Key submission: the principal (API key id) it is scoped to, the key, and the request's hash.
+    idempotency_scope: Mapped[str | None] = mapped_column(String(64), default=None)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    request_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -8,11 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from supertest.admission import QueuedRun, check_queue_capacity
 from supertest.db.models import RunRecord, utcnow
 from supertest.events import Summary
+from supertest.launch import RunRequest
 from supertest.phases import ACTIVE_PHASES, TERMINAL_PHASES, Phase, transition
 
 # Any constant works: it only has to be the same for every writer of runs.
@@ -23,6 +25,15 @@ class RunNotFound(LookupError):
     def __init__(self, run_id: str) -> None:
         super().__init__(f"run {run_id!r} not found")
         self.run_id = run_id
+
+
+class IdempotencyKeyTaken(Exception):
+    """Another run already holds this (scope, Idempotency-Key); the submission that raised it stored nothing."""
+
+    def __init__(self, scope: str, key: str) -> None:
+        super().__init__(f"Idempotency-Key {key!r} is already taken")
+        self.scope = scope
+        self.key = key
 
 
 @dataclass(slots=True)
@@ -59,14 +70,53 @@ def count_in_phases(session: Session, phases: Sequence[Phase]) -> int:
     return int(session.execute(stmt).scalar_one())
 
 
+def queued_record(run_id: str, request: RunRequest) -> RunRecord:
+    """The Queued row of a submission, as every launcher writes it (with its Idempotency-Key, if any)."""
+    key = request.idempotency
+    return RunRecord(
+        id=run_id,
+        kind=request.kind,
+        test_id=request.test_id,
+        job_id=request.job_id,
+        trigger=request.trigger,
+        priority=request.priority,
+        title=request.title[:200],
+        spec=request.spec_dict(),
+        phase=Phase.QUEUED.value,
+        idempotency_scope=key.scope if key else None,
+        idempotency_key=key.key if key else None,
+        request_hash=key.request_hash if key else None,
+    )
+
+
+def insert_new(session: Session, run: RunRecord) -> RunRecord:
+    """Insert a new run row; IdempotencyKeyTaken (and nothing inserted) when its key is already used in its scope.
+
+    The key goes in with the row, in the caller's transaction: there is never a run without its key, nor a key
+    without its run, so a retry finds either nothing or the whole run.
+    """
+    try:
+        with session.begin_nested():  # a SAVEPOINT: a duplicate key leaves the caller's transaction usable
+            session.add(run)
+    except IntegrityError as exc:
+        scope, key = run.idempotency_scope, run.idempotency_key
+        if scope is not None and key is not None and find_by_idempotency_key(session, scope, key) is not None:
+            raise IdempotencyKeyTaken(scope, key) from exc
+        raise
+    return run
+
+
+def find_by_idempotency_key(session: Session, scope: str, key: str) -> RunRecord | None:
+    stmt = select(RunRecord).where(RunRecord.idempotency_scope == scope, RunRecord.idempotency_key == key)
+    return session.execute(stmt).scalar_one_or_none()
+
+
 def enqueue(session: Session, run: RunRecord, queued_capacity: int) -> RunRecord:
-    """Insert a Queued run, or raise QueueFull; the caller's transaction commits it."""
+    """Insert a Queued run, or raise QueueFull (or IdempotencyKeyTaken); the caller's transaction commits it."""
     _lock_enqueue(session)
     check_queue_capacity(count_in_phases(session, [Phase.QUEUED]), queued_capacity)
     run.phase = Phase.QUEUED.value
-    session.add(run)
-    session.flush()
-    return run
+    return insert_new(session, run)
 
 
 def get(session: Session, run_id: str) -> RunRecord:

@@ -95,24 +95,10 @@ class KubernetesLauncher:
         resource = resource_for_kind(request.kind)
 
         def insert(session: Session) -> RunRecord:
-            now = utcnow()
-            return run_repo.upsert(
-                session,
-                run_id,
-                {
-                    "kind": request.kind,
-                    "phase": Phase.QUEUED.value,
-                    "trigger": request.trigger,
-                    "priority": request.priority,
-                    "title": request.title[:200],
-                    "spec": request.spec_dict(),
-                    "test_id": request.test_id,
-                    "job_id": request.job_id,
-                    "namespace": self._namespace,
-                    "created_at": now,
-                    "queued_at": now,
-                },
-            )
+            record = run_repo.queued_record(run_id, request)
+            record.namespace = self._namespace
+            record.created_at = record.queued_at = utcnow()
+            return run_repo.insert_new(session, record)
 
         record = await self._db(insert)
         try:

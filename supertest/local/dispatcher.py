@@ -1,7 +1,9 @@
 """Local-mode backend: admits Queued rows by the shared policy and runs each as a runner subprocess.
 
 The runner is launched as a process, never imported. It reports events as prefixed lines on its
-stdout; the dispatcher relays them to the bus and mirrors phase changes into the run row.
+stdout; the dispatcher relays them to the bus and mirrors phase changes into the run row. The row is the
+truth: every publish is best-effort (publish_or_warn), so an unreachable Redis never fails a committed
+submit, never leaves a run stuck in Starting, and never kills a relay (which would orphan its runner).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from supertest.admission import select_to_admit
-from supertest.bus.base import EventBus
+from supertest.bus.base import EventBus, publish_or_warn
 from supertest.db import runs as run_repo
 from supertest.db.engine import session_scope
 from supertest.db.ids import new_run_id
@@ -88,21 +90,11 @@ class LocalDispatcher:
 
     async def submit(self, request: RunRequest) -> RunRecord:
         def enqueue(session: Session) -> RunRecord:
-            record = RunRecord(
-                id=new_run_id(request.kind),
-                kind=request.kind,
-                test_id=request.test_id,
-                job_id=request.job_id,
-                trigger=request.trigger,
-                priority=request.priority,
-                title=request.title[:200],
-                spec=request.spec_dict(),
-                phase=Phase.QUEUED.value,
-            )
+            record = run_repo.queued_record(new_run_id(request.kind), request)
             return run_repo.enqueue(session, record, self._settings.queued_capacity)
 
         record = await self._db(enqueue)
-        await self._bus.publish(status_event(record.id, Phase.QUEUED, "waiting for a running slot"))
+        await publish_or_warn(self._bus, status_event(record.id, Phase.QUEUED, "waiting for a running slot"))
         self._wake.set()
         return record
 
@@ -120,7 +112,7 @@ class LocalDispatcher:
 
         record, finished = await self._db(mark)
         if finished:
-            await self._bus.publish(status_event(run_id, Phase.CANCELLED, "cancelled while queued"))
+            await publish_or_warn(self._bus, status_event(run_id, Phase.CANCELLED, "cancelled while queued"))
             return record
         active = self._active.get(run_id)
         if active is not None:
@@ -173,7 +165,7 @@ class LocalDispatcher:
 
     async def _run(self, record: RunRecord) -> None:
         run_id = record.id
-        await self._bus.publish(status_event(run_id, Phase.STARTING, "admitted; starting the runner"))
+        await publish_or_warn(self._bus, status_event(run_id, Phase.STARTING, "admitted; starting the runner"))
         try:
             process = await self._launch(record)
         except Exception as exc:
@@ -243,11 +235,11 @@ class LocalDispatcher:
             event = decode_stdout_event(line)
             if event is None:
                 # The runner's own diagnostics (e.g. a traceback) still belong in the run log.
-                await self._bus.publish(log_event(active.run_id, line, stream="runner"))
+                await publish_or_warn(self._bus, log_event(active.run_id, line, stream="runner"))
                 continue
             if event.run_id != active.run_id:
                 continue
-            await self._bus.publish(event)
+            await publish_or_warn(self._bus, event)
             await self._mirror(active, event)
 
     async def _mirror(self, active: _ActiveRun, event: RunEvent) -> None:
@@ -268,7 +260,7 @@ class LocalDispatcher:
 
     async def _finish(self, run_id: str, phase: Phase, message: str) -> None:
         await self._db_update(run_id, run_repo.PhaseUpdate(phase, message))
-        await self._bus.publish(status_event(run_id, phase, message))
+        await publish_or_warn(self._bus, status_event(run_id, phase, message))
 
     async def _db_update(self, run_id: str, change: run_repo.PhaseUpdate) -> None:
         def apply(session: Session) -> None:

@@ -9,7 +9,7 @@ from supertest_api.deps import SchedulingDep, SessionDep, require_principal
 from supertest_api.jobs import service
 from supertest_api.jobs.schemas import JobIn, JobListOut, JobOut, JobPatch, SchedulePreviewOut
 from supertest_api.runs import service as run_service
-from supertest_api.runs.router import SUBMIT_RESPONSES, SubmitContextDep
+from supertest_api.runs.router import SUBMIT_RESPONSES, SubmitContextDep, submitted_out
 from supertest_api.runs.schemas import RunOptionsIn, SubmitOut
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], dependencies=[Depends(require_principal)])
@@ -112,8 +112,11 @@ def delete_job(job_id: str, session: SessionDep, scheduling: SchedulingDep) -> R
     summary="Run a stored job now (a GitOps job: a JobRun of its TestJob, in the API's namespace only)",
 )
 async def run_job(
-    job_id: str, request: Request, ctx: SubmitContextDep, options: Annotated[RunOptionsIn | None, Body()] = None
+    job_id: str,
+    request: Request,
+    response: Response,
+    ctx: SubmitContextDep,
+    options: Annotated[RunOptionsIn | None, Body()] = None,
 ) -> SubmitOut:
-    record = await run_service.submit_stored_job(ctx, job_id, options or RunOptionsIn())
-    request.state.run_id = record.id
-    return run_service.submit_out(ctx.settings, record)
+    submitted = await run_service.submit_stored_job(ctx, job_id, options or RunOptionsIn())
+    return submitted_out(ctx, submitted, request, response)

@@ -7,12 +7,17 @@ from supertest.db import runs as run_repo
 from supertest.db.models import JobRecord, RunRecord, TestRecord, utcnow
 
 RunNotFound = run_repo.RunNotFound
+IdempotencyKeyTaken = run_repo.IdempotencyKeyTaken
 CatalogNotFound = catalog.NotFound
 RunFilter = run_repo.RunFilter
 
 
 def get(session: Session, run_id: str) -> RunRecord:
     return run_repo.get(session, run_id)
+
+
+def find_by_idempotency_key(session: Session, scope: str, key: str) -> RunRecord | None:
+    return run_repo.find_by_idempotency_key(session, scope, key)
 
 
 def list_runs(session: Session, flt: RunFilter) -> tuple[list[RunRecord], int]:

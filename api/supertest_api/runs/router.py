@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from supertest.launch import Trigger
 from supertest.phases import Phase
@@ -32,18 +32,47 @@ def submit_context(
     launcher: LauncherDep,
     metrics: MetricsDep,
     principal: PrincipalDep,
+    request: Request,
     x_supertest_trigger: Annotated[str | None, Header(description="Set to `cli` by the supertest CLI")] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description=(
+                "Makes a retry safe: the same key with the same request returns the run made the first time "
+                "(same runId, 202, `Idempotent-Replayed: true`), with a different request a 422. "
+                "Scoped to the API key; 1-255 printable ASCII characters, e.g. a UUID."
+            ),
+        ),
+    ] = None,
 ) -> service.SubmitContext:
     trigger: Trigger = "manual" if principal.via == "session" else "api"
     if x_supertest_trigger == "cli":
         trigger = "cli"
     return service.SubmitContext(
-        settings=settings, factory=factory, launcher=launcher, metrics=metrics, trigger=trigger
+        settings=settings,
+        factory=factory,
+        launcher=launcher,
+        metrics=metrics,
+        trigger=trigger,
+        idempotency_key=service.check_idempotency_key(idempotency_key),
+        principal_id=principal.key_id,
+        route=f"{request.method} {request.url.path}",
     )
 
 
 SubmitContextDep = Annotated[service.SubmitContext, Depends(submit_context)]
 SUBMIT_RESPONSES = responses(404, 413, 429)
+
+
+def submitted_out(
+    ctx: service.SubmitContext, submitted: service.Submitted, request: Request, response: Response
+) -> SubmitOut:
+    """Every submit route answers alike: 202 and the run, a replay marked as the IETF draft and Stripe do."""
+    request.state.run_id = submitted.record.id
+    if submitted.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return service.submit_out(ctx.settings, submitted.record)
 
 
 @router.post(
@@ -53,10 +82,8 @@ SUBMIT_RESPONSES = responses(404, 413, 429)
     responses=SUBMIT_RESPONSES,
     summary="Run one test (inline script, or a stored test by testId)",
 )
-async def submit_test(body: SubmitTestIn, request: Request, ctx: SubmitContextDep) -> SubmitOut:
-    record = await service.submit_test(ctx, body)
-    request.state.run_id = record.id
-    return service.submit_out(ctx.settings, record)
+async def submit_test(body: SubmitTestIn, request: Request, response: Response, ctx: SubmitContextDep) -> SubmitOut:
+    return submitted_out(ctx, await service.submit_test(ctx, body), request, response)
 
 
 @router.post(
@@ -66,10 +93,8 @@ async def submit_test(body: SubmitTestIn, request: Request, ctx: SubmitContextDe
     responses=SUBMIT_RESPONSES,
     summary="Run a job: a stored job by jobId, or inline tests, in one runner with one combined report",
 )
-async def submit_job(body: SubmitJobIn, request: Request, ctx: SubmitContextDep) -> SubmitOut:
-    record = await service.submit_job(ctx, body)
-    request.state.run_id = record.id
-    return service.submit_out(ctx.settings, record)
+async def submit_job(body: SubmitJobIn, request: Request, response: Response, ctx: SubmitContextDep) -> SubmitOut:
+    return submitted_out(ctx, await service.submit_job(ctx, body), request, response)
 
 
 @router.get("/runs", response_model=RunListOut, responses=responses(), summary="Run history, newest first")

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import structlog
+from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from supertest.admission import QueueFull
 from supertest.db.engine import session_scope
 from supertest.db.models import JobRecord, RunRecord, TestRecord
-from supertest.launch import Language, RunAlreadyFinished, RunLauncher, RunRequest, ScriptSpec, Trigger
+from supertest.launch import Idempotency, Language, RunAlreadyFinished, RunLauncher, RunRequest, ScriptSpec, Trigger
 from supertest.phases import IllegalTransition, Phase
 from supertest.settings import ApiSettings
-from supertest_api.errors import Conflict, NotFoundError, QueueFullError, ValidationFailed
+from supertest_api.errors import Conflict, IdempotencyKeyReused, NotFoundError, QueueFullError, ValidationFailed
 from supertest_api.metrics.service import ApiMetrics
 from supertest_api.runs import repository
 from supertest_api.runs.schemas import (
@@ -42,6 +45,16 @@ class SubmitContext:
     launcher: RunLauncher
     metrics: ApiMetrics
     trigger: Trigger
+    # The request's Idempotency-Key (already checked), the principal it is scoped to, and the route it came to.
+    idempotency_key: str | None = None
+    principal_id: str = ""
+    route: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    record: RunRecord
+    replayed: bool = False  # an earlier submission with the same Idempotency-Key and request
 
 
 async def _db(factory: sessionmaker[Session], fn: Callable[[Session], T]) -> T:
@@ -52,20 +65,76 @@ async def _db(factory: sessionmaker[Session], fn: Callable[[Session], T]) -> T:
     return await run_in_threadpool(call)
 
 
-async def _submit(ctx: SubmitContext, request: RunRequest) -> RunRecord:
+IDEMPOTENCY_KEY_MAX = 255
+_KEY_CHARS = re.compile(r"^[\x20-\x7e]+$")
+
+
+def check_idempotency_key(raw: str | None) -> str | None:
+    """The Idempotency-Key header: a UUID or any 1-255 printable ASCII characters; the IETF draft's quoted
+    form ("...") is accepted as the same key. Anything else is a 422 naming the rule, never a silent ignore."""
+    if raw is None:
+        return None
+    value = raw.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    if not value or len(value) > IDEMPOTENCY_KEY_MAX or not _KEY_CHARS.match(value):
+        raise ValidationFailed(
+            f"Idempotency-Key must be 1-{IDEMPOTENCY_KEY_MAX} printable ASCII characters (a UUID is typical)",
+            details=[{"loc": ["header", "Idempotency-Key"], "msg": "invalid Idempotency-Key"}],
+        )
+    return value
+
+
+def _idempotency(ctx: SubmitContext, body: BaseModel) -> Idempotency | None:
+    """The key as stored with the run; the hash covers the route and the parsed body, so key order, spacing
+    and defaults left out do not make the same request look different."""
+    if ctx.idempotency_key is None:
+        return None
+    payload = f"{ctx.route}\n{body.model_dump_json(by_alias=True)}"
+    digest = hashlib.sha256(payload.encode()).hexdigest()
+    return Idempotency(scope=ctx.principal_id, key=ctx.idempotency_key, request_hash=digest)
+
+
+async def _replay(ctx: SubmitContext, key: Idempotency | None) -> Submitted | None:
+    """The run an earlier submission with this key made, if any; 422 if that submission was a different request."""
+    if key is None:
+        return None
+    existing = await _db(ctx.factory, lambda s: repository.find_by_idempotency_key(s, key.scope, key.key))
+    if existing is None:
+        return None
+    if existing.request_hash != key.request_hash:
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key {key.key!r} was already used for a different request (run {existing.id}); "
+            "a retry must repeat the same request, and a new request needs a new key",
+            details={"runId": existing.id},
+        )
+    log.info("run submission replayed", run_id=existing.id)
+    return Submitted(existing, replayed=True)
+
+
+async def _submit(ctx: SubmitContext, request: RunRequest) -> Submitted:
     try:
         record = await ctx.launcher.submit(request)
     except QueueFull as exc:
         raise QueueFullError(str(exc)) from exc
+    except repository.IdempotencyKeyTaken:
+        # The same key raced us and won (its row committed while ours waited): answer as its retry.
+        replayed = await _replay(ctx, request.idempotency)
+        if replayed is None:
+            raise
+        return replayed
     ctx.metrics.runs_submitted.labels(kind=request.kind).inc()
     log.info("run submitted", run_id=record.id, kind=request.kind, trigger=request.trigger, tests=len(request.scripts))
-    return record
+    return Submitted(record)
 
 
 # -- single tests ------------------------------------------------------------------------------
 
 
-async def submit_test(ctx: SubmitContext, body: SubmitTestIn) -> RunRecord:
+async def submit_test(ctx: SubmitContext, body: SubmitTestIn) -> Submitted:
+    key = _idempotency(ctx, body)
+    if (replayed := await _replay(ctx, key)) is not None:
+        return replayed
     if body.script is None and body.test_id is None:
         raise ValidationFailed(
             "script is required (or give the testId of a stored test)",
@@ -89,12 +158,13 @@ async def submit_test(ctx: SubmitContext, body: SubmitTestIn) -> RunRecord:
             test_id=stored.id if stored else None,
             priority=body.priority,
             timeout_seconds=body.timeout_seconds,
+            idempotency=key,
         )
 
     return await _submit(ctx, await _db(ctx.factory, build))
 
 
-async def submit_stored_test(ctx: SubmitContext, test_id: str, options: RunOptionsIn) -> RunRecord:
+async def submit_stored_test(ctx: SubmitContext, test_id: str, options: RunOptionsIn) -> Submitted:
     body = SubmitTestIn(test_id=test_id, priority=options.priority, timeout_seconds=options.timeout_seconds)
     return await submit_test(ctx, body)
 
@@ -122,7 +192,10 @@ def _ordered_specs(entries: Sequence[tuple[str, str, str]]) -> tuple[ScriptSpec,
     )
 
 
-async def submit_job(ctx: SubmitContext, body: SubmitJobIn) -> RunRecord:
+async def submit_job(ctx: SubmitContext, body: SubmitJobIn) -> Submitted:
+    key = _idempotency(ctx, body)
+    if (replayed := await _replay(ctx, key)) is not None:
+        return replayed
     if (body.job_id is None) == (body.tests is None):
         raise ValidationFailed("give exactly one of jobId (a stored job) or tests (inline scripts)")
     if body.tests is not None:
@@ -140,6 +213,7 @@ async def submit_job(ctx: SubmitContext, body: SubmitJobIn) -> RunRecord:
             priority=body.priority,
             timeout_seconds=body.timeout_seconds,
             workers=body.workers,
+            idempotency=key,
         )
         return await _submit(ctx, request)
 
@@ -167,9 +241,10 @@ async def submit_job(ctx: SubmitContext, body: SubmitJobIn) -> RunRecord:
             workers=body.workers,
         )
 
-    record = await _submit(ctx, await _db(ctx.factory, build))
-    await _db(ctx.factory, lambda s: repository.touch_job(s, job_id))
-    return record
+    submitted = await _submit(ctx, replace(await _db(ctx.factory, build), idempotency=key))
+    if not submitted.replayed:
+        await _db(ctx.factory, lambda s: repository.touch_job(s, job_id))
+    return submitted
 
 
 def _testjob_request(ctx: SubmitContext, job: JobRecord, body: SubmitJobIn) -> RunRequest:
@@ -196,7 +271,7 @@ def _testjob_request(ctx: SubmitContext, job: JobRecord, body: SubmitJobIn) -> R
     )
 
 
-async def submit_stored_job(ctx: SubmitContext, job_id: str, options: RunOptionsIn) -> RunRecord:
+async def submit_stored_job(ctx: SubmitContext, job_id: str, options: RunOptionsIn) -> Submitted:
     body = SubmitJobIn(job_id=job_id, priority=options.priority, timeout_seconds=options.timeout_seconds)
     return await submit_job(ctx, body)
 

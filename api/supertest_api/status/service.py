@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sse_starlette import ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
-from supertest.bus.base import EventBus, StoredEvent
+from supertest.bus.base import BusUnavailable, EventBus, StoredEvent
 from supertest.events import RunEvent, status_event
 from supertest.phases import Phase
 from supertest_api.errors import BadRequest, NotFoundError
@@ -56,6 +56,13 @@ async def _pump(source: AsyncIterator[StoredEvent], queue: asyncio.Queue[StoredE
         await queue.put(stored)
 
 
+async def _has_history(bus: EventBus, run_id: str) -> bool:
+    try:
+        return bool(await bus.history(run_id))
+    except BusUnavailable:  # the row's phase stands in, and the subscription catches up once the bus is back
+        return False
+
+
 async def event_stream(
     run_id: str,
     after: str | None,
@@ -67,7 +74,7 @@ async def event_stream(
 ) -> AsyncIterator[ServerSentEvent]:
     recheck = RECHECK_SECONDS if recheck is None else recheck
     grace = TERMINAL_GRACE_SECONDS if grace is None else grace
-    if after is None and not await bus.history(run_id):
+    if after is None and not await _has_history(bus, run_id):
         yield _from_row(run_id, initial)
         if initial.is_terminal:
             return

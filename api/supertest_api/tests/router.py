@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from supertest_api.common import responses
 from supertest_api.deps import SessionDep, SettingsDep, require_principal
 from supertest_api.runs import service as run_service
-from supertest_api.runs.router import SUBMIT_RESPONSES, SubmitContextDep
+from supertest_api.runs.router import SUBMIT_RESPONSES, SubmitContextDep, submitted_out
 from supertest_api.runs.schemas import RunOptionsIn, SubmitOut
 from supertest_api.tests import service
 from supertest_api.tests.schemas import TestIn, TestListOut, TestOut, TestPatch, TestSummaryOut
@@ -61,8 +61,11 @@ def delete_test(test_id: str, session: SessionDep) -> Response:
     summary="Run a stored test",
 )
 async def run_test(
-    test_id: str, request: Request, ctx: SubmitContextDep, options: Annotated[RunOptionsIn | None, Body()] = None
+    test_id: str,
+    request: Request,
+    response: Response,
+    ctx: SubmitContextDep,
+    options: Annotated[RunOptionsIn | None, Body()] = None,
 ) -> SubmitOut:
-    record = await run_service.submit_stored_test(ctx, test_id, options or RunOptionsIn())
-    request.state.run_id = record.id
-    return run_service.submit_out(ctx.settings, record)
+    submitted = await run_service.submit_stored_test(ctx, test_id, options or RunOptionsIn())
+    return submitted_out(ctx, submitted, request, response)

@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 from supertest.admission import QueueFull
 from supertest.db import apikeys, catalog
 from supertest.db import runs as run_repo
-from supertest.db.engine import make_engine, session_scope
+from supertest.db.engine import make_engine, make_session_factory, session_scope
 from supertest.db.ids import new_run_id
 from supertest.db.migrate import head_revision, is_up_to_date
 from supertest.db.models import RunRecord, utcnow
@@ -24,7 +24,7 @@ def new_run(**kw) -> RunRecord:
 def test_migrations_reach_head(db_url):
     engine = make_engine(db_url)
     assert is_up_to_date(engine)
-    assert head_revision() == "0003"
+    assert head_revision() == "0004"
     assert {"tests", "jobs", "job_tests", "runs", "api_keys"} <= set(inspect(engine).get_table_names())
     engine.dispose()
 
@@ -155,3 +155,53 @@ def test_models_and_migrations_agree(db_url):
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     engine.dispose()
+
+
+def keyed_run(scope: str, key: str, request_hash: str = "h") -> RunRecord:
+    return new_run(idempotency_scope=scope, idempotency_key=key, request_hash=request_hash)
+
+
+def test_an_idempotency_key_holds_one_run_per_scope(sessions):
+    with session_scope(sessions) as s:
+        first = run_repo.enqueue(s, keyed_run("key-a", "k"), queued_capacity=10).id
+        run_repo.enqueue(s, keyed_run("key-b", "k"), queued_capacity=10)  # another API key: its own scope
+        run_repo.enqueue(s, new_run(), queued_capacity=10)  # no key: never constrained
+        run_repo.enqueue(s, new_run(), queued_capacity=10)
+    with pytest.raises(run_repo.IdempotencyKeyTaken), session_scope(sessions) as s:
+        run_repo.enqueue(s, keyed_run("key-a", "k"), queued_capacity=10)
+    with session_scope(sessions) as s:
+        assert run_repo.find_by_idempotency_key(s, "key-a", "k").id == first  # type: ignore[union-attr]
+        assert run_repo.count_in_phases(s, [Phase.QUEUED]) == 4
+
+
+def test_concurrent_submissions_with_one_key_store_one_run(sessions):
+    def attempt(_: int) -> str:
+        try:
+            with session_scope(sessions) as s:
+                return run_repo.enqueue(s, keyed_run("key-c", "same"), queued_capacity=100).id
+        except run_repo.IdempotencyKeyTaken:
+            return "taken"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(attempt, range(16)))
+    assert results.count("taken") == 15
+    with session_scope(sessions) as s:
+        assert run_repo.count_in_phases(s, [Phase.QUEUED]) == 1
+
+
+def test_migration_0004_downgrades_and_upgrades_again(db_url):
+    from supertest.db import migrate
+
+    before = make_engine(db_url)
+    with session_scope(make_session_factory(before)) as s:
+        run_repo.enqueue(s, keyed_run("key-d", "k"), queued_capacity=10)
+    before.dispose()
+    migrate.downgrade(db_url, "0003")
+    engine = make_engine(db_url)
+    try:
+        columns = {c["name"] for c in inspect(engine).get_columns("runs")}
+        assert not {"idempotency_scope", "idempotency_key", "request_hash"} & columns
+        migrate.upgrade(db_url)
+        assert is_up_to_date(engine)
+    finally:
+        engine.dispose()

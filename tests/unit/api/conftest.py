@@ -62,17 +62,7 @@ class FakeLauncher:
         self.engine.dispose()
 
     async def submit(self, request: RunRequest) -> RunRecord:
-        record = RunRecord(
-            id=new_run_id(request.kind),
-            kind=request.kind,
-            test_id=request.test_id,
-            job_id=request.job_id,
-            trigger=request.trigger,
-            priority=request.priority,
-            title=request.title,
-            spec=request.spec_dict(),
-            phase=Phase.QUEUED.value,
-        )
+        record = run_repo.queued_record(new_run_id(request.kind), request)
         with session_scope(self.sessions) as session:
             run_repo.enqueue(session, record, self.settings.queued_capacity)
         self.submitted.append(request)

@@ -1,0 +1,256 @@
+"""One API process on real Redis and Postgres: 300 SSE viewers, and Redis lost right after a submit's commit.
+
+The API runs in uvicorn (a thread) with the real local dispatcher, bus and database; the runner is a stand-in
+process that waits for its SIGTERM (the tests are about the bus and the submit path, not Playwright). Events a
+runner would publish are published by the test through its own RedisEventBus, as a runner pod does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+import uvicorn
+from httpx_sse import aconnect_sse
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session, sessionmaker
+from supertest_api.app import create_app
+
+from supertest.bus import RedisEventBus, create_bus
+from supertest.db import apikeys
+from supertest.db.engine import make_engine, make_session_factory, session_scope
+from supertest.db.migrate import upgrade
+from supertest.db.models import RunRecord
+from supertest.events import status_event
+from supertest.local.dispatcher import LocalDispatcher
+from supertest.phases import Phase
+from supertest.settings import ApiSettings
+from tests.services.redis_server import RedisServer
+from tests.support.local_server import free_port, wait_for
+
+SCRIPT = "import { test } from '@playwright/test';\ntest('ok', async () => {});\n"
+# Stands in for `python -m supertest_runner`: runs until the dispatcher's SIGTERM, reports nothing.
+RUNNER_STAND_IN = [sys.executable, "-c", "import signal; signal.pause()"]
+
+
+class Dispatcher(LocalDispatcher):
+    """The real dispatcher; it only remembers the server's loop so the test can close the bus on it."""
+
+    loop: asyncio.AbstractEventLoop | None = None
+
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        await super().start()
+
+
+@dataclass
+class Api:
+    url: str
+    auth: dict[str, str]
+    sessions: sessionmaker[Session]
+    settings: ApiSettings
+
+    def run_count(self) -> int:
+        with session_scope(self.sessions) as session:
+            return int(session.execute(select(func.count()).select_from(RunRecord)).scalar_one())
+
+
+@pytest.fixture
+def start_api(
+    fresh_postgres_db: Callable[[], str], tmp_path: Path
+) -> Iterator[Callable[[str, Callable[[sessionmaker[Session]], None] | None], Api]]:
+    stops: list[Callable[[], None]] = []
+
+    def start(redis_url: str, instrument: Callable[[sessionmaker[Session]], None] | None = None) -> Api:
+        database_url = fresh_postgres_db()
+        upgrade(database_url)
+        settings = ApiSettings(
+            RUN_BACKEND="local",
+            DATABASE_URL=database_url,
+            REDIS_URL=redis_url,
+            S3_ENDPOINT=None,
+            SESSION_SECRET=None,
+            SUPERTEST_HOME=str(tmp_path / "home"),
+            RUNNING_CAPACITY=1,
+            QUEUED_CAPACITY=500,
+        )
+        engine = make_engine(database_url)
+        sessions = make_session_factory(engine)
+        with session_scope(sessions) as session:
+            _, key = apikeys.create_key(session, "redis-bus")
+        if instrument is not None:
+            instrument(sessions)
+        bus = create_bus(settings)
+        dispatcher = Dispatcher(settings, sessions, bus, runner_command=RUNNER_STAND_IN)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(settings, dispatcher, bus=bus),
+                host="127.0.0.1",
+                port=free_port(),
+                log_config=None,
+                lifespan="on",
+                timeout_graceful_shutdown=5,
+            )
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+
+        def stop() -> None:
+            if dispatcher.loop is not None and not dispatcher.loop.is_closed():
+                asyncio.run_coroutine_threadsafe(bus.close(), dispatcher.loop).result(timeout=30)
+            server.should_exit = True
+            thread.join(timeout=60)
+            engine.dispose()
+            assert not thread.is_alive(), "uvicorn did not stop"
+
+        stops.append(stop)
+        wait_for(lambda: server.started or not thread.is_alive(), timeout=60, what="uvicorn to start")
+        assert server.started, "the API did not start"
+        port = server.servers[0].sockets[0].getsockname()[1]
+        return Api(f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {key}"}, sessions, settings)
+
+    yield start
+    for stop in reversed(stops):
+        stop()
+
+
+def clients_named(redis_url: str, name: str) -> int:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        return sum(1 for c in client.client_list() if c.get("name") == name)
+    finally:
+        client.close()
+
+
+def test_300_sse_viewers_on_one_api_process_while_submissions_keep_succeeding(start_api, redis_url):
+    api = start_api(redis_url)
+    began = time.monotonic()
+    viewers, runs_followed = 300, 10
+    with httpx.Client(base_url=api.url, headers=api.auth, timeout=30) as http:
+        run_ids = []
+        for i in range(runs_followed):
+            res = http.post("/api/test", json={"script": SCRIPT, "title": f"watched {i}"})
+            assert res.status_code == 202, res.text
+            run_ids.append(res.json()["runId"])
+
+    async def scenario() -> dict[str, Any]:
+        connected = 0
+        all_connected = asyncio.Event()
+        endings: dict[int, str] = {}
+        limits = httpx.Limits(max_connections=viewers + 50, max_keepalive_connections=viewers + 50)
+        async with httpx.AsyncClient(base_url=api.url, headers=api.auth, timeout=120, limits=limits) as client:
+
+            async def view(i: int) -> None:
+                nonlocal connected
+                run_id = run_ids[i % runs_followed]
+                async with aconnect_sse(client, "GET", f"/api/test-status/sse/{run_id}") as source:
+                    assert source.response.status_code == 200
+                    first = True
+                    async for sse in source.aiter_sse():
+                        if first:  # the replayed Queued event: this viewer is subscribed
+                            first = False
+                            connected += 1
+                            if connected == viewers:
+                                all_connected.set()
+                        if sse.event == "status" and '"phase":"Passed"' in sse.data.replace(" ", ""):
+                            endings[i] = "Passed"
+                            return
+                endings[i] = "closed without the terminal event"
+
+            tasks = [asyncio.create_task(view(i)) for i in range(viewers)]
+            try:
+                await asyncio.wait_for(all_connected.wait(), timeout=180)
+                connected_after = time.monotonic() - began
+                # Submissions while 300 streams are open: every one accepted, none waits on the viewers.
+                latencies = []
+                for i in range(20):
+                    t0 = time.monotonic()
+                    res = await client.post("/api/test", json={"script": SCRIPT, "title": f"during {i}"})
+                    latencies.append(time.monotonic() - t0)
+                    assert res.status_code == 202, res.text
+                reader_connections = clients_named(redis_url, "supertest-reader")
+                pool_connections = clients_named(redis_url, "supertest")
+                # What a runner pod publishes when it ends: every viewer must see it live.
+                publisher = RedisEventBus(redis_url)
+                try:
+                    for run_id in run_ids:
+                        await publisher.publish(status_event(run_id, Phase.PASSED, "done"))
+                finally:
+                    await publisher.close()
+                await asyncio.wait_for(asyncio.gather(*tasks), timeout=120)
+            finally:
+                for task in tasks:
+                    task.cancel()
+            return {
+                "endings": endings,
+                "latencies": latencies,
+                "connected_after": connected_after,
+                "reader_connections": reader_connections,
+                "pool_connections": pool_connections,
+            }
+
+    result = asyncio.run(scenario())
+    elapsed = time.monotonic() - began
+    assert result["endings"] == dict.fromkeys(range(viewers), "Passed")
+    assert result["reader_connections"] == 1  # one XREAD for every viewer of the process
+    assert result["pool_connections"] <= api.settings.redis_max_connections
+    assert api.run_count() == runs_followed + 20
+    latencies = sorted(result["latencies"])
+    print(
+        f"\n300 viewers: all subscribed after {result['connected_after']:.1f}s, total {elapsed:.1f}s; "
+        f"POST /api/test during: median {latencies[len(latencies) // 2] * 1000:.0f} ms, "
+        f"max {latencies[-1] * 1000:.0f} ms; Redis connections: reader {result['reader_connections']}, "
+        f"request pool {result['pool_connections']}"
+    )
+
+
+def test_redis_lost_right_after_a_submit_commits_is_still_202_and_a_retry_makes_no_duplicate(start_api):
+    server = RedisServer.start()
+    lost = threading.Event()
+
+    def kill_redis_after_the_first_run_commits(sessions: sessionmaker[Session]) -> None:
+        @event.listens_for(sessions, "after_flush")
+        def note_new_run(session: Session, _context: Any) -> None:
+            if any(isinstance(obj, RunRecord) for obj in session.new):
+                session.info["new_run"] = True
+
+        @event.listens_for(sessions, "after_commit")
+        def kill(session: Session) -> None:
+            if session.info.pop("new_run", False) and not lost.is_set():
+                assert server.process is not None
+                server.process.popen.kill()  # unreachable: connections refused from here on
+                server.process.popen.wait(timeout=10)
+                lost.set()
+
+    try:
+        api = start_api(server.url, kill_redis_after_the_first_run_commits)
+        body = {"script": SCRIPT, "title": "submitted as Redis dies"}
+        headers = {**api.auth, "Idempotency-Key": "4f7c2a9e-redis-lost"}
+        with httpx.Client(base_url=api.url, timeout=60) as http:
+            first = http.post("/api/test", json=body, headers=headers)
+            assert lost.is_set(), "Redis was not killed after the commit"
+            assert first.status_code == 202, first.text
+            run_id = first.json()["runId"]
+            assert run_id.startswith("tr-")
+            # The client could not know the first answer arrived: it retries, with the same key.
+            retry = http.post("/api/test", json=body, headers=headers)
+            assert retry.status_code == 202, retry.text
+            assert retry.json()["runId"] == run_id
+            assert retry.headers["Idempotent-Replayed"] == "true"
+            assert api.run_count() == 1
+            # Live status without Redis: the row stands in, no 500.
+            with http.stream("GET", f"/api/test-status/sse/{run_id}", headers=api.auth) as stream:
+                assert stream.status_code == 200
+                first_event = next(line for line in stream.iter_lines() if line.startswith("data:"))
+                assert run_id in first_event
+    finally:
+        server.stop()
