@@ -13,6 +13,18 @@ PACKAGES=(
   ca-certificates  # HTTPS to the Go module proxy (tests/services/build-s3.sh)
   util-linux       # runuser (Postgres refuses root) and flock
   attr             # setfattr/getfattr, to diagnose user-xattr support for the S3 server's metadata
+  # Images and the real-kubelet cluster (scripts/build-images.sh, tests/k8s): no Docker engine, no image registry.
+  buildah          # builds the Dockerfiles (--isolation chroot, --pull=never)
+  podman           # image store queries, `podman save` to OCI archives, the image tests' `podman run`
+  runc             # the OCI runtime for podman/buildah and containerd (crun refuses cgroup v1 hybrid hosts)
+  containerd       # the test cluster's container runtime (kubelet CRI)
+  mmdebstrap       # makes the debian:bookworm-slim base image from apt (no image pulls possible)
+  skopeo           # inspects/copies OCI archives when debugging an import
+  umoci            # unpacks OCI images for inspection without a runtime
+  conntrack        # kubelet/kube-proxy need it on the node
+  iptables         # kubelet's KUBE-* chains and the CNI bridge's rules
+  gcc              # links the pause image's pause.c statically
+  libc6-dev        # the static libc for that link
 )
 
 log() { echo "install-system-deps: $*"; }
