@@ -18,6 +18,9 @@ export interface RunView {
   lost: boolean;
 }
 
+const ROW_CATCH_UP_ATTEMPTS = 30;
+const ROW_CATCH_UP_MS = 1000;
+
 const IDLE: RunView = { phase: "Idle", lines: [], summary: null, message: null, lost: false };
 
 /** Follows `run` live while it is active; a finished run's log comes from its uploaded logs.txt. */
@@ -32,9 +35,16 @@ export function useRunView(run: { runId: string; statusUrl: string; phase: Phase
     }
     setView({ ...IDLE, phase: run.phase });
     let cancelled = false;
-    const refresh = () =>
+    // After the terminal event, the row has the final message, counts and duration. In Kubernetes mode the operator
+    // writes the row a moment after the runner's event reaches us: never let a row that is still catching up turn a
+    // finished run back to Running; ask again shortly instead.
+    const refresh = (attempt = 0) =>
       runs.get(run.runId).then((r) => {
         if (cancelled) return;
+        if (!TERMINAL.has(r.phase)) {
+          if (attempt < ROW_CATCH_UP_ATTEMPTS) window.setTimeout(() => void refresh(attempt + 1), ROW_CATCH_UP_MS);
+          return;
+        }
         setView((v) => ({ ...v, phase: r.phase, summary: r.summary.total ? r.summary : v.summary, message: r.message ?? v.message }));
         onEnd?.(r);
       }, () => undefined);
