@@ -1,8 +1,9 @@
 """The images built from our Dockerfiles (`scripts/build-images.sh`), as the e2e tier's real node uses them.
 
-The script builds with buildah (cached by a hash of each image's inputs) and writes `current.env` into its cache
-dir: the tag of each image and the archive containerd imports it from. `ensure_images()` runs it (a no-op when
-cached) and reads that file; a failed build fails the caller loudly, naming the step.
+The script builds with buildah (cached by a hash of each image's inputs) and prints, as KEY=VALUE lines on stdout,
+the tag of each image and the archive containerd imports it from (for this work tree; its cache's `current.env` is
+whichever tree built last). `ensure_images()` runs it (a no-op when cached) and reads those lines; a failed build
+fails the caller loudly, with the tail of its output.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-
-from tests.k8s import procs
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO / "scripts" / "build-images.sh"
@@ -30,12 +29,8 @@ class BuiltImages:
     archives: dict[str, Path]  # image name -> archive for `ctr images import`
 
 
-def env_file() -> Path:
-    return procs.cache_root() / "images" / "current.env"
-
-
-def read_env(path: Path) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.startswith("#"))
+def parse_env(text: str) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
     return {k.strip(): v.strip() for k, v in pairs}
 
 
@@ -45,7 +40,7 @@ def ensure_images(timeout: float = 3000) -> BuiltImages:
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
         raise ImageBuildError(f"scripts/build-images.sh exited with {proc.returncode}:\n{tail}")
-    env = read_env(env_file())
+    env = parse_env(proc.stdout)
     names = {"app": env["SUPERTEST_IMAGE"], "runner": env["RUNNER_IMAGE"], "pause": env["PAUSE_IMAGE"]}
     archives = {
         names["app"]: Path(env["SUPERTEST_IMAGE_ARCHIVE"]),

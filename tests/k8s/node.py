@@ -233,7 +233,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 [ttrpc]
   address = "{RUN_DIR / "containerd.sock.ttrpc"}"
 [plugins."io.containerd.internal.v1.opt"]
-  path = "{RUN_DIR / 'opt'}"  # not /opt/containerd: nothing of the node stays on the host
+  path = "{RUN_DIR / "opt"}"  # not /opt/containerd: nothing of the node stays on the host
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "{self.images.pause}"
   # Root here lacks CAP_SYS_RESOURCE: containerd may only lower OOM scores.
@@ -273,6 +273,12 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         hash of the image's inputs, so a known name is the same content."""
         imported = []
         present = self.image_names()
+        # containerd's root is kept across sessions: drop our images of earlier builds, or every code change would
+        # leave another gigabyte behind.
+        stale = [n for n in present if n.startswith("localhost/") and n not in archives]
+        if stale:
+            self.ctr("images", "rm", *stale, check=False)
+        present -= set(stale)
         for name, archive in archives.items():
             if name in present:
                 continue

@@ -6,6 +6,7 @@ with RedisServer.start() as server:
 
 from __future__ import annotations
 
+import secrets
 import shutil
 
 import redis as redis_client
@@ -19,10 +20,14 @@ class RedisServer(Service):
     def __init__(self, host: str = "127.0.0.1") -> None:
         super().__init__(host)
         self.port = free_port()
+        # Off loopback, Redis' protected mode refuses clients without a password: give it one, as a real
+        # deployment has (the e2e tier's real node binds on the node IP, where pods connect).
+        self.password = secrets.token_hex(16) if host != "127.0.0.1" else None
 
     @property
     def url(self) -> str:
-        return f"redis://{self.host}:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}{self.host}:{self.port}/0"
 
     def _boot(self, timeout: float) -> None:
         binary = shutil.which("redis-server")
@@ -36,12 +41,14 @@ class RedisServer(Service):
             "dir": self.workdir,
             "daemonize": "no",  # stay in our process group
         }
+        if self.password:
+            settings["requirepass"] = self.password
         options = [arg for key, value in settings.items() for arg in (f"--{key}", str(value))]
         process = self._spawn([binary, *options])
         wait_for(self._ping, what=f"redis-server on port {self.port}", timeout=timeout, process=process)
 
     def _ping(self) -> bool:
-        client = redis_client.Redis(host=self.host, port=self.port, socket_connect_timeout=1)
+        client = redis_client.Redis.from_url(self.url, socket_connect_timeout=1)
         try:
             return bool(client.ping())
         except redis_client.RedisError:

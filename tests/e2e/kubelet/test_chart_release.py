@@ -89,7 +89,22 @@ def release(
     env = {**os.environ, "KUBECONFIG": str(real_node.cp.kubeconfig_path)}
     # --take-ownership: the session's CRDs may already have been applied with kubectl by another test.
     args = ["-n", cluster.ns, "-f", str(CI_VALUES), "-f", str(values_file)]
-    installed = helm("install", name, str(CHART), *args, "--take-ownership", "--wait", "--timeout=10m", env=env)
+    installed = helm(
+        "install",
+        name,
+        str(CHART),
+        *args,
+        "--take-ownership",
+        "--wait",
+        "--timeout=10m",
+        env=env,
+        timeout=660,
+        check=False,
+    )
+    if installed.returncode != 0:  # say why: the pods and the namespace's recent events
+        state = cluster.kubectl("get", "pods,jobs", "-o", "wide").stdout
+        events = cluster.kubectl("get", "events", "--sort-by=.lastTimestamp").stdout.splitlines()[-25:]
+        raise AssertionError(f"helm install failed:\n{installed.stderr}\n{state}\n" + "\n".join(events))
     assert "STATUS: deployed" in installed.stdout, installed.stdout
     try:
         api_pod = cluster.kubectl("get", "pods", "-l", "app.kubernetes.io/component=api", "-o", "name").stdout.split()[
@@ -130,7 +145,7 @@ def test_helm_install_on_the_real_node(
     env = {**os.environ, "KUBECONFIG": str(real_node.cp.kubeconfig_path)}
 
     # 1. helm test: the chart's own check (a TestRun created with the API's ServiceAccount passes).
-    tested = helm("test", release.name, "-n", release.namespace, "--timeout=6m", env=env, check=False)
+    tested = helm("test", release.name, "-n", release.namespace, "--timeout=6m", env=env, check=False, timeout=400)
     assert tested.returncode == 0 and "Phase:          Succeeded" in tested.stdout, tested.stdout + tested.stderr
 
     # 2. kubectl apply: a TestRun passes in a runner container; report in S3, row in Postgres.

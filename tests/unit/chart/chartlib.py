@@ -29,8 +29,10 @@ def helm_binary() -> Path:
     return path
 
 
-def helm(*args: str, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run([str(helm_binary()), *args], capture_output=True, text=True, timeout=300, env=env)
+def helm(
+    *args: str, check: bool = True, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    out = subprocess.run([str(helm_binary()), *args], capture_output=True, text=True, timeout=timeout, env=env)
     if check:
         assert out.returncode == 0, f"helm {' '.join(args)} failed:\n{out.stderr}"
     return out
