@@ -25,9 +25,6 @@ from tests.services.postgres import PostgresServer
 from tests.services.redis_server import RedisServer
 from tests.services.s3 import S3Server
 
-# A cold machine builds both images (minutes) before the first test here.
-pytestmark = pytest.mark.timeout(1800)
-
 
 @pytest.fixture(scope="session")
 def built_images() -> BuiltImages:

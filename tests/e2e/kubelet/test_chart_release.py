@@ -34,6 +34,8 @@ from tests.services.s3 import S3Server
 from tests.unit.chart.chartlib import CHART, helm
 
 CI_VALUES = CHART / "ci" / "real-node-values.yaml"
+# The first test of the tier may build both images (minutes on a cold machine) and installs a release.
+pytestmark = pytest.mark.timeout(1800)
 
 
 def split_image(name: str) -> dict[str, str]:

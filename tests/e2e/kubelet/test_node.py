@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.k8s.images import BuiltImages
@@ -12,6 +13,8 @@ from tests.k8s.node import NODE_NAME, RealNode
 from tests.k8s.wait import wait_for
 
 MEMORY_LIMIT_BYTES = 300 * 1024 * 1024
+# The first test of the tier on a cold machine builds both images (minutes).
+pytestmark = pytest.mark.timeout(1800)
 
 
 def probe_pod(image: str) -> dict[str, Any]:

@@ -28,6 +28,17 @@ def test_generated_certificate_is_signed_by_its_ca_and_covers_the_hosts(tmp_path
     assert oct(certs.pkeyfile.stat().st_mode & 0o777) == "0o600"
 
 
+def test_a_service_name_longer_than_a_common_name_allows_still_gets_a_certificate(tmp_path: Path) -> None:
+    # `<release>-supertest-operator.<namespace>.svc` easily passes X.509's 64-character CN limit (found by the chart
+    # install on the real node); the name must still be served, through the SAN.
+    host = "st97f6ca-supertest-operator.test-helm-install-on-the-real-node-6487e8.svc"
+    assert len(host) > 64
+    certs = generate_certs(tmp_path, [host])
+    leaf = x509.load_pem_x509_certificate(certs.certfile.read_bytes())
+    sans = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(x509.DNSName) == [host]
+
+
 def _ctx(capacity: int) -> Any:
     import asyncio
 
