@@ -56,6 +56,11 @@ class OperatorSettings(CoreSettings):
     # The name the apiserver dials: the Service DNS name in a cluster, 127.0.0.1 in tests.
     webhook_host: str = Field(default="supertest-operator.supertest.svc", alias="WEBHOOK_HOST")
     webhook_cert_dir: str | None = Field(default=None, alias="WEBHOOK_CERT_DIR")
+    # In a cluster, the apiserver reaches the webhook through a Service reference (namespace/name), resolved by the
+    # apiserver itself: its own DNS usually cannot resolve `*.svc` names (it runs on the host network). Unset, the
+    # configuration carries a URL to WEBHOOK_HOST (local processes in tests).
+    webhook_service: str | None = Field(default=None, alias="WEBHOOK_SERVICE")
+    webhook_service_namespace: str | None = Field(default=None, alias="WEBHOOK_SERVICE_NAMESPACE")
     # Webhook names become "<handler>.<this>": the apiserver wants a domain of three or more segments.
     webhook_config_name: str = Field(
         default="supertest.dev",

@@ -108,7 +108,10 @@ class Cluster:
         self.core = k8s.CoreV1Api(api)
 
     def kubectl(self, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return self.env.cp.kubectl("-n", self.ns, *args, check=check, input=stdin, timeout=120)
+        out = self.env.cp.kubectl("-n", self.ns, *args, check=False, input=stdin, timeout=120)
+        if check and out.returncode != 0:  # say what kubectl said, not only its exit code
+            raise AssertionError(f"kubectl {' '.join(args)} exited with {out.returncode}: {out.stderr.strip()}")
+        return out
 
     def apply(self, manifest: dict[str, Any], check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(manifest), check=check)

@@ -40,6 +40,7 @@ pytestmark = pytest.mark.timeout(1800)
 # scratch folders (emptyDirs in the pod), and what a container image provides (PATH, LANG).
 LOCAL_ONLY = {
     "WEBHOOK_HOST",
+    "WEBHOOK_SERVICE",
     "WEBHOOK_LISTEN",
     "WEBHOOK_PORT",
     "WEBHOOK_CERT_DIR",
@@ -218,6 +219,8 @@ def test_chart_rbac_and_env_run_a_testrun(e2e: E2eEnv, installed: Installed, k8s
     )
     operator_local = {
         "WEBHOOK_HOST": "127.0.0.1",
+        # No kube-proxy on this control plane: the apiserver dials the local process by URL, not the Service.
+        "WEBHOOK_SERVICE": "",
         "WEBHOOK_LISTEN": "127.0.0.1",
         "WEBHOOK_PORT": str(free_port()),
         "WEBHOOK_CERT_DIR": str(scratch / "webhook-certs"),

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from collections.abc import Iterable
+import urllib.parse
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -146,14 +147,49 @@ def forget_pending(ctx: OperatorContext, plural: str, namespace: str, name: str)
     ctx.webhook_pending.pop((plural, namespace, name), None)
 
 
+class ServiceWebhookServer(kopf.WebhookServer):
+    """kopf's server, announced to the apiserver as a Service reference instead of a URL.
+
+    kopf always writes `clientConfig.url`, which the apiserver resolves with its own (host) DNS, where cluster
+    Service names do not exist; a `clientConfig.service` is resolved by the apiserver to the Service's address, as
+    every in-cluster webhook is. kopf appends each handler's id to `service.path` as it does to the URL.
+    """
+
+    def __init__(self, *, service: str, namespace: str, service_port: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.service, self.namespace, self.service_port = service, namespace, service_port
+
+    async def __call__(self, fn: Any) -> AsyncIterator[Any]:
+        async for config in super().__call__(fn):
+            yield service_client_config(config, self.service, self.namespace, self.service_port)
+
+
+def service_client_config(config: Mapping[str, Any], service: str, namespace: str, port: int) -> dict[str, Any]:
+    """The clientConfig for `service` (pure): the same CA bundle, the URL's path, no URL."""
+    service_ref: dict[str, Any] = {"namespace": namespace, "name": service, "port": port}
+    # kopf then appends "/<handler id>" to the path, so an empty path must stay absent, not become "/".
+    path = urllib.parse.urlsplit(str(config.get("url") or "")).path.rstrip("/")
+    if path:
+        service_ref["path"] = path
+    out: dict[str, Any] = {"service": service_ref}
+    if config.get("caBundle"):
+        out["caBundle"] = config["caBundle"]
+    return out
+
+
 def webhook_server(ctx: OperatorContext, cert_dir: Path) -> kopf.WebhookServer:
     s = ctx.settings
     certs = load_or_generate(cert_dir, [s.webhook_host, "localhost", "127.0.0.1"])
-    return kopf.WebhookServer(
-        addr=s.webhook_listen,
-        port=s.webhook_port,
-        host=s.webhook_host,
-        certfile=str(certs.certfile),
-        pkeyfile=str(certs.pkeyfile),
-        cafile=str(certs.cafile),
-    )
+    common: dict[str, Any] = {
+        "addr": s.webhook_listen,
+        "port": s.webhook_port,
+        "host": s.webhook_host,
+        "certfile": str(certs.certfile),
+        "pkeyfile": str(certs.pkeyfile),
+        "cafile": str(certs.cafile),
+    }
+    if s.webhook_service and s.webhook_service_namespace:
+        return ServiceWebhookServer(
+            service=s.webhook_service, namespace=s.webhook_service_namespace, service_port=s.webhook_port, **common
+        )
+    return kopf.WebhookServer(**common)

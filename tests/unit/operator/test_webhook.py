@@ -8,8 +8,14 @@ from typing import Any
 import kopf
 import pytest
 from cryptography import x509
+from kopf._core.engines.admission import _inject_handler_id
 from supertest_operator.context import OperatorContext
-from supertest_operator.handlers.webhook import generate_certs, validate_queue, waiting_index_entry
+from supertest_operator.handlers.webhook import (
+    generate_certs,
+    service_client_config,
+    validate_queue,
+    waiting_index_entry,
+)
 
 from supertest.admission import QueueFull
 
@@ -37,6 +43,17 @@ def test_a_service_name_longer_than_a_common_name_allows_still_gets_a_certificat
     leaf = x509.load_pem_x509_certificate(certs.certfile.read_bytes())
     sans = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert sans.get_values_for_type(x509.DNSName) == [host]
+
+
+def test_webhook_announced_as_a_service_reference_keeps_the_path_and_ca() -> None:
+    # kopf's URL form; the apiserver gets a Service reference instead (its host DNS cannot resolve *.svc names).
+    url_form = {"url": "https://op.ns.svc:9443", "caBundle": "Q0E="}
+    announced = service_client_config(url_form, "op", "ns", 9443)
+    assert announced == {"service": {"namespace": "ns", "name": "op", "port": 9443}, "caBundle": "Q0E="}
+    # kopf appends each handler's id to the path: one slash, as with the URL form.
+    assert _inject_handler_id(announced, "testjob-schedule")["service"]["path"] == "/testjob-schedule"  # type: ignore
+    with_path = service_client_config({"url": "https://op.ns.svc:9443/hooks/"}, "op", "ns", 9443)
+    assert _inject_handler_id(with_path, "x")["service"]["path"] == "/hooks/x"  # type: ignore
 
 
 def _ctx(capacity: int) -> Any:
