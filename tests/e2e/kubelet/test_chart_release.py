@@ -131,6 +131,11 @@ def release(
     finally:
         cluster.custom.delete_collection_namespaced_custom_object("supertest.dev", "v1alpha1", cluster.ns, "testjobs")
         helm("uninstall", name, "-n", cluster.ns, "--wait", "--timeout=3m", check=False, env=env)
+        # kopf creates the webhook configurations at run time, so Helm does not remove them (see the README).
+        cluster.kubectl(
+            "delete", "--ignore-not-found", "validatingwebhookconfiguration,mutatingwebhookconfiguration",
+            f"{name}-supertest.supertest.dev", check=False,
+        )  # fmt: skip
 
 
 def row_phase(database_url: str, run_id: str) -> str | None:
