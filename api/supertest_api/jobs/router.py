@@ -4,13 +4,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Body, Depends, Query, Request, Response, status
 
+from supertest_api.auth.deps import require_principal
 from supertest_api.common import responses
-from supertest_api.deps import SchedulingDep, SessionDep, require_principal
+from supertest_api.deps import ResourcesDep, SessionDep
 from supertest_api.jobs import service
 from supertest_api.jobs.schemas import JobIn, JobListOut, JobOut, JobPatch, SchedulePreviewOut
 from supertest_api.runs import service as run_service
 from supertest_api.runs.router import SUBMIT_RESPONSES, SubmitContextDep, submitted_out
 from supertest_api.runs.schemas import RunOptionsIn, SubmitOut
+
+
+def get_scheduling(resources: ResourcesDep) -> service.Scheduling:
+    return service.Scheduling(cluster=resources.testjobs, wake=resources.wake_scheduler)
+
+
+SchedulingDep = Annotated[service.Scheduling, Depends(get_scheduling)]
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], dependencies=[Depends(require_principal)])
 # Writes may also create, replace or delete the job's TestJob (Kubernetes mode); if that fails, nothing is saved.

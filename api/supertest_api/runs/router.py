@@ -1,26 +1,21 @@
 from __future__ import annotations
 
-from typing import Annotated
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
+from supertest.db import runs as run_repo
 from supertest.launch import Trigger
 from supertest.phases import Phase
+from supertest_api.auth.deps import PrincipalDep, require_principal
 from supertest_api.common import responses
-from supertest_api.deps import (
-    LauncherDep,
-    MetricsDep,
-    PrincipalDep,
-    ResourcesDep,
-    SessionDep,
-    SessionFactoryDep,
-    SettingsDep,
-    require_principal,
-)
+from supertest_api.deps import LauncherDep, ResourcesDep, SessionDep, SessionFactoryDep, SettingsDep
+from supertest_api.metrics.service import MetricsDep
 from supertest_api.results import service as results_service
 from supertest_api.results.schemas import ArtifactListOut
 from supertest_api.runs import service
-from supertest_api.runs.repository import RunFilter
 from supertest_api.runs.schemas import RunKindName, RunListOut, RunOut, SubmitJobIn, SubmitOut, SubmitTestIn
 
 router = APIRouter(prefix="/api", tags=["runs"], dependencies=[Depends(require_principal)])
@@ -75,26 +70,38 @@ def submitted_out(
     return service.submit_out(ctx.settings, submitted.record)
 
 
-@router.post(
-    "/test",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=SubmitOut,
-    responses=SUBMIT_RESPONSES,
-    summary="Run one test (inline script, or a stored test by testId)",
-)
-async def submit_test(body: SubmitTestIn, request: Request, response: Response, ctx: SubmitContextDep) -> SubmitOut:
-    return submitted_out(ctx, await service.submit_test(ctx, body), request, response)
+def _submit_endpoint(body_type: type[SubmitTestIn] | type[SubmitJobIn]) -> Callable[..., Awaitable[SubmitOut]]:
+    """The endpoint of one submit path: the same function for the test and the job body."""
+
+    async def submit(body: Any, request: Request, response: Response, ctx: SubmitContextDep) -> SubmitOut:
+        return submitted_out(ctx, await service.submit(ctx, body), request, response)
+
+    # The body's model, given as a real class, is what FastAPI validates and documents for this path.
+    signature = inspect.signature(submit)
+    params = [p.replace(annotation=body_type) if p.name == "body" else p for p in signature.parameters.values()]
+    submit.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    return submit
 
 
-@router.post(
-    "/jobs/run",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=SubmitOut,
-    responses=SUBMIT_RESPONSES,
-    summary="Run a job: a stored job by jobId, or inline tests, in one runner with one combined report",
-)
-async def submit_job(body: SubmitJobIn, request: Request, response: Response, ctx: SubmitContextDep) -> SubmitOut:
-    return submitted_out(ctx, await service.submit_job(ctx, body), request, response)
+for _path, _body, _name, _summary in (
+    ("/test", SubmitTestIn, "submit_test", "Run one test (inline script, or a stored test by testId)"),
+    (
+        "/jobs/run",
+        SubmitJobIn,
+        "submit_job",
+        "Run a job: a stored job by jobId, or inline tests, in one runner with one combined report",
+    ),
+):
+    router.add_api_route(
+        _path,
+        _submit_endpoint(_body),
+        methods=["POST"],
+        name=_name,
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=SubmitOut,
+        responses=SUBMIT_RESPONSES,
+        summary=_summary,
+    )
 
 
 @router.get("/runs", response_model=RunListOut, responses=responses(), summary="Run history, newest first")
@@ -109,7 +116,7 @@ def list_runs(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> RunListOut:
-    flt = RunFilter(
+    flt = run_repo.RunFilter(
         phase=[p.value for p in phase or []],
         kind=kind,
         trigger=trigger,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TypeVar
@@ -12,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from supertest.db import testjobs as rows
-from supertest.db.engine import session_scope
+from supertest.db.engine import in_session
 from supertest.kube.models import TestJobSpec, TestJobStatus, parse_time
 from supertest_operator.context import OperatorContext
 from supertest_operator.testjob import OwnedRun, TestJobView
@@ -58,13 +57,8 @@ async def _db(ctx: OperatorContext, fn: Callable[[Session], T]) -> T | None:
     sessions = ctx.sessions
     if sessions is None:
         return None
-
-    def work() -> T:
-        with session_scope(sessions) as session:
-            return fn(session)
-
     try:
-        return await asyncio.to_thread(work)
+        return await in_session(sessions, fn)
     except SQLAlchemyError as exc:  # history lags; scheduling must not stop for a database outage
         log.warning("testjob_mirror_failed", error=str(exc))
         return None

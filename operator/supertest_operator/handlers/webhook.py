@@ -60,7 +60,7 @@ async def validate_queue(
         count = len(waiting) + len(pending)
         if not queue_has_room(count, capacity):
             metrics.WEBHOOK_DENIED.inc()
-            raise kopf.AdmissionError(str(QueueFull(count, capacity)), code=429)
+            raise kopf.AdmissionError(str(QueueFull(count, capacity)), code=QueueFull.STATUS)
         if not dryrun and key[2]:
             pending[key] = now + PENDING_SECONDS
 

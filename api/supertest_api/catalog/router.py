@@ -4,13 +4,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 
+from supertest_api.auth.deps import require_principal
+from supertest_api.catalog import service
+from supertest_api.catalog.schemas import TestIn, TestListOut, TestOut, TestPatch, TestSummaryOut
 from supertest_api.common import responses
-from supertest_api.deps import SessionDep, SettingsDep, require_principal
+from supertest_api.deps import SessionDep, SettingsDep
 from supertest_api.runs import service as run_service
 from supertest_api.runs.router import SUBMIT_RESPONSES, SubmitContextDep, submitted_out
 from supertest_api.runs.schemas import RunOptionsIn, SubmitOut
-from supertest_api.tests import service
-from supertest_api.tests.schemas import TestIn, TestListOut, TestOut, TestPatch, TestSummaryOut
 
 router = APIRouter(prefix="/api/tests", tags=["tests"], dependencies=[Depends(require_principal)])
 
