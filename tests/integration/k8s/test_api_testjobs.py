@@ -20,8 +20,8 @@ import uvicorn
 import yaml
 from supertest_api.app import create_app
 from supertest_api.kubernetes.launcher import KubernetesLauncher
-from supertest_operator.handlers.testjob_mirror import mirror_of
 from supertest_operator.testjob import TestJobView
+from supertest_operator.testjob_mirror import mirror_of
 
 from supertest.bus.memory import MemoryEventBus
 from supertest.db import apikeys

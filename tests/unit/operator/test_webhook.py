@@ -9,7 +9,8 @@ import kopf
 import pytest
 from cryptography import x509
 from supertest_operator.context import OperatorContext
-from supertest_operator.handlers.webhook import generate_certs, validate_queue, waiting_index_entry
+from supertest_operator.handlers.webhook import validate_queue, waiting_index_entry
+from supertest_operator.webhook_server import generate_certs
 
 from supertest.admission import QueueFull
 
