@@ -4,7 +4,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, status
 
 from supertest.db import runs as run_repo
 from supertest.launch import Trigger
@@ -16,7 +16,15 @@ from supertest_api.metrics.service import MetricsDep
 from supertest_api.results import service as results_service
 from supertest_api.results.schemas import ArtifactListOut
 from supertest_api.runs import service
-from supertest_api.runs.schemas import RunKindName, RunListOut, RunOut, SubmitJobIn, SubmitOut, SubmitTestIn
+from supertest_api.runs.schemas import (
+    RunKindName,
+    RunListOut,
+    RunOptionsIn,
+    RunOut,
+    SubmitJobIn,
+    SubmitOut,
+    SubmitTestIn,
+)
 
 router = APIRouter(prefix="/api", tags=["runs"], dependencies=[Depends(require_principal)])
 
@@ -76,11 +84,50 @@ def _submit_endpoint(body_type: type[SubmitTestIn] | type[SubmitJobIn]) -> Calla
     async def submit(body: Any, request: Request, response: Response, ctx: SubmitContextDep) -> SubmitOut:
         return submitted_out(ctx, await service.submit(ctx, body), request, response)
 
-    # The body's model, given as a real class, is what FastAPI validates and documents for this path.
-    signature = inspect.signature(submit)
-    params = [p.replace(annotation=body_type) if p.name == "body" else p for p in signature.parameters.values()]
-    submit.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    _annotate(submit, body=body_type)  # the body's model is what FastAPI validates and documents for this path
     return submit
+
+
+def _annotate(endpoint: Callable[..., Any], **annotations: Any) -> None:
+    """Give an endpoint made in a function real annotation objects for some parameters: with postponed
+    annotations FastAPI would look the names up in this module, where the factory's arguments are not."""
+    signature = inspect.signature(endpoint)
+    params = [p.replace(annotation=annotations.get(p.name, p.annotation)) for p in signature.parameters.values()]
+    endpoint.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+
+
+def add_stored_run_route(
+    router: APIRouter,
+    param: str,
+    body_of: Callable[[str, RunOptionsIn], SubmitTestIn | SubmitJobIn],
+    *,
+    name: str,
+    summary: str,
+    codes: tuple[int, ...] = (),
+) -> None:
+    """`POST .../{param}/run` of a stored test or job: the submit path with the stored item's id as the body."""
+
+    async def run_stored(
+        item_id: str,
+        request: Request,
+        response: Response,
+        ctx: SubmitContextDep,
+        options: Annotated[RunOptionsIn | None, Body()] = None,
+    ) -> SubmitOut:
+        submitted = await service.submit(ctx, body_of(item_id, options or RunOptionsIn()))
+        return submitted_out(ctx, submitted, request, response)
+
+    _annotate(run_stored, item_id=Annotated[str, Path(alias=param)])
+    router.add_api_route(
+        f"/{{{param}}}/run",
+        run_stored,
+        methods=["POST"],
+        name=name,
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=SubmitOut,
+        responses={**SUBMIT_RESPONSES, **responses(*codes)},
+        summary=summary,
+    )
 
 
 for _path, _body, _name, _summary in (

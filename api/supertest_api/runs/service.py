@@ -148,16 +148,14 @@ async def submit(ctx: SubmitContext, body: SubmitTestIn | SubmitJobIn) -> Submit
     return Submitted(record)
 
 
-async def submit_stored_test(ctx: SubmitContext, test_id: str, options: RunOptionsIn) -> Submitted:
-    return await submit(
-        ctx, SubmitTestIn(test_id=test_id, priority=options.priority, timeout_seconds=options.timeout_seconds)
-    )
+def stored_test_body(test_id: str, options: RunOptionsIn) -> SubmitTestIn:
+    """`POST /api/tests/{id}/run` is `POST /api/test` with the test's id."""
+    return SubmitTestIn(test_id=test_id, priority=options.priority, timeout_seconds=options.timeout_seconds)
 
 
-async def submit_stored_job(ctx: SubmitContext, job_id: str, options: RunOptionsIn) -> Submitted:
-    return await submit(
-        ctx, SubmitJobIn(job_id=job_id, priority=options.priority, timeout_seconds=options.timeout_seconds)
-    )
+def stored_job_body(job_id: str, options: RunOptionsIn) -> SubmitJobIn:
+    """`POST /api/jobs/{id}/run` is `POST /api/jobs/run` with the job's id."""
+    return SubmitJobIn(job_id=job_id, priority=options.priority, timeout_seconds=options.timeout_seconds)
 
 
 # -- single tests ------------------------------------------------------------------------------
@@ -225,15 +223,7 @@ async def _job_request(ctx: SubmitContext, body: SubmitJobIn) -> RunRequest:
             (t.name, check_script(t.script, ctx.settings.max_script_bytes, field=f"tests[{i}].script"), t.language)
             for i, t in enumerate(body.tests)
         ]
-        return RunRequest(
-            kind="job",
-            scripts=_ordered_specs(entries),
-            title=body.title or f"{len(entries)} test(s)",
-            trigger=ctx.trigger,
-            priority=body.priority,
-            timeout_seconds=body.timeout_seconds,
-            workers=body.workers,
-        )
+        return _job_run(ctx, body, body.title or f"{len(entries)} test(s)", _ordered_specs(entries))
     job_id = body.job_id
     assert job_id is not None
 
@@ -247,16 +237,7 @@ async def _job_request(ctx: SubmitContext, body: SubmitJobIn) -> RunRequest:
         if not job.tests:
             raise ValidationFailed(f"job {job.name!r} has no tests; add testIds first")
         entries = [(jt.test.title, jt.test.script, jt.test.language) for jt in job.tests]
-        return RunRequest(
-            kind="job",
-            scripts=_ordered_specs(entries),
-            title=body.title or job.name,
-            trigger=ctx.trigger,
-            job_id=job.id,
-            priority=body.priority,
-            timeout_seconds=body.timeout_seconds,
-            workers=body.workers,
-        )
+        return _job_run(ctx, body, body.title or job.name, _ordered_specs(entries), job_id=job.id)
 
     return await in_session(ctx.factory, build)
 
@@ -272,13 +253,25 @@ def _testjob_request(ctx: SubmitContext, job: JobRecord, body: SubmitJobIn) -> R
             "where the API creates runs; start it there: "
             f"kubectl -n {job.k8s_namespace} annotate tj/{job.k8s_name} supertest.dev/run-now=$(date +%s) --overwrite"
         )
+    return _job_run(ctx, body, body.title or job.name, (), job_id=job.id, job_ref=job.k8s_name)
+
+
+def _job_run(
+    ctx: SubmitContext,
+    body: SubmitJobIn,
+    title: str,
+    scripts: tuple[ScriptSpec, ...],
+    job_id: str | None = None,
+    job_ref: str | None = None,
+) -> RunRequest:
+    """A job's run request: inline tests, a stored job's tests, or a jobRef; the options are the body's."""
     return RunRequest(
         kind="job",
-        scripts=(),
-        title=body.title or job.name,
+        scripts=scripts,
+        title=title,
         trigger=ctx.trigger,
-        job_id=job.id,
-        job_ref=job.k8s_name,
+        job_id=job_id,
+        job_ref=job_ref,
         priority=body.priority,
         timeout_seconds=body.timeout_seconds,
         workers=body.workers,
