@@ -70,10 +70,14 @@ def count_in_phases(session: Session, phases: Sequence[Phase]) -> int:
     return int(session.execute(stmt).scalar_one())
 
 
-def queued_record(run_id: str, request: RunRequest, namespace: str | None = None) -> RunRecord:
+def queued_record(
+    run_id: str, request: RunRequest, namespace: str | None = None, spec: dict[str, Any] | None = None
+) -> RunRecord:
     """The Queued row of a submission, as every launcher writes it (with its Idempotency-Key, if any).
 
-    `namespace`: where a Kubernetes launcher creates the run's resource (None in local mode).
+    A Kubernetes launcher gives the namespace and the spec of the resource it creates: the row then holds the
+    very spec the operator mirrors from that resource later, so `runs.spec` keeps one shape for the run's life.
+    In local mode the row holds the request's spec (`RunRequest.spec_dict`), which only the dispatcher reads.
     """
     key = request.idempotency
     now = utcnow()
@@ -88,7 +92,7 @@ def queued_record(run_id: str, request: RunRequest, namespace: str | None = None
         trigger=request.trigger,
         priority=request.priority,
         title=request.title[:200],
-        spec=request.spec_dict(),
+        spec=request.spec_dict() if spec is None else spec,
         phase=Phase.QUEUED.value,
         idempotency_scope=key.scope if key else None,
         idempotency_key=key.key if key else None,

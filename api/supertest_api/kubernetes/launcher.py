@@ -86,7 +86,8 @@ class KubernetesLauncher:
             manifest["spec"] = await self._testjob_spec(request.job_ref, manifest["spec"])
         resource = resource_for_kind(request.kind)
 
-        await self._db(lambda s: run_repo.insert_new(s, run_repo.queued_record(run_id, request, self._namespace)))
+        row = run_repo.queued_record(run_id, request, self._namespace, spec=manifest["spec"])
+        await self._db(lambda s: run_repo.insert_new(s, row))
         try:
             created = await self.kube.create(run_path(resource, self._namespace), manifest)
         except KubeError as exc:
