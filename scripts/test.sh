@@ -22,8 +22,11 @@ step "ruff"
 step "mypy (strict on our packages)"
 .venv/bin/mypy
 
-step "import contracts"
+step "import contracts (layers, independence, no import cycles)"
 .venv/bin/lint-imports
+
+step "UI API types match the OpenAPI schema (openapi-typescript)"
+bash scripts/gen-ui-types.sh --check
 
 step "pytest: unit, integration, e2e"
 .venv/bin/python -m pytest tests "$@"

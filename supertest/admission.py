@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +16,14 @@ class QueuedRun:
 
 
 class QueueFull(Exception):
-    """Raised when a new run would exceed the queued capacity."""
+    """Raised when a new run would exceed the queued capacity.
+
+    Its structured code is HTTP 429: the API answers with it and the operator's webhook denies with it, so a
+    client (the API's own Kubernetes launcher among them) knows a full queue by the code, never by the words.
+    """
+
+    STATUS = 429
+    _WIRE = re.compile(r"queue is full: (\d+) runs are waiting and QUEUED_CAPACITY is (\d+)")
 
     def __init__(self, queued: int, capacity: int) -> None:
         super().__init__(
@@ -24,6 +32,15 @@ class QueueFull(Exception):
         )
         self.queued = queued
         self.capacity = capacity
+
+    @classmethod
+    def from_refusal(cls, status: int, message: str) -> QueueFull | None:
+        """A refusal with QueueFull's code as a QueueFull: the counts read back from the message written above
+        (the webhook's response carries only a code and a message). Any other code is not a full queue."""
+        if status != cls.STATUS:
+            return None
+        found = cls._WIRE.search(message)
+        return cls(int(found.group(1)), int(found.group(2))) if found else None
 
 
 def queue_has_room(queued: int, queued_capacity: int) -> bool:

@@ -19,14 +19,18 @@ class EventType(StrEnum):
 
 
 class Summary(BaseModel):
+    """A run's test counts: in its result event, in its resource's status.summary and in the API's run."""
+
     total: int = 0
     passed: int = 0
     failed: int = 0
     flaky: int = 0
     skipped: int = 0
-    duration_ms: int = Field(default=0, alias="durationMs")
+    # None only where it is not known yet: a run row that has not finished.
+    duration_ms: int | None = Field(default=0, alias="durationMs")
 
-    model_config = {"populate_by_name": True}
+    # As a response schema every count is always present (the API's clients may rely on it).
+    model_config = {"populate_by_name": True, "json_schema_serialization_defaults_required": True}
 
 
 class RunEvent(BaseModel):

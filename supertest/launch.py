@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from supertest.db.models import RunRecord
-
 Language = Literal["javascript", "typescript"]
 RunKind = Literal["test", "job"]
 Trigger = Literal["manual", "api", "schedule", "kubectl", "cli"]
@@ -68,12 +66,24 @@ def scripts_from_spec(spec: dict[str, object]) -> list[ScriptSpec]:
     return [ScriptSpec(name=s["name"], script=s["script"], language=s.get("language", "javascript")) for s in raw]
 
 
+@dataclass(frozen=True, slots=True)
+class LaunchedRun:
+    """What a launcher answers about a run it submitted or cancelled: plain data read inside the transaction
+    that wrote it, so nothing outside the launcher holds an ORM row whose session has closed."""
+
+    id: str
+    kind: RunKind
+    phase: str
+    trigger: str
+    cancel_requested: bool = False
+
+
 class RunLauncher(Protocol):
     """Submits and cancels runs. Raises `supertest.admission.QueueFull` when the queue is full."""
 
-    async def submit(self, request: RunRequest) -> RunRecord: ...
+    async def submit(self, request: RunRequest) -> LaunchedRun: ...
 
-    async def cancel(self, run_id: str) -> RunRecord: ...
+    async def cancel(self, run_id: str) -> LaunchedRun: ...
 
     async def start(self) -> None: ...
 

@@ -10,12 +10,14 @@ import structlog
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from supertest.artifacts import ArtifactStore, create_store
 from supertest.bus import create_bus
 from supertest.bus.base import EventBus
-from supertest.db.engine import make_engine, make_session_factory
+from supertest.db import runs as run_repo
+from supertest.db.engine import make_engine, make_session_factory, session_scope
 from supertest.db.migrate import current_revision, head_revision
 from supertest.launch import RunLauncher
 from supertest.local.scheduler import LocalScheduler
@@ -24,21 +26,20 @@ from supertest.settings import ApiSettings
 from supertest_api.apidocs import service as apidocs_service
 from supertest_api.apidocs.router import router as apidocs_router
 from supertest_api.auth.router import router as auth_router
-from supertest_api.auth.session import SessionSigner, load_session_secret
 from supertest_api.backends import build_launcher, build_testjob_cluster
 from supertest_api.capacity.router import router as capacity_router
+from supertest_api.catalog.router import router as tests_router
 from supertest_api.errors import install_error_handlers
 from supertest_api.health.router import router as health_router
 from supertest_api.jobs.router import router as jobs_router
-from supertest_api.metrics import repository as metrics_repository
 from supertest_api.metrics.router import router as metrics_router
 from supertest_api.metrics.service import ApiMetrics
 from supertest_api.middleware import BodySizeLimitMiddleware, RequestLogMiddleware
 from supertest_api.resources import AppResources
 from supertest_api.results.router import router as results_router
 from supertest_api.runs.router import router as runs_router
+from supertest_api.session import SessionSigner, load_session_secret
 from supertest_api.status.router import router as status_router
-from supertest_api.tests.router import router as tests_router
 from supertest_api.ui.repository import STATIC_DIR
 from supertest_api.ui.router import router as ui_router
 from supertest_api.validation import MAX_BODY_BYTES
@@ -94,6 +95,12 @@ async def _build(settings: ApiSettings, launcher: RunLauncher | None, bus: Event
     )
 
 
+def _run_counts(factory: sessionmaker[Session]) -> tuple[int, int]:
+    """(queued, running) for the metrics gauges: the counts /api/capacity and admission use."""
+    with session_scope(factory) as session:
+        return run_repo.queued_count(session), run_repo.count_active(session)
+
+
 def create_app(
     settings: ApiSettings | None = None, launcher: RunLauncher | None = None, *, bus: EventBus | None = None
 ) -> FastAPI:
@@ -118,7 +125,7 @@ def create_app(
             await scheduler.start()
             resources.wake_scheduler = scheduler.wake
         app.state.resources = resources
-        metrics.read_counts_with(lambda: metrics_repository.run_counts(resources.session_factory))
+        metrics.read_counts_with(lambda: _run_counts(resources.session_factory))
         log.info("api started", backend=settings.run_backend.value, database=resources.engine.url.get_backend_name())
         try:
             yield

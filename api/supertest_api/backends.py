@@ -1,22 +1,35 @@
-"""Run backends, picked by RUN_BACKEND. Imported lazily so local mode never loads Kubernetes code."""
+"""Run backends, picked by RUN_BACKEND and named here explicitly (no import by string).
+
+Each factory imports its backend when called, so local mode never loads Kubernetes code.
+"""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from supertest.bus.base import EventBus
 from supertest.launch import RunLauncher
 from supertest.settings import ApiSettings, RunBackend
-from supertest_api.jobs.cluster import TestJobCluster
+from supertest_api.kubernetes.testjobs import TestJobCluster
 
-# module:factory; the factory takes (settings, session_factory, bus) and returns a RunLauncher.
-BACKENDS: dict[RunBackend, str] = {
-    RunBackend.local: "supertest.local.dispatcher:LocalDispatcher",
-    RunBackend.kubernetes: "supertest.kube.launcher:KubernetesLauncher",
-}
+LauncherFactory = Callable[[ApiSettings, sessionmaker[Session], EventBus], RunLauncher]
+
+
+def _local(settings: ApiSettings, session_factory: sessionmaker[Session], bus: EventBus) -> RunLauncher:
+    from supertest.local.dispatcher import LocalDispatcher
+
+    return LocalDispatcher(settings, session_factory, bus)
+
+
+def _kubernetes(settings: ApiSettings, session_factory: sessionmaker[Session], bus: EventBus) -> RunLauncher:
+    from supertest_api.kubernetes.launcher import KubernetesLauncher
+
+    return KubernetesLauncher(settings, session_factory, bus)
+
+
+BACKENDS: dict[RunBackend, LauncherFactory] = {RunBackend.local: _local, RunBackend.kubernetes: _kubernetes}
 
 
 class BackendUnavailable(RuntimeError):
@@ -24,16 +37,13 @@ class BackendUnavailable(RuntimeError):
 
 
 def build_launcher(settings: ApiSettings, session_factory: sessionmaker[Session], bus: EventBus) -> RunLauncher:
-    target = BACKENDS[settings.run_backend]
-    module_name, _, attr = target.partition(":")
+    factory = BACKENDS[settings.run_backend]
     try:
-        factory: Any = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
+        return factory(settings, session_factory, bus)
+    except ImportError as exc:  # an image built without a backend's dependencies
         raise BackendUnavailable(
-            f"RUN_BACKEND={settings.run_backend.value} needs {target}, which is not available: {exc}"
+            f"RUN_BACKEND={settings.run_backend.value} needs a backend that is not available: {exc}"
         ) from exc
-    launcher: RunLauncher = factory(settings, session_factory, bus)
-    return launcher
 
 
 def build_testjob_cluster(settings: ApiSettings, launcher: RunLauncher) -> TestJobCluster | None:

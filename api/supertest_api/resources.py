@@ -12,8 +12,8 @@ from supertest.artifacts import ArtifactStore
 from supertest.bus.base import EventBus
 from supertest.launch import RunLauncher
 from supertest.settings import ApiSettings
-from supertest_api.auth.session import SessionSigner
-from supertest_api.jobs.cluster import TestJobCluster
+from supertest_api.kubernetes.testjobs import TestJobCluster
+from supertest_api.session import SessionSigner
 
 
 @dataclass(slots=True)

@@ -1,3 +1,3 @@
-from supertest_operator.main import run
+from supertest_operator.app import run
 
 run()

@@ -1,4 +1,8 @@
-"""Everything the handlers share in one process; kept in kopf's `memo` as `memo.ctx`."""
+"""Everything the handlers share in one process; kept in kopf's `memo` as `memo.ctx`.
+
+Clients, locks and wake-ups only: what one part remembers for itself (the webhook's allowed creations, the
+scheduler's reported ticks and mirrored rows) lives with that part (`QueueGate`, `TestJobScheduler`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ import time
 import weakref
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -17,8 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from supertest.bus.base import EventBus
 from supertest.kube.client import KubeApi
+from supertest_operator.db_mirror import DbMirror
 from supertest_operator.events import EventPoster, EventTarget
-from supertest_operator.handlers.db_sync import DbMirror
 from supertest_operator.leader import LeaderLease
 from supertest_operator.settings import OperatorSettings
 
@@ -38,20 +41,11 @@ class OperatorContext:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     # Every decision that can add a running run happens under this lock (one admission pass at a time).
     admission_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    webhook_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    # Creations the webhook allowed that the index has not shown yet: (plural, ns, name) -> expiry (monotonic).
-    webhook_pending: dict[tuple[str, str, str], float] = field(default_factory=dict)
     run_locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = field(
         default_factory=weakref.WeakValueDictionary
     )
     # Wakes the TestJob scheduler (a TestJob or one of its JobRuns changed); it otherwise sleeps until the next tick.
     schedule_wake: asyncio.Event = field(default_factory=asyncio.Event)
-    # (namespace, testjob) -> the tick a Forbid skip was last reported for, so it is posted once per tick.
-    skips_reported: dict[tuple[str, str], str] = field(default_factory=dict)
-    # (namespace, testjob) -> the newest missed tick already counted in supertest_schedule_missed_ticks_total.
-    missed_reported: dict[tuple[str, str], datetime] = field(default_factory=dict)
-    # (namespace, testjob) -> what was last written to its `jobs` row, so unchanged TestJobs cost no write.
-    testjob_rows: dict[tuple[str, str], Any] = field(default_factory=dict)
     ready: bool = False
     last_pass: float = field(default_factory=time.monotonic)
     probe_port: int | None = None

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import structlog
 
+from supertest_operator import retention
 from supertest_operator.cluster import take_snapshot
 from supertest_operator.context import OperatorContext
 from supertest_operator.handlers import (
@@ -21,7 +22,6 @@ from supertest_operator.handlers import (
     cleanup,
     orphans,
     pod_status,
-    retention,
     retries,
     scheduler,
     timeout,
@@ -105,11 +105,12 @@ async def retention_forever(ctx: OperatorContext) -> None:
 
 async def scheduler_forever(ctx: OperatorContext) -> None:
     """TestJob ticks: sleep until the nearest one, or until a TestJob or one of its runs changes."""
+    state = scheduler.TestJobScheduler.of(ctx)  # what the scheduler remembers between passes
     while True:
         delay = scheduler.RETRY_SECONDS
         if ctx.leader.is_leader:
             try:
-                delay = await scheduler.schedule_pass(ctx)
+                delay = await scheduler.schedule_pass(state)
             except asyncio.CancelledError:
                 raise
             except Exception:  # the apiserver hiccups; the next pass re-lists everything

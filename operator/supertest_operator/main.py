@@ -1,6 +1,6 @@
 """The kopf registry: decorators only, each delegating to its body in `handlers/`.
 
-Run with `python -m supertest_operator` (or `supertest operator`, which calls `run()`), or
+Run with `python -m supertest_operator` (or `supertest operator`; both call `app.run()`), or
 `kopf run -m supertest_operator.main --standalone --namespace NS` (settings then come from the environment).
 """
 
@@ -13,11 +13,8 @@ import kopf
 from supertest.kube.counting import is_waiting
 from supertest.kube.names import GROUP, LABEL_RUN, LABEL_TESTJOB, TESTJOB_PLURAL, VERSION
 from supertest_operator import startup
-from supertest_operator.app import run
 from supertest_operator.context import OperatorContext
 from supertest_operator.handlers import pod_status, run_events, testjob_webhook, webhook
-
-__all__ = ["run"]  # `supertest operator` calls supertest_operator.main.run(settings=None)
 
 
 def _ctx(memo: Any) -> OperatorContext:
@@ -55,7 +52,7 @@ def waiting_jobruns(body: kopf.Body, **_: Any) -> dict[str, tuple[str, str]]:
 async def queue_capacity(body: kopf.Body, resource: kopf.Resource, dryrun: bool, memo: Any, **kwargs: Any) -> None:
     # Indexes arrive as kwargs named after their functions above.
     waiting = webhook.waiting_names(kwargs["waiting_testruns"], kwargs["waiting_jobruns"])
-    await webhook.validate_queue(_ctx(memo), resource.plural, body, kwargs.get("operation"), dryrun, waiting)
+    await webhook.validate_queue(memo.webhook, resource.plural, body, kwargs.get("operation"), dryrun, waiting)
 
 
 # failurePolicy Ignore, as testjob_webhook says: an operator that is down (or uninstalled, its configuration left
@@ -76,7 +73,7 @@ async def testjob_event(memo: Any, **_: Any) -> None:
 @kopf.on.event(GROUP, VERSION, "testruns")
 @kopf.on.event(GROUP, VERSION, "jobruns")
 async def run_event(type: str | None, body: kopf.Body, resource: kopf.Resource, memo: Any, **_: Any) -> None:
-    await run_events.on_run_event(_ctx(memo), type, resource.plural, body)
+    await run_events.on_run_event(_ctx(memo), memo.webhook, type, resource.plural, body)
 
 
 @kopf.on.event("", "v1", "pods", labels={LABEL_RUN: kopf.PRESENT})

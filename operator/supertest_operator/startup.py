@@ -15,18 +15,18 @@ from supertest.bus import create_bus, create_redis_client
 from supertest.db.engine import make_engine, make_session_factory
 from supertest.kube.client import KubeApi
 from supertest.logs import configure_logging
-from supertest_operator import loops
+from supertest_operator import loops, probe_server
 from supertest_operator.context import OperatorContext
-from supertest_operator.handlers import probes
-from supertest_operator.handlers.db_sync import DbMirror
-from supertest_operator.handlers.webhook import webhook_server
+from supertest_operator.db_mirror import DbMirror
+from supertest_operator.handlers.webhook import QueueGate
 from supertest_operator.leader import LeaderLease
 from supertest_operator.settings import OperatorSettings
+from supertest_operator.webhook_server import webhook_server
 
 log = structlog.get_logger("supertest.operator")
 PREFIX = "supertest.dev"
 
-# Set by `main.run(settings)`; `kopf run -m supertest_operator.main` reads the environment instead.
+# Set by `app.run(settings)`; `kopf run -m supertest_operator.main` reads the environment instead.
 _preset: OperatorSettings | None = None
 
 
@@ -83,11 +83,12 @@ async def on_startup(settings: kopf.OperatorSettings, memo: Any) -> None:
     bus = create_bus(ours) if ours.redis_url else None
     ctx = OperatorContext(settings=ours, kube=kube, redis=redis, db=db, sessions=sessions, bus=bus)
     memo.ctx = ctx
+    memo.webhook = QueueGate(ours)
     if ours.webhook_enabled:
         cert_dir = Path(ours.webhook_cert_dir or tempfile.mkdtemp(prefix="supertest-webhook-"))
-        settings.admission.server = webhook_server(ctx, cert_dir)
+        settings.admission.server = webhook_server(ours, cert_dir)
         settings.admission.managed = ours.webhook_config_name
-    memo.probes = await probes.serve(ctx)
+    memo.probes = await probe_server.serve(ctx)
     if ours.peering_name:
         lease_ns = ours.namespace_list[0] if ours.namespace_list else ours.lease_namespace
         ctx.leader = LeaderLease(kube, lease_ns, f"supertest-operator-{ours.peering_name}")

@@ -17,7 +17,7 @@ from supertest.events import status_event
 from supertest.kube.client import KubeError, run_path
 from supertest_operator import metrics
 from supertest_operator.context import OperatorContext
-from supertest_operator.handlers.db_sync import run_row
+from supertest_operator.db_mirror import run_row
 from supertest_operator.run import RunRef, RunView
 from supertest_operator.transitions import Update, allowed, status_patch
 

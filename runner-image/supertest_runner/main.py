@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
-from supertest.artifacts import create_store
+from supertest.artifacts import create_store, report_url
 from supertest.events import Summary, log_event, result_event, status_event
 from supertest.phases import Phase
 from supertest.settings import RunnerSettings
@@ -42,10 +42,6 @@ _PRIVATE_ENV = frozenset(
     }
 )
 _PRIVATE_PREFIX = "SUPERTEST_"
-
-
-def report_url(run_id: str) -> str:
-    return f"/api/test-results/{run_id}/report/index.html"
 
 
 def playwright_env(base: Mapping[str, str], toolchain: Toolchain) -> dict[str, str]:

@@ -6,8 +6,11 @@ from supertest.artifacts.base import ArtifactNotFound, ArtifactStore, ByteRange,
 from supertest.artifacts.layout import (
     InvalidArtifactPath,
     logs_key,
+    report_key,
     report_prefix,
+    report_url,
     results_key,
+    results_url,
     run_prefix,
     safe_relative_path,
 )
@@ -41,8 +44,11 @@ __all__ = [
     "S3ArtifactStore",
     "create_store",
     "logs_key",
+    "report_key",
     "report_prefix",
+    "report_url",
     "results_key",
+    "results_url",
     "run_prefix",
     "safe_relative_path",
 ]

@@ -1,9 +1,13 @@
-"""Object keys: runs/{runId}/report/..., runs/{runId}/results.json, runs/{runId}/logs.txt."""
+"""Where a run's artifacts live: object keys (runs/{runId}/report/..., results.json, logs.txt) and the API URLs
+that serve them (/api/test-results/{runId}/...). The one definition of both; everything else asks here."""
 
 from __future__ import annotations
 
 import re
 
+# The API route of the results proxy, and the report's entry page under a run.
+RESULTS_ROUTE = "/api/test-results"
+REPORT_INDEX = "index.html"
 _RUN_ID = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
@@ -25,6 +29,11 @@ def report_prefix(run_id: str) -> str:
     return run_prefix(run_id) + "report/"
 
 
+def report_key(run_id: str) -> str:
+    """The report's entry page, as stored on the run row."""
+    return report_prefix(run_id) + REPORT_INDEX
+
+
 def results_key(run_id: str) -> str:
     return run_prefix(run_id) + "results.json"
 
@@ -44,3 +53,16 @@ def safe_relative_path(path: str) -> str:
     if not parts:
         raise InvalidArtifactPath("path is empty")
     return "/".join(parts)
+
+
+def results_url(run_id: str, relative: str = "", base: str = "") -> str:
+    """The API URL of a run's object (`relative` to runs/{runId}/); `base` is the public origin, if any.
+
+    Not validated: a kubectl-made run's name may be any DNS subdomain, and a URL is only ever read back.
+    """
+    return f"{base}{RESULTS_ROUTE}/{run_id}/{relative}"
+
+
+def report_url(run_id: str, base: str = "") -> str:
+    """Where the run's HTML report is served: what `POST /api/test` answers and the runner publishes."""
+    return results_url(run_id, "report/" + REPORT_INDEX, base)

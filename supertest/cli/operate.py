@@ -8,6 +8,6 @@ HELP = (
 
 
 def operator() -> None:
-    from supertest_operator.main import run
+    from supertest_operator.app import run
 
     run()

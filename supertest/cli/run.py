@@ -10,6 +10,7 @@ import typer
 from httpx_sse import connect_sse
 from rich.console import Console
 
+from supertest.artifacts.layout import report_url
 from supertest.phases import ExitCode, Phase, exit_code_for_phase
 
 HELP = (
@@ -101,7 +102,7 @@ def _print_summary(final: dict[str, Any], base: str, run_id: str) -> None:
         f"failed {summary.get('failed', 0)}, flaky {summary.get('flaky', 0)}, skipped {summary.get('skipped', 0)}, "
         f"{summary.get('durationMs', 0) / 1000:.1f}s"
     )
-    report = final.get("reportUrl") or f"/api/test-results/{run_id}/report/index.html"
+    report = final.get("reportUrl") or report_url(run_id)
     typer.echo(f"report: {base}{report}")
 
 

@@ -28,6 +28,12 @@ def create_key(session: Session, name: str) -> tuple[ApiKeyRecord, str]:
     return record, key
 
 
+def active_key(session: Session, key_id: str) -> ApiKeyRecord | None:
+    """The key a UI session was signed in with, unless it has been revoked since."""
+    record = session.get(ApiKeyRecord, key_id)
+    return record if record is not None and record.revoked_at is None else None
+
+
 def verify_key(session: Session, key: str) -> ApiKeyRecord | None:
     digest = hash_key(key)
     record = session.execute(select(ApiKeyRecord).where(ApiKeyRecord.key_hash == digest)).scalar_one_or_none()

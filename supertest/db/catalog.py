@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from supertest.db.ids import new_id
-from supertest.db.models import JobRecord, JobTestRecord, TestRecord
+from supertest.db.models import JobRecord, JobTestRecord, TestRecord, utcnow
 
 
 class NotFound(LookupError):
@@ -78,3 +78,20 @@ def create_job(
     session.flush()
     set_job_tests(session, job, test_ids)
     return job
+
+
+def touch_job(session: Session, job_id: str) -> None:
+    """The job was just run by hand: its last_run_at says so."""
+    job = session.get(JobRecord, job_id)
+    if job is not None:
+        job.last_run_at = utcnow()
+
+
+def jobs_using(session: Session, test_id: str) -> list[JobRecord]:
+    stmt = select(JobRecord).join(JobTestRecord).where(JobTestRecord.test_id == test_id).distinct()
+    return list(session.execute(stmt).scalars())
+
+
+def delete(session: Session, record: TestRecord | JobRecord) -> None:
+    session.delete(record)
+    session.flush()

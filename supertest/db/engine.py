@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -48,3 +51,19 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     with factory() as session, session.begin():
         yield session
+
+
+async def in_session(factory: sessionmaker[Session], fn: Callable[[Session], T]) -> T:
+    """`fn` in one transaction on a worker thread: the database's latency never blocks the event loop."""
+
+    def call() -> T:
+        with session_scope(factory) as session:
+            return fn(session)
+
+    return await asyncio.to_thread(call)
+
+
+def ping(engine: Engine) -> None:
+    """One round trip to the database (readiness); raises when it cannot be reached."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from supertest.admission import QueuedRun, check_queue_capacity
 from supertest.db.models import RunRecord, utcnow
 from supertest.events import Summary
-from supertest.launch import RunRequest
+from supertest.launch import LaunchedRun, RunRequest
 from supertest.phases import ACTIVE_PHASES, TERMINAL_PHASES, Phase, transition
 
 # Any constant works: it only has to be the same for every writer of runs.
@@ -70,23 +70,47 @@ def count_in_phases(session: Session, phases: Sequence[Phase]) -> int:
     return int(session.execute(stmt).scalar_one())
 
 
-def queued_record(run_id: str, request: RunRequest) -> RunRecord:
-    """The Queued row of a submission, as every launcher writes it (with its Idempotency-Key, if any)."""
+def queued_record(
+    run_id: str, request: RunRequest, namespace: str | None = None, spec: dict[str, Any] | None = None
+) -> RunRecord:
+    """The Queued row of a submission, as every launcher writes it (with its Idempotency-Key, if any).
+
+    A Kubernetes launcher gives the namespace and the spec of the resource it creates: the row then holds the
+    very spec the operator mirrors from that resource later, so `runs.spec` keeps one shape for the run's life.
+    In local mode the row holds the request's spec (`RunRequest.spec_dict`), which only the dispatcher reads.
+    """
     key = request.idempotency
+    now = utcnow()
     return RunRecord(
         id=run_id,
+        namespace=namespace,
+        created_at=now,
+        queued_at=now,
         kind=request.kind,
         test_id=request.test_id,
         job_id=request.job_id,
         trigger=request.trigger,
         priority=request.priority,
         title=request.title[:200],
-        spec=request.spec_dict(),
+        spec=request.spec_dict() if spec is None else spec,
         phase=Phase.QUEUED.value,
         idempotency_scope=key.scope if key else None,
         idempotency_key=key.key if key else None,
         request_hash=key.request_hash if key else None,
     )
+
+
+def launched(run: RunRecord) -> LaunchedRun:
+    """The launcher contract's answer, read while the row's session is still open."""
+    kind: Literal["test", "job"] = "job" if run.kind == "job" else "test"
+    return LaunchedRun(
+        id=run.id, kind=kind, phase=run.phase, trigger=run.trigger, cancel_requested=run.cancel_requested
+    )
+
+
+def queued_count(session: Session) -> int:
+    """Runs waiting for a running slot: the one count behind QUEUED_CAPACITY, /api/capacity and the metrics."""
+    return count_in_phases(session, [Phase.QUEUED])
 
 
 def insert_new(session: Session, run: RunRecord) -> RunRecord:
@@ -114,7 +138,7 @@ def find_by_idempotency_key(session: Session, scope: str, key: str) -> RunRecord
 def enqueue(session: Session, run: RunRecord, queued_capacity: int) -> RunRecord:
     """Insert a Queued run, or raise QueueFull (or IdempotencyKeyTaken); the caller's transaction commits it."""
     _lock_enqueue(session)
-    check_queue_capacity(count_in_phases(session, [Phase.QUEUED]), queued_capacity)
+    check_queue_capacity(queued_count(session), queued_capacity)
     run.phase = Phase.QUEUED.value
     return insert_new(session, run)
 

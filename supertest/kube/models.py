@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from supertest.events import Summary
 from supertest.phases import Phase
 
 Language = Literal["javascript", "typescript"]
@@ -194,15 +195,6 @@ class TestJobStatus(_Model):
         return self.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
-class RunSummary(_Model):
-    total: int = 0
-    passed: int = 0
-    failed: int = 0
-    flaky: int = 0
-    skipped: int = 0
-    duration_ms: int = Field(default=0, alias="durationMs")
-
-
 class Condition(_Model):
     type: ConditionType
     status: ConditionStatus
@@ -221,7 +213,7 @@ class RunStatus(_Model):
     pod_name: str | None = Field(default=None, alias="podName")
     attempts: int = 0
     report_url: str | None = Field(default=None, alias="reportURL")
-    summary: RunSummary | None = None
+    summary: Summary | None = None
     duration: str | None = None
     message: str | None = None
     observed_generation: int | None = Field(default=None, alias="observedGeneration")

@@ -22,13 +22,14 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from supertest.admission import select_to_admit
+from supertest.artifacts import layout
 from supertest.bus.base import EventBus, publish_or_warn
 from supertest.db import runs as run_repo
-from supertest.db.engine import session_scope
+from supertest.db.engine import in_session
 from supertest.db.ids import new_run_id
 from supertest.db.models import RunRecord
 from supertest.events import EventType, RunEvent, decode_stdout_event, log_event, status_event
-from supertest.launch import RunAlreadyFinished, RunRequest, scripts_from_spec
+from supertest.launch import LaunchedRun, RunAlreadyFinished, RunRequest, scripts_from_spec
 from supertest.local.workspace import write_scripts
 from supertest.phases import IllegalTransition, Phase, phase_for_exit_code
 from supertest.settings import CoreSettings
@@ -88,27 +89,27 @@ class LocalDispatcher:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=30)
 
-    async def submit(self, request: RunRequest) -> RunRecord:
-        def enqueue(session: Session) -> RunRecord:
+    async def submit(self, request: RunRequest) -> LaunchedRun:
+        def enqueue(session: Session) -> LaunchedRun:
             record = run_repo.queued_record(new_run_id(request.kind), request)
-            return run_repo.enqueue(session, record, self._settings.queued_capacity)
+            return run_repo.launched(run_repo.enqueue(session, record, self._settings.queued_capacity))
 
         record = await self._db(enqueue)
         await publish_or_warn(self._bus, status_event(record.id, Phase.QUEUED, "waiting for a running slot"))
         self._wake.set()
         return record
 
-    async def cancel(self, run_id: str) -> RunRecord:
-        def mark(session: Session) -> tuple[RunRecord, bool]:
+    async def cancel(self, run_id: str) -> LaunchedRun:
+        def mark(session: Session) -> tuple[LaunchedRun, bool]:
             record = run_repo.get(session, run_id)
             phase = Phase(record.phase)
             if phase.is_terminal:
                 raise RunAlreadyFinished(run_id, phase.value)
             if phase is Phase.QUEUED:
                 run_repo.apply_phase(session, run_id, run_repo.PhaseUpdate(Phase.CANCELLED, "cancelled while queued"))
-                return record, True
+                return run_repo.launched(record), True
             run_repo.request_cancel(session, run_id)
-            return record, False
+            return run_repo.launched(record), False
 
         record, finished = await self._db(mark)
         if finished:
@@ -253,7 +254,7 @@ class LocalDispatcher:
                 active.terminal = event.phase
             report_key = None
             if event.phase.is_terminal and event.phase is not Phase.ERROR:
-                report_key = f"runs/{active.run_id}/report/index.html"
+                report_key = layout.report_key(active.run_id)
             await self._db_update(
                 active.run_id, run_repo.PhaseUpdate(event.phase, event.message, at=event.ts, report_key=report_key)
             )
@@ -272,11 +273,7 @@ class LocalDispatcher:
             log.warning("phase_update_ignored", run_id=run_id, reason=str(exc))
 
     async def _db(self, fn: Callable[[Session], T]) -> T:
-        def call() -> T:
-            with session_scope(self._sessions) as session:
-                return fn(session)
-
-        return await asyncio.to_thread(call)
+        return await in_session(self._sessions, fn)
 
 
 def _timeout_of(record: RunRecord, settings: CoreSettings) -> int:

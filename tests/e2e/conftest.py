@@ -21,12 +21,12 @@ import yaml
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 from supertest_api.app import create_app
+from supertest_api.kubernetes.launcher import KubernetesLauncher
 
 from supertest.bus import create_bus
 from supertest.db import apikeys
 from supertest.db.engine import make_engine, make_session_factory, session_scope
 from supertest.db.migrate import upgrade
-from supertest.kube.launcher import KubernetesLauncher
 from supertest.kube.names import GROUP, VERSION
 from supertest.settings import ApiSettings
 from tests.e2e.operator_proc import OperatorProcess, free_port, operator_env

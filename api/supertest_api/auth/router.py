@@ -3,10 +3,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from supertest_api.auth import service
+from supertest_api.auth.deps import PrincipalDep
 from supertest_api.auth.schemas import LoginIn, PrincipalOut
-from supertest_api.auth.session import COOKIE_NAME
 from supertest_api.common import responses
-from supertest_api.deps import PrincipalDep, ResourcesDep, SessionDep
+from supertest_api.deps import ResourcesDep, SessionDep
+from supertest_api.session import COOKIE_NAME
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 

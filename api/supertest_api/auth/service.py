@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
+from supertest.db import apikeys
 from supertest.db.models import ApiKeyRecord
-from supertest_api.auth import repository
-from supertest_api.auth.session import SessionSigner
 from supertest_api.errors import Forbidden, Unauthorized
+from supertest_api.session import SessionSigner
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -34,14 +34,14 @@ def authenticate(session: Session, authorization: str | None, cookie: str | None
         scheme, _, key = authorization.strip().partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             raise Unauthorized("Authorization header must be 'Bearer <api key>'", code="invalid_api_key")
-        record = repository.verify(session, key.strip())
+        record = apikeys.verify_key(session, key.strip())
         if record is None:
             raise Unauthorized("invalid API key: it is unknown or has been revoked", code="invalid_api_key")
         return _principal(record, "bearer")
     if cookie:
         payload = signer.unsign(cookie)
         key_id = payload.get("kid") if payload else None
-        record = repository.active_key(session, key_id) if isinstance(key_id, str) else None
+        record = apikeys.active_key(session, key_id) if isinstance(key_id, str) else None
         if record is None:
             raise Unauthorized("session expired or invalid; log in again with an API key", code="invalid_session")
         return _principal(record, "session")
@@ -51,7 +51,7 @@ def authenticate(session: Session, authorization: str | None, cookie: str | None
 
 
 def login(session: Session, api_key: str, signer: SessionSigner) -> tuple[Principal, str]:
-    record = repository.verify(session, api_key.strip())
+    record = apikeys.verify_key(session, api_key.strip())
     if record is None:
         raise Unauthorized("invalid API key: it is unknown or has been revoked", code="invalid_api_key")
     return _principal(record, "session"), signer.sign({"kid": record.id})

@@ -6,7 +6,8 @@ import asyncio
 
 from starlette.concurrency import run_in_threadpool
 
-from supertest_api.health import repository
+from supertest.db.engine import ping
+from supertest.db.migrate import current_revision, head_revision
 from supertest_api.health.schemas import CheckOut, ReadyOut
 from supertest_api.resources import AppResources
 
@@ -17,11 +18,11 @@ _PROBE_RUN_ID = "readyz-probe"
 
 async def _check_database(res: AppResources) -> dict[str, CheckOut]:
     try:
-        await asyncio.wait_for(run_in_threadpool(repository.ping_database, res.engine), CHECK_TIMEOUT_SECONDS)
+        await asyncio.wait_for(run_in_threadpool(ping, res.engine), CHECK_TIMEOUT_SECONDS)
     except Exception as exc:
         return {"database": CheckOut(ok=False, message=f"unreachable: {exc}"), "schema": CheckOut(ok=False)}
     checks = {"database": CheckOut(ok=True)}
-    current, head = await run_in_threadpool(repository.schema_revisions, res.engine)
+    current, head = await run_in_threadpool(lambda: (current_revision(res.engine), head_revision()))
     if current == head:
         checks["schema"] = CheckOut(ok=True, message=f"at head {head}")
     else:

@@ -2,15 +2,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Body, Depends, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response, status
 
+from supertest_api.auth.deps import require_principal
 from supertest_api.common import responses
-from supertest_api.deps import SchedulingDep, SessionDep, require_principal
+from supertest_api.deps import ResourcesDep, SessionDep
 from supertest_api.jobs import service
 from supertest_api.jobs.schemas import JobIn, JobListOut, JobOut, JobPatch, SchedulePreviewOut
 from supertest_api.runs import service as run_service
-from supertest_api.runs.router import SUBMIT_RESPONSES, SubmitContextDep, submitted_out
-from supertest_api.runs.schemas import RunOptionsIn, SubmitOut
+from supertest_api.runs.router import add_stored_run_route
+
+
+def get_scheduling(resources: ResourcesDep) -> service.Scheduling:
+    return service.Scheduling(cluster=resources.testjobs, wake=resources.wake_scheduler)
+
+
+SchedulingDep = Annotated[service.Scheduling, Depends(get_scheduling)]
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], dependencies=[Depends(require_principal)])
 # Writes may also create, replace or delete the job's TestJob (Kubernetes mode); if that fails, nothing is saved.
@@ -104,19 +111,11 @@ def delete_job(job_id: str, session: SessionDep, scheduling: SchedulingDep) -> R
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post(
-    "/{job_id}/run",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=SubmitOut,
-    responses={**SUBMIT_RESPONSES, **responses(409)},
+add_stored_run_route(
+    router,
+    "job_id",
+    run_service.stored_job_body,
+    name="run_job",
     summary="Run a stored job now (a GitOps job: a JobRun of its TestJob, in the API's namespace only)",
+    codes=(409,),
 )
-async def run_job(
-    job_id: str,
-    request: Request,
-    response: Response,
-    ctx: SubmitContextDep,
-    options: Annotated[RunOptionsIn | None, Body()] = None,
-) -> SubmitOut:
-    submitted = await run_service.submit_stored_job(ctx, job_id, options or RunOptionsIn())
-    return submitted_out(ctx, submitted, request, response)

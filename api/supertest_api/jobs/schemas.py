@@ -72,7 +72,7 @@ class JobOut(CamelModel):
     )
     test_ids: list[str] = Field(description="The stored tests, in order")
     tests: list[JobTestOut] = Field(description="Every test, in order (a GitOps job's inline tests included)")
-    concurrency_policy: str
+    concurrency_policy: Policy
     starting_deadline_seconds: int | None
     suspend: bool
     successful_runs_history_limit: int

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from supertest.db import catalog
 from supertest.db.models import JobRecord, utcnow
 from supertest.kube.models import MAX_JOB_TESTS
 from supertest.kube.testjobs import build_testjob, testjob_name
 from supertest_api.errors import ClusterWriteFailed, Conflict, NotFoundError, ServiceUnavailable, ValidationFailed
-from supertest_api.jobs import repository
-from supertest_api.jobs.cluster import TestJobCluster, TestJobWriteFailed
 from supertest_api.jobs.schedule import check_schedule, check_time_zone, next_run, next_runs
 from supertest_api.jobs.schemas import JobIn, JobOut, JobPatch, JobTestOut, ResourceOut, SchedulePreviewOut
+from supertest_api.kubernetes.testjobs import TestJobCluster, TestJobWriteFailed
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,19 +32,19 @@ class Scheduling:
 
 def get_job(session: Session, job_id: str) -> JobRecord:
     try:
-        return repository.get(session, job_id)
-    except repository.NotFound as exc:
+        return catalog.get_job(session, job_id)
+    except catalog.NotFound as exc:
         raise NotFoundError(str(exc)) from exc
 
 
 def list_jobs(session: Session, query: str | None) -> list[JobRecord]:
-    return repository.list_jobs(session, query)
+    return catalog.list_jobs(session, query)
 
 
 def _set_tests(session: Session, job: JobRecord, test_ids: list[str]) -> None:
     try:
-        repository.set_tests(session, job, test_ids)
-    except repository.NotFound as exc:
+        catalog.set_job_tests(session, job, test_ids)
+    except catalog.NotFound as exc:
         raise ValidationFailed(f"testIds: {exc}", details=[{"loc": ["body", "testIds"], "msg": str(exc)}]) from exc
 
 
@@ -56,8 +56,8 @@ def create_job(session: Session, body: JobIn, scheduling: Scheduling) -> JobReco
     check_time_zone(body.time_zone)
     schedule = _schedule(body.schedule)
     try:
-        job = repository.create(session, body.name, body.description, schedule, body.time_zone, body.test_ids)
-    except repository.NotFound as exc:
+        job = catalog.create_job(session, body.name, body.description, schedule, body.time_zone, body.test_ids)
+    except catalog.NotFound as exc:
         raise ValidationFailed(f"testIds: {exc}", details=[{"loc": ["body", "testIds"], "msg": str(exc)}]) from exc
     _apply_policy(job, body)
     job.last_schedule_time = utcnow() if schedule else None
@@ -175,7 +175,7 @@ def _touch(job: JobRecord) -> JobRecord:
 def delete_job(session: Session, job_id: str, scheduling: Scheduling) -> None:
     job = _editable(get_job(session, job_id))
     namespace, name = job.k8s_namespace, job.k8s_name
-    repository.delete(session, job)
+    catalog.delete(session, job)
     cluster = scheduling.cluster
     if cluster is not None and name:
         ns = namespace or cluster.namespace

@@ -3,11 +3,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 
+from supertest.artifacts.layout import RESULTS_ROUTE, report_url
+from supertest_api.auth.deps import require_principal
 from supertest_api.common import responses
-from supertest_api.deps import ResourcesDep, require_principal
+from supertest_api.deps import ResourcesDep
 from supertest_api.results import service
 
-router = APIRouter(prefix="/api/test-results", tags=["results"], dependencies=[Depends(require_principal)])
+router = APIRouter(prefix=RESULTS_ROUTE, tags=["results"], dependencies=[Depends(require_principal)])
 
 FILE_RESPONSES = {
     **responses(400, 404, 416),
@@ -17,7 +19,7 @@ FILE_RESPONSES = {
 
 
 def _to_report(run_id: str) -> RedirectResponse:
-    return RedirectResponse(f"/api/test-results/{run_id}/report/index.html", status_code=307)
+    return RedirectResponse(report_url(run_id), status_code=307)
 
 
 @router.get("/{run_id}", include_in_schema=False)

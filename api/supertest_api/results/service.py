@@ -19,10 +19,11 @@ from supertest.artifacts import (
     run_prefix,
     safe_relative_path,
 )
-from supertest.artifacts.layout import check_run_id
+from supertest.artifacts.layout import check_run_id, results_url
+from supertest.db import runs as run_repo
+from supertest.db.engine import in_session
 from supertest_api.errors import InvalidPath, NotFoundError, RangeNotSatisfiable
 from supertest_api.resources import AppResources
-from supertest_api.results import repository
 from supertest_api.results.schemas import ArtifactListOut, ArtifactOut, artifact_kind, content_type
 
 
@@ -50,8 +51,8 @@ def safe_path(path: str) -> str:
 async def _run_kind(factory: sessionmaker[Session], run_id: str) -> str:
     try:
         check_run_id(run_id)
-        return await run_in_threadpool(repository.run_kind, factory, run_id)
-    except (repository.RunNotFound, InvalidArtifactPath) as exc:
+        return await in_session(factory, lambda s: run_repo.get(s, run_id).kind)
+    except (run_repo.RunNotFound, InvalidArtifactPath) as exc:
         raise NotFoundError(f"run {run_id!r} not found") from exc
 
 
@@ -112,7 +113,7 @@ def headers_for(run_id: str, artifact: Artifact) -> dict[str, str]:
     }
     if artifact.path.rsplit("/", 1)[-1] == "sw.bundle.js":
         # The trace viewer's service worker may control the whole report of this run.
-        headers["Service-Worker-Allowed"] = f"/api/test-results/{run_id}/"
+        headers["Service-Worker-Allowed"] = results_url(run_id)
     return headers
 
 
@@ -134,7 +135,7 @@ def _list_attachments(store: ArtifactStore, run_id: str) -> list[ArtifactOut]:
         items.append(
             ArtifactOut(
                 path=relative,
-                url=f"/api/test-results/{run_id}/{relative}",
+                url=results_url(run_id, relative),
                 kind=artifact_kind(relative),
                 size=info.size,
             )

@@ -1,27 +1,21 @@
 from __future__ import annotations
 
-from typing import Annotated
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, status
 
+from supertest.db import runs as run_repo
 from supertest.launch import Trigger
 from supertest.phases import Phase
+from supertest_api.auth.deps import PrincipalDep, require_principal
 from supertest_api.common import responses
-from supertest_api.deps import (
-    LauncherDep,
-    MetricsDep,
-    PrincipalDep,
-    ResourcesDep,
-    SessionDep,
-    SessionFactoryDep,
-    SettingsDep,
-    require_principal,
-)
+from supertest_api.deps import LauncherDep, ResourcesDep, SessionDep, SessionFactoryDep, SettingsDep
+from supertest_api.metrics.service import MetricsDep
 from supertest_api.results import service as results_service
 from supertest_api.results.schemas import ArtifactListOut
-from supertest_api.runs import service
-from supertest_api.runs.repository import RunFilter
-from supertest_api.runs.schemas import RunKindName, RunListOut, RunOut, SubmitJobIn, SubmitOut, SubmitTestIn
+from supertest_api.runs import schemas, service
 
 router = APIRouter(prefix="/api", tags=["runs"], dependencies=[Depends(require_principal)])
 
@@ -67,7 +61,7 @@ SUBMIT_RESPONSES = responses(404, 413, 429)
 
 def submitted_out(
     ctx: service.SubmitContext, submitted: service.Submitted, request: Request, response: Response
-) -> SubmitOut:
+) -> schemas.SubmitOut:
     """Every submit route answers alike: 202 and the run, a replay marked as the IETF draft and Stripe do."""
     request.state.run_id = submitted.record.id
     if submitted.replayed:
@@ -75,41 +69,94 @@ def submitted_out(
     return service.submit_out(ctx.settings, submitted.record)
 
 
-@router.post(
-    "/test",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=SubmitOut,
-    responses=SUBMIT_RESPONSES,
-    summary="Run one test (inline script, or a stored test by testId)",
-)
-async def submit_test(body: SubmitTestIn, request: Request, response: Response, ctx: SubmitContextDep) -> SubmitOut:
-    return submitted_out(ctx, await service.submit_test(ctx, body), request, response)
+def _submit_endpoint(
+    body_type: type[schemas.SubmitTestIn] | type[schemas.SubmitJobIn],
+) -> Callable[..., Awaitable[schemas.SubmitOut]]:
+    """The endpoint of one submit path: the same function for the test and the job body."""
+
+    async def submit(body: Any, request: Request, response: Response, ctx: SubmitContextDep) -> schemas.SubmitOut:
+        return submitted_out(ctx, await service.submit(ctx, body), request, response)
+
+    _annotate(submit, body=body_type)  # the body's model is what FastAPI validates and documents for this path
+    return submit
 
 
-@router.post(
-    "/jobs/run",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=SubmitOut,
-    responses=SUBMIT_RESPONSES,
-    summary="Run a job: a stored job by jobId, or inline tests, in one runner with one combined report",
-)
-async def submit_job(body: SubmitJobIn, request: Request, response: Response, ctx: SubmitContextDep) -> SubmitOut:
-    return submitted_out(ctx, await service.submit_job(ctx, body), request, response)
+def _annotate(endpoint: Callable[..., Any], **annotations: Any) -> None:
+    """Give an endpoint made in a function real annotation objects for some parameters: with postponed
+    annotations FastAPI would look the names up in this module, where the factory's arguments are not."""
+    signature = inspect.signature(endpoint)
+    params = [p.replace(annotation=annotations.get(p.name, p.annotation)) for p in signature.parameters.values()]
+    endpoint.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
 
 
-@router.get("/runs", response_model=RunListOut, responses=responses(), summary="Run history, newest first")
+def add_stored_run_route(
+    router: APIRouter,
+    param: str,
+    body_of: Callable[[str, schemas.RunOptionsIn], schemas.SubmitTestIn | schemas.SubmitJobIn],
+    *,
+    name: str,
+    summary: str,
+    codes: tuple[int, ...] = (),
+) -> None:
+    """`POST .../{param}/run` of a stored test or job: the submit path with the stored item's id as the body."""
+
+    async def run_stored(
+        item_id: str,
+        request: Request,
+        response: Response,
+        ctx: SubmitContextDep,
+        options: Annotated[schemas.RunOptionsIn | None, Body()] = None,
+    ) -> schemas.SubmitOut:
+        submitted = await service.submit(ctx, body_of(item_id, options or schemas.RunOptionsIn()))
+        return submitted_out(ctx, submitted, request, response)
+
+    _annotate(run_stored, item_id=Annotated[str, Path(alias=param)])
+    router.add_api_route(
+        f"/{{{param}}}/run",
+        run_stored,
+        methods=["POST"],
+        name=name,
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=schemas.SubmitOut,
+        responses={**SUBMIT_RESPONSES, **responses(*codes)},
+        summary=summary,
+    )
+
+
+for _path, _body, _name, _summary in (
+    ("/test", schemas.SubmitTestIn, "submit_test", "Run one test (inline script, or a stored test by testId)"),
+    (
+        "/jobs/run",
+        schemas.SubmitJobIn,
+        "submit_job",
+        "Run a job: a stored job by jobId, or inline tests, in one runner with one combined report",
+    ),
+):
+    router.add_api_route(
+        _path,
+        _submit_endpoint(_body),
+        methods=["POST"],
+        name=_name,
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=schemas.SubmitOut,
+        responses=SUBMIT_RESPONSES,
+        summary=_summary,
+    )
+
+
+@router.get("/runs", response_model=schemas.RunListOut, responses=responses(), summary="Run history, newest first")
 def list_runs(
     session: SessionDep,
     settings: SettingsDep,
     phase: Annotated[list[Phase] | None, Query(description="Repeatable: ?phase=Queued&phase=Running")] = None,
-    kind: RunKindName | None = None,
+    kind: schemas.RunKindName | None = None,
     trigger: Annotated[str | None, Query(max_length=16)] = None,
     test_id: Annotated[str | None, Query(alias="testId", max_length=32)] = None,
     job_id: Annotated[str | None, Query(alias="jobId", max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> RunListOut:
-    flt = RunFilter(
+) -> schemas.RunListOut:
+    flt = run_repo.RunFilter(
         phase=[p.value for p in phase or []],
         kind=kind,
         trigger=trigger,
@@ -121,8 +168,8 @@ def list_runs(
     return service.list_runs(session, settings, flt)
 
 
-@router.get("/runs/{run_id}", response_model=RunOut, responses=responses(404), summary="One run")
-def get_run(run_id: str, request: Request, session: SessionDep, settings: SettingsDep) -> RunOut:
+@router.get("/runs/{run_id}", response_model=schemas.RunOut, responses=responses(404), summary="One run")
+def get_run(run_id: str, request: Request, session: SessionDep, settings: SettingsDep) -> schemas.RunOut:
     request.state.run_id = run_id
     return service.run_out(settings, service.get_run(session, run_id))
 
@@ -130,11 +177,11 @@ def get_run(run_id: str, request: Request, session: SessionDep, settings: Settin
 @router.post(
     "/runs/{run_id}/cancel",
     status_code=status.HTTP_202_ACCEPTED,
-    response_model=RunOut,
+    response_model=schemas.RunOut,
     responses=responses(404, 409),
     summary="Cancel a queued or running run (the result is Cancelled)",
 )
-async def cancel_run(run_id: str, request: Request, ctx: SubmitContextDep) -> RunOut:
+async def cancel_run(run_id: str, request: Request, ctx: SubmitContextDep) -> schemas.RunOut:
     request.state.run_id = run_id
     return service.run_out(ctx.settings, await service.cancel_run(ctx, run_id))
 

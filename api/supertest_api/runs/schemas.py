@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
+from supertest.events import Summary
 from supertest.phases import Phase
 from supertest_api.common import CamelModel
 
@@ -54,15 +55,6 @@ class SubmitOut(CamelModel):
     status_url: str
 
 
-class SummaryOut(CamelModel):
-    total: int
-    passed: int
-    failed: int
-    flaky: int
-    skipped: int
-    duration_ms: int | None
-
-
 class RunOut(CamelModel):
     run_id: str
     kind: RunKindName
@@ -72,7 +64,7 @@ class RunOut(CamelModel):
     test_id: str | None
     job_id: str | None
     priority: int
-    summary: SummaryOut
+    summary: Summary
     report_url: str
     status_url: str
     message: str | None

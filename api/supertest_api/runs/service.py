@@ -4,24 +4,34 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import structlog
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
 
 from supertest.admission import QueueFull
-from supertest.db.engine import session_scope
+from supertest.db import catalog
+from supertest.db import runs as run_repo
+from supertest.db.engine import in_session
 from supertest.db.models import JobRecord, RunRecord, TestRecord
-from supertest.launch import Idempotency, Language, RunAlreadyFinished, RunLauncher, RunRequest, ScriptSpec, Trigger
+from supertest.events import Summary
+from supertest.launch import (
+    Idempotency,
+    Language,
+    LaunchedRun,
+    RunAlreadyFinished,
+    RunLauncher,
+    RunRequest,
+    ScriptSpec,
+    Trigger,
+)
 from supertest.phases import IllegalTransition, Phase
 from supertest.settings import ApiSettings
 from supertest_api.errors import Conflict, IdempotencyKeyReused, NotFoundError, QueueFullError, ValidationFailed
 from supertest_api.metrics.service import ApiMetrics
-from supertest_api.runs import repository
 from supertest_api.runs.schemas import (
     RunListOut,
     RunOptionsIn,
@@ -29,7 +39,6 @@ from supertest_api.runs.schemas import (
     SubmitJobIn,
     SubmitOut,
     SubmitTestIn,
-    SummaryOut,
 )
 from supertest_api.runs.urls import report_url, status_url
 from supertest_api.validation import check_script, slugify, strip_spec_suffix, unique_names
@@ -53,16 +62,8 @@ class SubmitContext:
 
 @dataclass(frozen=True, slots=True)
 class Submitted:
-    record: RunRecord
+    record: LaunchedRun
     replayed: bool = False  # an earlier submission with the same Idempotency-Key and request
-
-
-async def _db(factory: sessionmaker[Session], fn: Callable[[Session], T]) -> T:
-    def call() -> T:
-        with session_scope(factory) as session:
-            return fn(session)
-
-    return await run_in_threadpool(call)
 
 
 IDEMPOTENCY_KEY_MAX = 255
@@ -99,10 +100,16 @@ async def _replay(ctx: SubmitContext, key: Idempotency | None) -> Submitted | No
     """The run an earlier submission with this key made, if any; 422 if that submission was a different request."""
     if key is None:
         return None
-    existing = await _db(ctx.factory, lambda s: repository.find_by_idempotency_key(s, key.scope, key.key))
-    if existing is None:
+
+    def find(session: Session) -> tuple[str | None, LaunchedRun] | None:
+        row = run_repo.find_by_idempotency_key(session, key.scope, key.key)
+        return None if row is None else (row.request_hash, run_repo.launched(row))
+
+    found = await in_session(ctx.factory, find)
+    if found is None:
         return None
-    if existing.request_hash != key.request_hash:
+    request_hash, existing = found
+    if request_hash != key.request_hash:
         raise IdempotencyKeyReused(
             f"Idempotency-Key {key.key!r} was already used for a different request (run {existing.id}); "
             "a retry must repeat the same request, and a new request needs a new key",
@@ -112,29 +119,49 @@ async def _replay(ctx: SubmitContext, key: Idempotency | None) -> Submitted | No
     return Submitted(existing, replayed=True)
 
 
-async def _submit(ctx: SubmitContext, request: RunRequest) -> Submitted:
+async def submit(ctx: SubmitContext, body: SubmitTestIn | SubmitJobIn) -> Submitted:
+    """The one submission path of every submit route: a replay by Idempotency-Key, else the run request built
+    from the body (a test or a job), handed to the launcher."""
+    key = _idempotency(ctx, body)
+    if (replayed := await _replay(ctx, key)) is not None:
+        return replayed
+    if isinstance(body, SubmitTestIn):
+        request = await _test_request(ctx, body)
+    else:
+        request = await _job_request(ctx, body)
+    request = replace(request, idempotency=key)
     try:
         record = await ctx.launcher.submit(request)
     except QueueFull as exc:
         raise QueueFullError(str(exc)) from exc
-    except repository.IdempotencyKeyTaken:
+    except run_repo.IdempotencyKeyTaken:
         # The same key raced us and won (its row committed while ours waited): answer as its retry.
-        replayed = await _replay(ctx, request.idempotency)
+        replayed = await _replay(ctx, key)
         if replayed is None:
             raise
         return replayed
     ctx.metrics.runs_submitted.labels(kind=request.kind).inc()
     log.info("run submitted", run_id=record.id, kind=request.kind, trigger=request.trigger, tests=len(request.scripts))
+    if request.job_id is not None:  # a stored job run by hand
+        job_id = request.job_id
+        await in_session(ctx.factory, lambda s: catalog.touch_job(s, job_id))
     return Submitted(record)
+
+
+def stored_test_body(test_id: str, options: RunOptionsIn) -> SubmitTestIn:
+    """`POST /api/tests/{id}/run` is `POST /api/test` with the test's id."""
+    return SubmitTestIn(test_id=test_id, priority=options.priority, timeout_seconds=options.timeout_seconds)
+
+
+def stored_job_body(job_id: str, options: RunOptionsIn) -> SubmitJobIn:
+    """`POST /api/jobs/{id}/run` is `POST /api/jobs/run` with the job's id."""
+    return SubmitJobIn(job_id=job_id, priority=options.priority, timeout_seconds=options.timeout_seconds)
 
 
 # -- single tests ------------------------------------------------------------------------------
 
 
-async def submit_test(ctx: SubmitContext, body: SubmitTestIn) -> Submitted:
-    key = _idempotency(ctx, body)
-    if (replayed := await _replay(ctx, key)) is not None:
-        return replayed
+async def _test_request(ctx: SubmitContext, body: SubmitTestIn) -> RunRequest:
     if body.script is None and body.test_id is None:
         raise ValidationFailed(
             "script is required (or give the testId of a stored test)",
@@ -158,21 +185,15 @@ async def submit_test(ctx: SubmitContext, body: SubmitTestIn) -> Submitted:
             test_id=stored.id if stored else None,
             priority=body.priority,
             timeout_seconds=body.timeout_seconds,
-            idempotency=key,
         )
 
-    return await _submit(ctx, await _db(ctx.factory, build))
-
-
-async def submit_stored_test(ctx: SubmitContext, test_id: str, options: RunOptionsIn) -> Submitted:
-    body = SubmitTestIn(test_id=test_id, priority=options.priority, timeout_seconds=options.timeout_seconds)
-    return await submit_test(ctx, body)
+    return await in_session(ctx.factory, build)
 
 
 def _stored_test(session: Session, test_id: str) -> TestRecord:
     try:
-        return repository.get_test(session, test_id)
-    except repository.CatalogNotFound as exc:
+        return catalog.get_test(session, test_id)
+    except catalog.NotFound as exc:
         raise NotFoundError(str(exc)) from exc
 
 
@@ -192,10 +213,7 @@ def _ordered_specs(entries: Sequence[tuple[str, str, str]]) -> tuple[ScriptSpec,
     )
 
 
-async def submit_job(ctx: SubmitContext, body: SubmitJobIn) -> Submitted:
-    key = _idempotency(ctx, body)
-    if (replayed := await _replay(ctx, key)) is not None:
-        return replayed
+async def _job_request(ctx: SubmitContext, body: SubmitJobIn) -> RunRequest:
     if (body.job_id is None) == (body.tests is None):
         raise ValidationFailed("give exactly one of jobId (a stored job) or tests (inline scripts)")
     if body.tests is not None:
@@ -205,46 +223,23 @@ async def submit_job(ctx: SubmitContext, body: SubmitJobIn) -> Submitted:
             (t.name, check_script(t.script, ctx.settings.max_script_bytes, field=f"tests[{i}].script"), t.language)
             for i, t in enumerate(body.tests)
         ]
-        request = RunRequest(
-            kind="job",
-            scripts=_ordered_specs(entries),
-            title=body.title or f"{len(entries)} test(s)",
-            trigger=ctx.trigger,
-            priority=body.priority,
-            timeout_seconds=body.timeout_seconds,
-            workers=body.workers,
-            idempotency=key,
-        )
-        return await _submit(ctx, request)
-
+        return _job_run(ctx, body, body.title or f"{len(entries)} test(s)", _ordered_specs(entries))
     job_id = body.job_id
     assert job_id is not None
 
     def build(session: Session) -> RunRequest:
         try:
-            job = repository.get_job(session, job_id)
-        except repository.CatalogNotFound as exc:
+            job = catalog.get_job(session, job_id)
+        except catalog.NotFound as exc:
             raise NotFoundError(str(exc)) from exc
         if job.managed_by == "gitops":
             return _testjob_request(ctx, job, body)
         if not job.tests:
             raise ValidationFailed(f"job {job.name!r} has no tests; add testIds first")
         entries = [(jt.test.title, jt.test.script, jt.test.language) for jt in job.tests]
-        return RunRequest(
-            kind="job",
-            scripts=_ordered_specs(entries),
-            title=body.title or job.name,
-            trigger=ctx.trigger,
-            job_id=job.id,
-            priority=body.priority,
-            timeout_seconds=body.timeout_seconds,
-            workers=body.workers,
-        )
+        return _job_run(ctx, body, body.title or job.name, _ordered_specs(entries), job_id=job.id)
 
-    submitted = await _submit(ctx, replace(await _db(ctx.factory, build), idempotency=key))
-    if not submitted.replayed:
-        await _db(ctx.factory, lambda s: repository.touch_job(s, job_id))
-    return submitted
+    return await in_session(ctx.factory, build)
 
 
 def _testjob_request(ctx: SubmitContext, job: JobRecord, body: SubmitJobIn) -> RunRequest:
@@ -258,22 +253,29 @@ def _testjob_request(ctx: SubmitContext, job: JobRecord, body: SubmitJobIn) -> R
             "where the API creates runs; start it there: "
             f"kubectl -n {job.k8s_namespace} annotate tj/{job.k8s_name} supertest.dev/run-now=$(date +%s) --overwrite"
         )
+    return _job_run(ctx, body, body.title or job.name, (), job_id=job.id, job_ref=job.k8s_name)
+
+
+def _job_run(
+    ctx: SubmitContext,
+    body: SubmitJobIn,
+    title: str,
+    scripts: tuple[ScriptSpec, ...],
+    job_id: str | None = None,
+    job_ref: str | None = None,
+) -> RunRequest:
+    """A job's run request: inline tests, a stored job's tests, or a jobRef; the options are the body's."""
     return RunRequest(
         kind="job",
-        scripts=(),
-        title=body.title or job.name,
+        scripts=scripts,
+        title=title,
         trigger=ctx.trigger,
-        job_id=job.id,
-        job_ref=job.k8s_name,
+        job_id=job_id,
+        job_ref=job_ref,
         priority=body.priority,
         timeout_seconds=body.timeout_seconds,
         workers=body.workers,
     )
-
-
-async def submit_stored_job(ctx: SubmitContext, job_id: str, options: RunOptionsIn) -> Submitted:
-    body = SubmitJobIn(job_id=job_id, priority=options.priority, timeout_seconds=options.timeout_seconds)
-    return await submit_job(ctx, body)
 
 
 # -- reading and cancelling -----------------------------------------------------------------------
@@ -281,18 +283,18 @@ async def submit_stored_job(ctx: SubmitContext, job_id: str, options: RunOptions
 
 def get_run(session: Session, run_id: str) -> RunRecord:
     try:
-        return repository.get(session, run_id)
-    except repository.RunNotFound as exc:
+        return run_repo.get(session, run_id)
+    except run_repo.RunNotFound as exc:
         raise NotFoundError(str(exc)) from exc
 
 
-def list_runs(session: Session, settings: ApiSettings, flt: repository.RunFilter) -> RunListOut:
-    rows, total = repository.list_runs(session, flt)
+def list_runs(session: Session, settings: ApiSettings, flt: run_repo.RunFilter) -> RunListOut:
+    rows, total = run_repo.list_runs(session, flt)
     return RunListOut(items=[run_out(settings, r) for r in rows], total=total, limit=flt.limit, offset=flt.offset)
 
 
 async def cancel_run(ctx: SubmitContext, run_id: str) -> RunRecord:
-    record = await _db(ctx.factory, lambda s: get_run(s, run_id))
+    record = await in_session(ctx.factory, lambda s: get_run(s, run_id))
     if Phase(record.phase).is_terminal:
         raise Conflict(
             f"run {run_id} already finished as {record.phase}; nothing to cancel", details={"phase": record.phase}
@@ -303,16 +305,16 @@ async def cancel_run(ctx: SubmitContext, run_id: str) -> RunRecord:
         raise Conflict(str(exc)) from exc
     except IllegalTransition as exc:
         raise Conflict(str(exc)) from exc
-    except repository.RunNotFound as exc:
+    except run_repo.RunNotFound as exc:
         raise NotFoundError(str(exc)) from exc
     log.info("run cancel requested", run_id=run_id)
-    return await _db(ctx.factory, lambda s: get_run(s, run_id))
+    return await in_session(ctx.factory, lambda s: get_run(s, run_id))
 
 
 # -- output ----------------------------------------------------------------------------------
 
 
-def submit_out(settings: ApiSettings, record: RunRecord) -> SubmitOut:
+def submit_out(settings: ApiSettings, record: LaunchedRun) -> SubmitOut:
     return SubmitOut(
         run_id=record.id,
         kind="job" if record.kind == "job" else "test",
@@ -332,7 +334,7 @@ def run_out(settings: ApiSettings, r: RunRecord) -> RunOut:
         test_id=r.test_id,
         job_id=r.job_id,
         priority=r.priority,
-        summary=SummaryOut(
+        summary=Summary(
             total=r.total, passed=r.passed, failed=r.failed, flaky=r.flaky, skipped=r.skipped, duration_ms=r.duration_ms
         ),
         report_url=report_url(settings, r.id),

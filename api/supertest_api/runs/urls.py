@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from supertest.artifacts.layout import report_url as report_path
 from supertest.settings import ApiSettings
 
 
@@ -10,7 +11,7 @@ def _base(settings: ApiSettings) -> str:
 
 
 def report_url(settings: ApiSettings, run_id: str) -> str:
-    return f"{_base(settings)}/api/test-results/{run_id}/report/index.html"
+    return report_path(run_id, _base(settings))
 
 
 def status_url(settings: ApiSettings, run_id: str, kind: str) -> str:

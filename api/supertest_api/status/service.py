@@ -14,13 +14,13 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy.orm import Session, sessionmaker
 from sse_starlette import ServerSentEvent
-from starlette.concurrency import run_in_threadpool
 
 from supertest.bus.base import BusUnavailable, EventBus, StoredEvent
+from supertest.db import runs as run_repo
+from supertest.db.engine import in_session
 from supertest.events import RunEvent, status_event
 from supertest.phases import Phase
 from supertest_api.errors import BadRequest, NotFoundError
-from supertest_api.status import repository
 
 _EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 # How often an idle stream re-reads the run row, and how long a terminal row waits for its event.
@@ -38,8 +38,8 @@ def check_last_event_id(header: str | None, query: str | None) -> str | None:
 
 async def current_phase(factory: sessionmaker[Session], run_id: str) -> Phase:
     try:
-        return await run_in_threadpool(repository.current_phase, factory, run_id)
-    except repository.RunNotFound as exc:
+        return await in_session(factory, lambda s: Phase(run_repo.get(s, run_id).phase))
+    except run_repo.RunNotFound as exc:
         raise NotFoundError(str(exc)) from exc
 
 

@@ -21,11 +21,10 @@ from supertest.admission import QueuedRun, select_to_admit
 from supertest.kube.client import KubeError, core_path
 from supertest.kube.models import JobRunSpec, TestRunSpec, parse_spec, parse_time
 from supertest.phases import Phase
-from supertest_operator import metrics
+from supertest_operator import metrics, scripts
 from supertest_operator.builders import ScriptFile, build_configmap, build_pod, child_name, reserved_env_names
 from supertest_operator.cluster import Snapshot
 from supertest_operator.context import OperatorContext
-from supertest_operator.handlers import scripts
 from supertest_operator.handlers.retries import error_update
 from supertest_operator.run import RunView
 from supertest_operator.status_writer import apply

@@ -11,7 +11,7 @@ import structlog
 from supertest.kube.client import core_path
 from supertest.phases import Phase
 from supertest_operator.context import OperatorContext
-from supertest_operator.handlers.db_sync import run_row
+from supertest_operator.db_mirror import run_row
 from supertest_operator.run import RunView
 from supertest_operator.status_writer import apply
 from supertest_operator.transitions import Update

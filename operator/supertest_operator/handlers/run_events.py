@@ -14,13 +14,15 @@ from supertest_operator.context import OperatorContext
 from supertest_operator.handlers import admission, cancel, webhook
 
 
-async def on_run_event(ctx: OperatorContext, event_type: str | None, plural: str, body: Mapping[str, Any]) -> None:
+async def on_run_event(
+    ctx: OperatorContext, gate: webhook.QueueGate, event_type: str | None, plural: str, body: Mapping[str, Any]
+) -> None:
     meta = body.get("metadata") or {}
     if event_type == "DELETED":
         await cancel.on_delete(ctx, body)
         return
     if not (body.get("status") or {}).get("phase"):
-        webhook.forget_pending(ctx, plural, meta.get("namespace", ""), meta.get("name", ""))
+        webhook.forget_pending(gate, plural, meta.get("namespace", ""), meta.get("name", ""))
         await admission.on_create(ctx, body)
     elif (body.get("spec") or {}).get("cancel"):
         await cancel.on_cancel(ctx, body)

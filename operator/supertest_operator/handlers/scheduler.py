@@ -11,24 +11,27 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, cast
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar, cast
 
 import kopf
 import structlog
 from pydantic import ValidationError
+from sqlalchemy.orm import Session, sessionmaker
 
 from supertest import schedule
 from supertest.kube import testjobs as paths
-from supertest.kube.client import KubeError, run_path
-from supertest.kube.models import ActiveRun, TestJobCondition, TestJobSpec, TestJobStatus, format_time, parse_time
+from supertest.kube.client import KubeApi, KubeError, run_path
+from supertest.kube.models import TestJobSpec, TestJobStatus, format_time
 from supertest.kube.names import API_VERSION, JOBRUN, LABEL_TESTJOB, TESTJOB_KIND
 from supertest.phases import Phase
-from supertest_operator import metrics
+from supertest_operator import metrics, testjob_mirror
 from supertest_operator.builders import build_testjob_run
 from supertest_operator.cluster import runs_path
 from supertest_operator.context import OperatorContext
-from supertest_operator.handlers import testjob_mirror
+from supertest_operator.events import EventTarget
+from supertest_operator.settings import OperatorSettings
 from supertest_operator.testjob import (
     TRIGGER_MANUAL,
     TRIGGER_SCHEDULE,
@@ -36,6 +39,16 @@ from supertest_operator.testjob import (
     TestJobView,
     manual_run_name,
     manual_token,
+)
+from supertest_operator.testjob_status import (
+    fill_status,
+    first_error,
+    invalid_status,
+    missed_ticks,
+    schedule_spec,
+    schedule_state,
+    set_condition,
+    status_patch,
 )
 
 log = structlog.get_logger("supertest.operator.scheduler")
@@ -46,14 +59,40 @@ MAX_SLEEP_SECONDS = 30.0
 RETRY_SECONDS = 5.0
 P = TypeVar("P")
 CONCURRENT_RECONCILES = 16
-MAX_ACTIVE_LISTED = 100
 
 
 class CreateFailed(Exception):
     pass
 
 
-async def schedule_pass(ctx: OperatorContext, now: datetime | None = None) -> float:
+class PostEvent(Protocol):
+    def __call__(self, ref: EventTarget, reason: str, message: str, warning: bool = False) -> None: ...
+
+
+@dataclass
+class TestJobScheduler:
+    """What the scheduler works with, and what it remembers between passes (owned by its loop, not by
+    OperatorContext)."""
+
+    __test__ = False  # not a pytest class
+
+    kube: KubeApi
+    settings: OperatorSettings
+    sessions: sessionmaker[Session] | None
+    post_event: PostEvent
+    # (namespace, testjob) -> the tick a Forbid skip was last reported for, so it is posted once per tick.
+    skips_reported: dict[tuple[str, str], str] = field(default_factory=dict)
+    # (namespace, testjob) -> the newest missed tick already counted in supertest_schedule_missed_ticks_total.
+    missed_reported: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    # (namespace, testjob) -> what was last written to its `jobs` row, so unchanged TestJobs cost no write.
+    testjob_rows: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, ctx: OperatorContext) -> TestJobScheduler:
+        return cls(kube=ctx.kube, settings=ctx.settings, sessions=ctx.sessions, post_event=ctx.post_event)
+
+
+async def schedule_pass(ctx: TestJobScheduler, now: datetime | None = None) -> float:
     """Reconcile every TestJob once; return the seconds until the next tick of any of them."""
     now = now or datetime.now(UTC)
     scopes: list[str | None] = list(ctx.settings.namespace_list) or [None]
@@ -85,7 +124,7 @@ async def schedule_pass(ctx: OperatorContext, now: datetime | None = None) -> fl
 
     delays = await asyncio.gather(*(one(v) for v in testjobs if not v.deleting))
     present = {v.ref.key for v in testjobs}
-    await testjob_mirror.forget_vanished(ctx, present)
+    await testjob_mirror.forget_vanished(ctx.sessions, ctx.settings.namespace_list, ctx.testjob_rows, present)
     for memo in (ctx.skips_reported, ctx.missed_reported, ctx.testjob_rows):
         for key in [k for k in memo if k not in present]:
             del memo[key]
@@ -102,13 +141,13 @@ def _parsed(parse: Callable[[Mapping[str, Any]], P], body: Mapping[str, Any]) ->
         return None
 
 
-async def reconcile(ctx: OperatorContext, view: TestJobView, runs: Sequence[OwnedRun], now: datetime) -> float:
+async def reconcile(ctx: TestJobScheduler, view: TestJobView, runs: Sequence[OwnedRun], now: datetime) -> float:
     new = view.status.model_copy(deep=True)
     try:
         spec = TestJobSpec.model_validate(dict(view.spec))
         schedule.validate(spec.schedule, spec.time_zone)
     except (ValidationError, schedule.InvalidSchedule) as exc:
-        await _invalid(ctx, view, new, _first_error(exc), now)
+        await _invalid(ctx, view, new, first_error(exc), now)
         return MAX_SLEEP_SECONDS
     active = [r for r in runs if r.active]
 
@@ -119,11 +158,11 @@ async def reconcile(ctx: OperatorContext, view: TestJobView, runs: Sequence[Owne
             ctx.post_event(view.ref, "ManualRun", f"Created JobRun {name} (annotation supertest.dev/run-now)")
         new.last_manual_run = token
 
-    state = _schedule_state(view, runs, active, now)
+    state = schedule_state(view, runs, active, now)
     if state.last_schedule_time is not None:
         new.last_schedule_time = format_time(state.last_schedule_time)
     # In a thread: after a long outage the tick walk is long, and the event loop also renews the leader lease.
-    decision = await asyncio.to_thread(schedule.decide, _schedule_spec(view, spec), state, now)
+    decision = await asyncio.to_thread(schedule.decide, schedule_spec(view, spec), state, now)
     _record_missed(ctx, view, spec, new, decision, now)
 
     if decision.action is schedule.Action.SKIP and decision.tick is not None:
@@ -133,8 +172,6 @@ async def reconcile(ctx: OperatorContext, view: TestJobView, runs: Sequence[Owne
             metrics.SCHEDULE_SKIPPED.inc()
             ctx.post_event(view.ref, "JobAlreadyActive", f"Not starting the run for {tick}: {decision.reason}")
     created_this_pass = False
-    if decision.action is schedule.Action.SKIP:
-        pass
     if decision.action is schedule.Action.START and decision.tick is not None and decision.run_name:
         for name in decision.cancel:
             if name != decision.run_name:
@@ -156,38 +193,13 @@ async def reconcile(ctx: OperatorContext, view: TestJobView, runs: Sequence[Owne
 
     await _apply_history(ctx, view, spec, runs)
     started = decision.run_name if created_this_pass else None
-    _fill_status(view, spec, new, runs, started, decision, now)
+    fill_status(view, spec, new, runs, started, decision, now)
     await _write_status(ctx, view, new)
-    await testjob_mirror.mirror(ctx, view, spec, new, runs)
+    await testjob_mirror.mirror(ctx.sessions, ctx.testjob_rows, view, spec, new, runs)
     return decision.seconds_until_next(now)
 
 
-def _schedule_spec(view: TestJobView, spec: TestJobSpec) -> schedule.ScheduleSpec:
-    return schedule.ScheduleSpec(
-        name=view.name,
-        expression=spec.schedule,
-        time_zone=spec.time_zone,
-        concurrency_policy=schedule.ConcurrencyPolicy(spec.concurrency_policy),
-        starting_deadline_seconds=spec.starting_deadline_seconds,
-        suspend=spec.suspend,
-    )
-
-
-def _schedule_state(
-    view: TestJobView, runs: Sequence[OwnedRun], active: Sequence[OwnedRun], now: datetime
-) -> schedule.ScheduleState:
-    # The newest tick any of its runs was created for also counts: status may lag a crash behind the create.
-    # A time in the future is nobody's tick (a hand-edited status or annotation): it would stop the schedule.
-    found = (parse_time(view.status.last_schedule_time), *(r.scheduled_at for r in runs))
-    ticks = [t for t in found if t is not None and t <= now]
-    return schedule.ScheduleState(
-        created_at=view.created,
-        last_schedule_time=max(ticks) if ticks else None,
-        active=[r.name for r in active],
-    )
-
-
-async def _create(ctx: OperatorContext, view: TestJobView, name: str, trigger: str, tick: datetime | None) -> bool:
+async def _create(ctx: TestJobScheduler, view: TestJobView, name: str, trigger: str, tick: datetime | None) -> bool:
     """Create the run; False when it already exists (this tick or token was acted on before)."""
     manifest = build_testjob_run(view.name, view.spec, name, trigger, view.job_id, view.title, tick)
     # The owner reference only, not kopf.adopt: adopt also copies the TestJob's labels, and a GitOps tool's
@@ -206,7 +218,7 @@ async def _create(ctx: OperatorContext, view: TestJobView, name: str, trigger: s
     return True
 
 
-async def _cancel(ctx: OperatorContext, view: TestJobView, name: str) -> None:
+async def _cancel(ctx: TestJobScheduler, view: TestJobView, name: str) -> None:
     try:
         await ctx.kube.merge_patch(run_path(JOBRUN, view.ref.namespace, name), {"spec": {"cancel": True}})
     except KubeError as exc:
@@ -217,42 +229,33 @@ async def _cancel(ctx: OperatorContext, view: TestJobView, name: str) -> None:
 
 
 def _record_missed(
-    ctx: OperatorContext,
+    ctx: TestJobScheduler,
     view: TestJobView,
     spec: TestJobSpec,
     new: TestJobStatus,
     decision: schedule.Decision,
     now: datetime,
 ) -> None:
-    if not decision.missed and not decision.too_many_missed:
+    missed = missed_ticks(spec, decision, now)
+    if missed is None:
         if decision.action is schedule.Action.START:
-            _set_condition(new, "MissedSchedule", "False", "OnTime", "the last tick started on time", now)
+            set_condition(new, "MissedSchedule", "False", "OnTime", "the last tick started on time", now)
         return
-    newest = max(decision.missed) if decision.missed else None
-    deadline = spec.starting_deadline_seconds
-    if decision.too_many_missed:
-        reason = "TooManyMissedTicks"
-    elif deadline is not None and newest is not None and newest < now - timedelta(seconds=deadline):
-        reason = "StartingDeadlineExceeded"
-    else:
-        reason = "SupersededTicks"  # older unmet ticks: CronJob runs only the most recent one
-    when = format_time(newest) if newest else "unknown"
-    message = f"{len(decision.missed)} tick(s) not run, the newest at {when}"
-    if deadline is not None:
-        message += f" (startingDeadlineSeconds={deadline})"
     seen = ctx.missed_reported.get(view.ref.key)
     fresh = [t for t in decision.missed if seen is None or t > seen]
     if fresh:  # counted once each, however often the condition is rewritten
         metrics.SCHEDULE_MISSED.inc(len(fresh))
         ctx.missed_reported[view.ref.key] = max(fresh)
     previous = next((c for c in view.status.conditions if c.type == "MissedSchedule"), None)
-    if previous is None or previous.message != message:
-        ctx.post_event(view.ref, "MissSchedule", f"{reason}: {message}", warning=True)
-        log.warning("ticks_missed", testjob=view.name, namespace=view.ref.namespace, reason=reason, detail=message)
-    _set_condition(new, "MissedSchedule", "True", reason, message, now)
+    if previous is None or previous.message != missed.message:
+        ctx.post_event(view.ref, "MissSchedule", f"{missed.reason}: {missed.message}", warning=True)
+        log.warning(
+            "ticks_missed", testjob=view.name, namespace=view.ref.namespace, reason=missed.reason, detail=missed.message
+        )
+    set_condition(new, "MissedSchedule", "True", missed.reason, missed.message, now)
 
 
-async def _apply_history(ctx: OperatorContext, view: TestJobView, spec: TestJobSpec, runs: Sequence[OwnedRun]) -> None:
+async def _apply_history(ctx: TestJobScheduler, view: TestJobView, spec: TestJobSpec, runs: Sequence[OwnedRun]) -> None:
     finished = [
         schedule.FinishedRun(r.name, r.phase is Phase.PASSED, r.completed_at or r.created or view.created)
         for r in runs
@@ -265,75 +268,15 @@ async def _apply_history(ctx: OperatorContext, view: TestJobView, spec: TestJobS
         ctx.post_event(view.ref, "SuccessfulDelete", f"Deleted finished JobRun {name} (history limits)")
 
 
-def _fill_status(
-    view: TestJobView,
-    spec: TestJobSpec,
-    new: TestJobStatus,
-    runs: Sequence[OwnedRun],
-    started: str | None,
-    decision: schedule.Decision,
-    now: datetime,
-) -> None:
-    live = sorted((r for r in runs if r.active), key=lambda r: r.name)
-    new.active = [ActiveRun(name=r.name, uid=r.uid or None) for r in live]
-    if started and started not in {r.name for r in live}:
-        new.active.append(ActiveRun(name=started))
-    new.active = new.active[:MAX_ACTIVE_LISTED]  # the CRD's maxItems; an Allow backlog can be longer
-    passed = [r.completed_at for r in runs if r.phase is Phase.PASSED and r.completed_at]
-    known = parse_time(view.status.last_successful_time)
-    newest = max([*passed, *([known] if known else [])], default=None)
-    new.last_successful_time = format_time(newest) if newest else None
-    if spec.suspend:
-        new.next_schedule_time = None
-        _set_condition(new, "Scheduled", "False", "Suspended", "spec.suspend is true: no new scheduled runs", now)
-        new.message = "suspended"
-    else:
-        new.next_schedule_time = format_time(decision.next_tick) if decision.next_tick else None
-        _set_condition(new, "Scheduled", "True", "Scheduled", f"schedule {spec.schedule!r} in {spec.time_zone}", now)
-        new.message = f"next run at {new.next_schedule_time}" if new.next_schedule_time else ""
-    new.observed_generation = view.generation
-
-
-async def _invalid(ctx: OperatorContext, view: TestJobView, new: TestJobStatus, reason: str, now: datetime) -> None:
+async def _invalid(ctx: TestJobScheduler, view: TestJobView, new: TestJobStatus, reason: str, now: datetime) -> None:
     before = next((c for c in view.status.conditions if c.type == "Scheduled"), None)
     if before is None or before.reason != "InvalidSchedule" or before.message != reason:
         ctx.post_event(view.ref, "InvalidSchedule", reason, warning=True)
-    _set_condition(new, "Scheduled", "False", "InvalidSchedule", reason, now)
-    new.next_schedule_time = None
-    new.message = reason[:4096]
-    new.observed_generation = view.generation
+    invalid_status(view, new, reason, now)
     await _write_status(ctx, view, new)
 
 
-def _first_error(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return f"spec.{where}: {first.get('msg')}" if where else str(first.get("msg"))
-    return str(exc)
-
-
-def _set_condition(status: TestJobStatus, kind: Any, state: Any, reason: str, message: str, now: datetime) -> None:
-    """Replace the condition of this type; its lastTransitionTime moves only when its status changes."""
-    old = next((c for c in status.conditions if c.type == kind), None)
-    since = old.last_transition_time if old is not None and old.status == state else format_time(now)
-    fresh = TestJobCondition.model_validate(
-        {"type": kind, "status": state, "reason": reason, "message": message[:32768], "lastTransitionTime": since}
-    )
-    status.conditions = sorted([c for c in status.conditions if c.type != kind] + [fresh], key=lambda c: c.type)
-
-
-def status_patch(before: Mapping[str, Any], after: TestJobStatus) -> dict[str, Any]:
-    """A merge patch from the stored status to `after`; keys that vanished become null (merge-patch removal)."""
-    target = after.to_patch()
-    patch: dict[str, Any] = {k: v for k, v in target.items() if before.get(k) != v and (v != [] or k in before)}
-    for key in before:
-        if key not in target:
-            patch[key] = None
-    return patch
-
-
-async def _write_status(ctx: OperatorContext, view: TestJobView, new: TestJobStatus) -> None:
+async def _write_status(ctx: TestJobScheduler, view: TestJobView, new: TestJobStatus) -> None:
     patch = status_patch(view.status_raw, new)
     if not patch:
         return

@@ -19,15 +19,15 @@ import pytest
 import uvicorn
 import yaml
 from supertest_api.app import create_app
-from supertest_operator.handlers.testjob_mirror import mirror_of
+from supertest_api.kubernetes.launcher import KubernetesLauncher
 from supertest_operator.testjob import TestJobView
+from supertest_operator.testjob_mirror import mirror_of
 
 from supertest.bus.memory import MemoryEventBus
 from supertest.db import apikeys
 from supertest.db import testjobs as rows
 from supertest.db.engine import make_engine, make_session_factory, session_scope
 from supertest.db.migrate import upgrade
-from supertest.kube.launcher import KubernetesLauncher
 from supertest.kube.models import TestJobSpec, TestJobStatus
 from supertest.settings import ApiSettings
 from tests.k8s.controlplane import ControlPlane

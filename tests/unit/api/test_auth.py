@@ -5,7 +5,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
-from supertest_api.auth.session import COOKIE_NAME, SessionSigner
+from supertest_api.session import COOKIE_NAME, SessionSigner
 
 from supertest.db import apikeys
 from supertest.db.engine import session_scope

@@ -11,13 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from supertest_api.app import create_app
+from supertest_api.kubernetes.launcher import KubernetesLauncher
 
 from supertest.bus.memory import MemoryEventBus
 from supertest.db import testjobs as rows
 from supertest.db.engine import session_scope
 from supertest.db.models import JobRecord
 from supertest.kube.client import KubeError
-from supertest.kube.launcher import KubernetesLauncher
 from supertest.settings import ApiSettings
 from tests.unit.api.conftest import make_settings
 

@@ -92,6 +92,10 @@ class StubLauncher:
         self.args = (settings, factory, bus)
 
 
+def _missing_backend(settings: ApiSettings, factory: object, bus: object) -> None:
+    import supertest.nope  # type: ignore[import-not-found]  # noqa: F401
+
+
 def test_backend_is_chosen_by_run_backend(
     settings: ApiSettings, db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -99,11 +103,11 @@ def test_backend_is_chosen_by_run_backend(
 
     assert isinstance(backends.build_launcher(settings, db, MemoryEventBus()), LocalDispatcher)
     kube = make_settings(settings.home, RUN_BACKEND="kubernetes", SESSION_SECRET="x" * 32)
-    monkeypatch.setitem(backends.BACKENDS, kube.run_backend, f"{__name__}:StubLauncher")
+    monkeypatch.setitem(backends.BACKENDS, kube.run_backend, StubLauncher)
     launcher = backends.build_launcher(kube, db, MemoryEventBus())
     assert isinstance(launcher, StubLauncher)
     assert launcher.args[0] is kube
-    monkeypatch.setitem(backends.BACKENDS, kube.run_backend, "supertest.nope:Launcher")
+    monkeypatch.setitem(backends.BACKENDS, kube.run_backend, _missing_backend)
     with pytest.raises(backends.BackendUnavailable, match="RUN_BACKEND=kubernetes"):
         backends.build_launcher(kube, db, MemoryEventBus())
 

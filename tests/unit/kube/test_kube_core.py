@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from supertest_api.kubernetes.launcher import queue_full_from
 
 from supertest.admission import QueueFull
 from supertest.kube.client import KubeError
 from supertest.kube.counting import count_waiting, pod_is_live
-from supertest.kube.launcher import queue_full_from
 from supertest.kube.manifests import run_manifest
 from supertest.kube.models import human_duration, parse_spec
 from supertest.launch import RunRequest, ScriptSpec

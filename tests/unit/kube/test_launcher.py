@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from supertest_api.kubernetes.launcher import KubernetesLauncher
 
 from supertest.admission import QueueFull
 from supertest.bus.memory import MemoryEventBus
@@ -13,7 +14,6 @@ from supertest.db import runs as run_repo
 from supertest.db.engine import make_engine, make_session_factory, session_scope
 from supertest.db.models import Base, RunRecord
 from supertest.kube.client import KubeError
-from supertest.kube.launcher import KubernetesLauncher
 from supertest.launch import RunAlreadyFinished, RunRequest, ScriptSpec
 from supertest.settings import ApiSettings
 

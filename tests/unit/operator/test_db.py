@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
-from supertest_operator.handlers.db_sync import DbMirror
+from supertest_operator.db_mirror import DbMirror
 from supertest_operator.handlers.orphans import cancel_vanished_rows
 
 from supertest.db.engine import make_engine, make_session_factory, session_scope
@@ -64,7 +64,7 @@ async def test_mirror_coalesces_and_upserts(tmp_path: Path) -> None:
 
 async def test_job_ref_resolves_a_stored_job_in_order(tmp_path: Path) -> None:
     import pytest
-    from supertest_operator.handlers.scripts import ScriptsUnavailable, resolve
+    from supertest_operator.scripts import ScriptsUnavailable, resolve
 
     from supertest.db import catalog
     from supertest.kube.models import JobRunSpec

@@ -14,9 +14,9 @@ import kopf
 import pytest
 from supertest_operator.builders import build_testjob_run
 from supertest_operator.handlers import scheduler, testjob_webhook
-from supertest_operator.handlers.testjob_mirror import mirror_of
 from supertest_operator.settings import OperatorSettings
 from supertest_operator.testjob import OwnedRun, TestJobView, manual_run_name
+from supertest_operator.testjob_mirror import mirror_of
 
 from supertest.db import testjobs as rows
 from supertest.kube.client import KubeError

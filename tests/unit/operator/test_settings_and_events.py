@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
-from supertest_operator.handlers.db_sync import run_row
+from supertest_operator.db_mirror import run_row
 from supertest_operator.handlers.runner_events import report_fields, summarise
 from supertest_operator.run import RunView
 from supertest_operator.settings import OperatorSettings

@@ -10,12 +10,8 @@ import pytest
 from cryptography import x509
 from kopf._core.engines.admission import _inject_handler_id
 from supertest_operator.context import OperatorContext
-from supertest_operator.handlers.webhook import (
-    generate_certs,
-    service_client_config,
-    validate_queue,
-    waiting_index_entry,
-)
+from supertest_operator.handlers.webhook import validate_queue, waiting_index_entry
+from supertest_operator.webhook_server import generate_certs, service_client_config
 
 from supertest.admission import QueueFull
 

@@ -1,114 +1,39 @@
-// Wire shapes of the Supertest HTTP API (camelCase JSON), mirroring api/supertest_api/*/schemas.py.
+// Wire shapes of the Supertest HTTP API (camelCase JSON): names for the schemas openapi-typescript generates
+// into schema.d.ts from the API's OpenAPI document (scripts/gen-ui-types.sh; CI fails when they drift).
+// Only what the schema cannot say is written here: constant lists, helpers, and the SSE event's shape.
+import type { components } from "./schema";
 
-export type Phase = "Queued" | "Starting" | "Running" | "Passed" | "Failed" | "Error" | "Cancelled" | "TimedOut";
+type Schemas = components["schemas"];
+
+export type Phase = Schemas["Phase"];
 export const PHASES: Phase[] = ["Queued", "Starting", "Running", "Passed", "Failed", "Error", "Cancelled", "TimedOut"];
 export const TERMINAL: ReadonlySet<Phase> = new Set<Phase>(["Passed", "Failed", "Error", "Cancelled", "TimedOut"]);
 export const TRIGGERS = ["manual", "api", "cli", "schedule", "kubectl"] as const;
 
-export type Language = "javascript" | "typescript";
-export type RunKind = "test" | "job";
+export type Language = Schemas["TestIn"]["language"];
+export type RunKind = Schemas["RunOut"]["kind"];
 
-export interface Principal {
-  keyId: string;
-  keyName: string;
-  keyPrefix: string;
-  via: "bearer" | "session";
-}
+export type Principal = Schemas["PrincipalOut"];
 
-export interface Summary {
-  total: number;
-  passed: number;
-  failed: number;
-  flaky: number;
-  skipped: number;
-  durationMs: number | null;
-}
+export type Summary = Schemas["Summary"];
 
-export interface Run {
-  runId: string;
-  kind: RunKind;
-  phase: Phase;
-  trigger: string;
-  title: string;
-  testId: string | null;
-  jobId: string | null;
-  priority: number;
-  summary: Summary;
-  reportUrl: string;
-  statusUrl: string;
-  message: string | null;
-  exitCode: number | null;
-  attempts: number;
-  cancelRequested: boolean;
-  createdAt: string;
-  queuedAt: string;
-  startedAt: string | null;
-  completedAt: string | null;
-}
+export type Run = Schemas["RunOut"];
 
-export interface RunList {
-  items: Run[];
-  total: number;
-  limit: number;
-  offset: number;
-}
+export type RunList = Schemas["RunListOut"];
 
-export interface Submitted {
-  runId: string;
-  kind: RunKind;
-  phase: Phase;
-  reportUrl: string;
-  statusUrl: string;
-}
+export type Submitted = Schemas["SubmitOut"];
 
-export interface TestSummary {
-  id: string;
-  title: string;
-  language: Language;
-  tags: string[];
-  createdAt: string;
-  updatedAt: string;
-}
+export type TestSummary = Schemas["TestSummaryOut"];
 
-export interface StoredTest extends TestSummary {
-  script: string;
-}
+export type StoredTest = Schemas["TestOut"];
 
-export interface TestInput {
-  title: string;
-  script: string;
-  language: Language;
-  tags: string[];
-}
+export type TestInput = Schemas["TestIn"];
 
-export interface Job {
-  id: string;
-  name: string;
-  description: string;
-  schedule: string | null;
-  timeZone: string;
-  /** "api": edited here; "gitops": mirrored from a TestJob applied from git, read-only here. */
-  managedBy: string;
-  /** The TestJob this job is (Kubernetes mode), if any. */
-  resource: { namespace: string; name: string } | null;
-  testIds: string[];
-  tests: JobTest[];
-  concurrencyPolicy: ConcurrencyPolicy;
-  suspend: boolean;
-  lastRunAt: string | null;
-  nextRunAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export type Job = Schemas["JobOut"];
 
-/** A stored test (id set), or an inline / ConfigMap script of a GitOps TestJob (id null). */
-export interface JobTest {
-  id: string | null;
-  title: string;
-  source: "stored" | "inline" | "configMap";
-}
+export type JobTest = Schemas["JobTestOut"];
 
-export type ConcurrencyPolicy = "Allow" | "Forbid" | "Replace";
+export type ConcurrencyPolicy = Schemas["JobIn"]["concurrencyPolicy"];
 
 /** "TestJob ns/name" of a GitOps job, for its badge and read-only hint. */
 export function gitopsResource(job: Job): string | null {
@@ -127,27 +52,13 @@ export interface JobInput {
   suspend: boolean;
 }
 
-export interface SchedulePreview {
-  schedule: string;
-  timeZone: string;
-  nextRuns: string[];
-}
+export type SchedulePreview = Schemas["SchedulePreviewOut"];
 
-export interface Capacity {
-  running: number;
-  queued: number;
-  runningCapacity: number;
-  queuedCapacity: number;
-}
+export type Capacity = Schemas["CapacityOut"];
 
-export type ArtifactKind = "screenshot" | "video" | "trace" | "other";
+export type ArtifactKind = Schemas["ArtifactOut"]["kind"];
 
-export interface Artifact {
-  path: string;
-  url: string;
-  kind: ArtifactKind;
-  size: number;
-}
+export type Artifact = Schemas["ArtifactOut"];
 
 export interface RunEvent {
   type: "status" | "log" | "result";

@@ -14,7 +14,7 @@ import structlog
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from supertest.artifacts.layout import report_prefix
+from supertest.artifacts.layout import report_key
 from supertest.db import runs as run_repo
 from supertest.db.engine import session_scope
 from supertest.db.models import JobRecord, TestRecord
@@ -49,7 +49,7 @@ def run_row(view: RunView, include_spec: bool = False) -> dict[str, Any]:
         "namespace": view.ref.namespace,
         "k8s_uid": view.ref.uid,
         "report_url": status.report_url,
-        "report_key": (report_prefix(view.name) + "index.html") if status.report_url else None,
+        "report_key": report_key(view.name) if status.report_url else None,
         "test_id": view.spec.get("testId"),
         "job_id": view.annotations.get(ANNOTATION_JOB_ID) or view.spec.get("jobRef"),
     }

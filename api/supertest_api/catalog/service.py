@@ -4,28 +4,28 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from supertest.db import catalog
 from supertest.db.models import TestRecord, utcnow
 from supertest.settings import ApiSettings
+from supertest_api.catalog.schemas import TestIn, TestPatch
 from supertest_api.errors import Conflict, NotFoundError
-from supertest_api.tests import repository
-from supertest_api.tests.schemas import TestIn, TestPatch
 from supertest_api.validation import check_script
 
 
 def get_test(session: Session, test_id: str) -> TestRecord:
     try:
-        return repository.get(session, test_id)
-    except repository.NotFound as exc:
+        return catalog.get_test(session, test_id)
+    except catalog.NotFound as exc:
         raise NotFoundError(str(exc)) from exc
 
 
 def list_tests(session: Session, query: str | None, tag: str | None) -> list[TestRecord]:
-    return repository.list_tests(session, query, tag)
+    return catalog.list_tests(session, query=query, tag=tag)
 
 
 def create_test(session: Session, settings: ApiSettings, body: TestIn) -> TestRecord:
     script = check_script(body.script, settings.max_script_bytes)
-    return repository.create(session, body.title, script, body.language, _dedupe(body.tags))
+    return catalog.create_test(session, body.title, script, body.language, _dedupe(body.tags))
 
 
 def replace_test(session: Session, settings: ApiSettings, test_id: str, body: TestIn) -> TestRecord:
@@ -55,13 +55,13 @@ def patch_test(session: Session, settings: ApiSettings, test_id: str, body: Test
 def delete_test(session: Session, test_id: str) -> None:
     test = get_test(session, test_id)
     # Refuse rather than silently shrink someone's job; they remove it from the job first.
-    users = repository.jobs_using(session, test_id)
+    users = catalog.jobs_using(session, test_id)
     if users:
         names = ", ".join(f"{j.name!r} ({j.id})" for j in users)
         raise Conflict(
             f"test is used by job(s) {names}; remove it from them first", details={"jobIds": [j.id for j in users]}
         )
-    repository.delete(session, test)
+    catalog.delete(session, test)
 
 
 def _dedupe(tags: list[str]) -> list[str]:

@@ -3,13 +3,13 @@
 Decision: the launcher inserts the Queued `runs` row itself, BEFORE creating the resource, so
 GET /api/runs/{id} answers the moment submit returns, and the operator's later upserts (same key) can only
 move it forward; if the create fails, the row is deleted again. The queued capacity is pre-checked here
-(a list call) and enforced by the operator's validating webhook, whose denial becomes QueueFull (429).
+(a list call) and enforced by the operator's validating webhook, whose refusal with QueueFull's code (429)
+becomes QueueFull.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -19,29 +19,25 @@ from sqlalchemy.orm import Session, sessionmaker
 from supertest.admission import QueueFull, check_queue_capacity
 from supertest.bus.base import EventBus
 from supertest.db import runs as run_repo
-from supertest.db.engine import session_scope
+from supertest.db.engine import in_session
 from supertest.db.ids import new_run_id
 from supertest.db.models import RunRecord, utcnow
-from supertest.kube import testjobs
+from supertest.kube import jobref, testjobs
 from supertest.kube.client import KubeApi, KubeError, run_path
 from supertest.kube.counting import count_waiting
 from supertest.kube.manifests import run_manifest
 from supertest.kube.names import RUN_RESOURCES, resource_for_kind
-from supertest.launch import RunAlreadyFinished, RunRequest
+from supertest.launch import LaunchedRun, RunAlreadyFinished, RunRequest
 from supertest.phases import Phase
 from supertest.settings import ApiSettings
 
-log = structlog.get_logger("supertest.kube.launcher")
+log = structlog.get_logger("supertest_api.kubernetes.launcher")
 T = TypeVar("T")
-_QUEUE_FULL = re.compile(r"queue is full: (\d+) runs are waiting and QUEUED_CAPACITY is (\d+)")
 
 
 def queue_full_from(error: KubeError) -> QueueFull | None:
-    """The operator webhook's denial (any 4xx carrying QueueFull's text) as the API's QueueFull."""
-    if error.status not in (400, 403, 422, 429):
-        return None
-    match = _QUEUE_FULL.search(error.message)
-    return QueueFull(int(match.group(1)), int(match.group(2))) if match else None
+    """The operator webhook's refusal (QueueFull's code) as the API's QueueFull; None for any other error."""
+    return QueueFull.from_refusal(error.status, error.message)
 
 
 class KubernetesLauncher:
@@ -76,17 +72,13 @@ class KubernetesLauncher:
         return self._kube
 
     async def _db(self, fn: Callable[[Session], T]) -> T:
-        def work() -> T:
-            with session_scope(self._sessions) as session:
-                return fn(session)
-
-        return await asyncio.to_thread(work)
+        return await in_session(self._sessions, fn)
 
     async def waiting_count(self) -> int:
         lists = await asyncio.gather(*(self.kube.list(run_path(r, self._namespace)) for r in RUN_RESOURCES))
         return sum(count_waiting(items) for items in lists)
 
-    async def submit(self, request: RunRequest) -> RunRecord:
+    async def submit(self, request: RunRequest) -> LaunchedRun:
         check_queue_capacity(await self.waiting_count(), self._settings.queued_capacity)
         run_id = new_run_id(request.kind)
         manifest = run_manifest(run_id, request)
@@ -94,13 +86,8 @@ class KubernetesLauncher:
             manifest["spec"] = await self._testjob_spec(request.job_ref, manifest["spec"])
         resource = resource_for_kind(request.kind)
 
-        def insert(session: Session) -> RunRecord:
-            record = run_repo.queued_record(run_id, request)
-            record.namespace = self._namespace
-            record.created_at = record.queued_at = utcnow()
-            return run_repo.insert_new(session, record)
-
-        record = await self._db(insert)
+        row = run_repo.queued_record(run_id, request, self._namespace, spec=manifest["spec"])
+        await self._db(lambda s: run_repo.insert_new(s, row))
         try:
             created = await self.kube.create(run_path(resource, self._namespace), manifest)
         except KubeError as exc:
@@ -113,9 +100,9 @@ class KubernetesLauncher:
             await self._db(lambda s: _delete_row(s, run_id))
             raise
         uid = str((created.get("metadata") or {}).get("uid", ""))
-        record = await self._db(lambda s: run_repo.upsert(s, run_id, {"k8s_uid": uid}))
+        launched = await self._db(lambda s: run_repo.launched(run_repo.upsert(s, run_id, {"k8s_uid": uid})))
         log.info("run_submitted", run_id=run_id, kind=request.kind, namespace=self._namespace)
-        return record
+        return launched
 
     async def _testjob_spec(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
         """A run of a TestJob gets what its scheduled runs get (tests and runTemplate), plus the options given.
@@ -123,17 +110,14 @@ class KubernetesLauncher:
         Without that TestJob the spec keeps its jobRef, which the operator resolves to a stored job or fails with
         the reason.
         """
-        try:
-            testjob = await self.kube.get(testjobs.item_path(self._namespace, name))
-        except KubeError as exc:
-            if exc.not_found:
-                return spec
-            raise
+        testjob = await jobref.testjob_spec(self.kube, self._namespace, name)
+        if testjob is None:
+            return spec
         # 0 is what the API sends when nothing was asked: the TestJob's runTemplate decides then.
         options = {k: v for k, v in spec.items() if k not in ("jobRef", "tests") and v not in (0, None)}
-        return testjobs.jobrun_spec(testjob.get("spec") or {}, options)
+        return testjobs.jobrun_spec(testjob, options)
 
-    async def cancel(self, run_id: str) -> RunRecord:
+    async def cancel(self, run_id: str) -> LaunchedRun:
         record = await self._db(lambda s: run_repo.get(s, run_id))
         if Phase(record.phase).is_terminal and Phase(record.phase) is not Phase.ERROR:
             raise RunAlreadyFinished(run_id, record.phase)
@@ -147,8 +131,8 @@ class KubernetesLauncher:
             # The resource is gone (deleted or expired): nothing runs any more.
             if Phase(record.phase).is_terminal:
                 raise RunAlreadyFinished(run_id, record.phase) from exc
-            return await self._db(lambda s: _cancel_row(s, run_id))
-        return await self._db(lambda s: run_repo.request_cancel(s, run_id))
+            return await self._db(lambda s: run_repo.launched(_cancel_row(s, run_id)))
+        return await self._db(lambda s: run_repo.launched(run_repo.request_cancel(s, run_id)))
 
 
 def _delete_row(session: Session, run_id: str) -> None:

@@ -2,15 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
+from supertest_api.auth.deps import require_principal
+from supertest_api.catalog import service
+from supertest_api.catalog.schemas import TestIn, TestListOut, TestOut, TestPatch, TestSummaryOut
 from supertest_api.common import responses
-from supertest_api.deps import SessionDep, SettingsDep, require_principal
+from supertest_api.deps import SessionDep, SettingsDep
 from supertest_api.runs import service as run_service
-from supertest_api.runs.router import SUBMIT_RESPONSES, SubmitContextDep, submitted_out
-from supertest_api.runs.schemas import RunOptionsIn, SubmitOut
-from supertest_api.tests import service
-from supertest_api.tests.schemas import TestIn, TestListOut, TestOut, TestPatch, TestSummaryOut
+from supertest_api.runs.router import add_stored_run_route
 
 router = APIRouter(prefix="/api/tests", tags=["tests"], dependencies=[Depends(require_principal)])
 
@@ -53,19 +53,4 @@ def delete_test(test_id: str, session: SessionDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post(
-    "/{test_id}/run",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=SubmitOut,
-    responses=SUBMIT_RESPONSES,
-    summary="Run a stored test",
-)
-async def run_test(
-    test_id: str,
-    request: Request,
-    response: Response,
-    ctx: SubmitContextDep,
-    options: Annotated[RunOptionsIn | None, Body()] = None,
-) -> SubmitOut:
-    submitted = await run_service.submit_stored_test(ctx, test_id, options or RunOptionsIn())
-    return submitted_out(ctx, submitted, request, response)
+add_stored_run_route(router, "test_id", run_service.stored_test_body, name="run_test", summary="Run a stored test")

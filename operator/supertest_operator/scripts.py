@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -10,9 +9,9 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from supertest.db import catalog
-from supertest.db.engine import session_scope
-from supertest.kube import testjobs as paths
-from supertest.kube.client import KubeApi, KubeError
+from supertest.db.engine import in_session
+from supertest.kube import jobref
+from supertest.kube.client import KubeApi
 from supertest.kube.manifests import job_test_name
 from supertest.kube.models import JobRunSpec, JobTest, TestJobSpec, TestRunSpec
 from supertest_operator.builders import ScriptFile, StoredScript, job_test_files, script_files
@@ -55,14 +54,11 @@ async def _testjob_tests(kube: KubeApi | None, namespace: str, name: str) -> lis
     """The tests of TestJob `name` in the run's namespace, or None when there is no such TestJob."""
     if kube is None:
         return None
+    spec = await jobref.testjob_spec(kube, namespace, name)
+    if spec is None:
+        return None
     try:
-        body = await kube.get(paths.item_path(namespace, name))
-    except KubeError as exc:
-        if exc.not_found:
-            return None
-        raise
-    try:
-        return TestJobSpec.model_validate(body.get("spec") or {}).tests
+        return TestJobSpec.model_validate(spec).tests
     except ValidationError as exc:
         raise ScriptsUnavailable(f"TestJob {name!r} has an invalid spec: {exc}") from exc
 
@@ -89,9 +85,4 @@ async def resolve(
 async def _load(sessions: sessionmaker[Session] | None, what: str, fn: Callable[[Session], T]) -> T:
     if sessions is None:
         raise ScriptsUnavailable(f"{what} needs the operator's DATABASE_URL to read stored tests")
-
-    def work() -> T:
-        with session_scope(sessions) as session:
-            return fn(session)
-
-    return await asyncio.to_thread(work)
+    return await in_session(sessions, fn)

@@ -35,7 +35,7 @@ class TestSummaryOut(CamelModel):
 
     id: str
     title: str
-    language: str
+    language: Language
     tags: list[str]
     created_at: datetime
     updated_at: datetime

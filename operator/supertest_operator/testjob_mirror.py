@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from supertest.db import testjobs as rows
-from supertest.db.engine import session_scope
+from supertest.db.engine import in_session
 from supertest.kube.models import TestJobSpec, TestJobStatus, parse_time
-from supertest_operator.context import OperatorContext
 from supertest_operator.testjob import OwnedRun, TestJobView
 
 log = structlog.get_logger("supertest.operator.testjob_mirror")
@@ -54,39 +52,44 @@ def mirror_of(
     )
 
 
-async def _db(ctx: OperatorContext, fn: Callable[[Session], T]) -> T | None:
-    sessions = ctx.sessions
+async def _db(sessions: sessionmaker[Session] | None, fn: Callable[[Session], T]) -> T | None:
     if sessions is None:
         return None
-
-    def work() -> T:
-        with session_scope(sessions) as session:
-            return fn(session)
-
     try:
-        return await asyncio.to_thread(work)
+        return await in_session(sessions, fn)
     except SQLAlchemyError as exc:  # history lags; scheduling must not stop for a database outage
         log.warning("testjob_mirror_failed", error=str(exc))
         return None
 
 
+# (namespace, testjob) -> what was last written to its `jobs` row, so an unchanged TestJob costs no write.
+Written = dict[tuple[str, str], Any]
+
+
 async def mirror(
-    ctx: OperatorContext, view: TestJobView, spec: TestJobSpec, status: TestJobStatus, runs: Sequence[OwnedRun]
+    sessions: sessionmaker[Session] | None,
+    written: Written,
+    view: TestJobView,
+    spec: TestJobSpec,
+    status: TestJobStatus,
+    runs: Sequence[OwnedRun],
 ) -> None:
     row = mirror_of(view, spec, status, runs)
-    if ctx.testjob_rows.get(view.ref.key) == row:
+    if written.get(view.ref.key) == row:
         return
-    if await _db(ctx, lambda s: rows.mirror_testjob(s, row)) is not None:
-        ctx.testjob_rows[view.ref.key] = row
+    if await _db(sessions, lambda s: rows.mirror_testjob(s, row)) is not None:
+        written[view.ref.key] = row
 
 
-async def forget_vanished(ctx: OperatorContext, present: set[tuple[str, str]]) -> None:
+async def forget_vanished(
+    sessions: sessionmaker[Session] | None, namespaces: Sequence[str], written: Written, present: set[tuple[str, str]]
+) -> None:
     """Rows of GitOps TestJobs deleted (also while the operator was down) are removed; runs keep their history."""
-    scope = set(ctx.settings.namespace_list)
-    mirrored = await _db(ctx, rows.mirrored_testjobs)
+    scope = set(namespaces)
+    mirrored = await _db(sessions, rows.mirrored_testjobs)
     for namespace, name in mirrored or []:
         if (namespace, name) in present or (scope and namespace not in scope):
             continue
-        await _db(ctx, partial(rows.forget_testjob, namespace=namespace, name=name))
-        ctx.testjob_rows.pop((namespace, name), None)
+        await _db(sessions, partial(rows.forget_testjob, namespace=namespace, name=name))
+        written.pop((namespace, name), None)
         log.info("testjob_forgotten", namespace=namespace, testjob=name)
