@@ -18,6 +18,7 @@ PACKAGES=(
   podman           # image store queries, `podman save` to OCI archives, the image tests' `podman run`
   runc             # the OCI runtime for podman/buildah and containerd (crun refuses cgroup v1 hybrid hosts)
   containerd       # the test cluster's container runtime (kubelet CRI)
+  containernetworking-plugins  # bridge, host-local and loopback CNI plugins (/usr/lib/cni) for the real node's pods
   mmdebstrap       # makes the debian:bookworm-slim base image from apt (no image pulls possible)
   skopeo           # inspects/copies OCI archives when debugging an import
   umoci            # unpacks OCI images for inspection without a runtime

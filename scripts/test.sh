@@ -6,7 +6,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source "$ROOT/scripts/bootstrap.sh"
 
-step "control-plane binaries (etcd, kube-apiserver, kube-controller-manager, kubectl)"
+step "cluster binaries (etcd, kube-apiserver, kube-controller-manager, kubectl; kubelet, kube-scheduler, kube-proxy, CoreDNS)"
 time bash tests/k8s/build-binaries.sh
 
 step "helm"
@@ -14,6 +14,9 @@ time bash tests/k8s/build-helm.sh
 
 step "S3-compatible server"
 time bash tests/services/build-s3.sh
+
+step "images (base by mmdebstrap; app, runner and pause by buildah; OCI archives for containerd)"
+time bash scripts/build-images.sh >/dev/null
 
 step "ruff"
 .venv/bin/ruff check .
