@@ -1,5 +1,11 @@
 """A test-only stand-in for kube-scheduler + kubelet: runs Pods' first container as local processes.
 
+Where it is still used, and why: the e2e tier and the chart install run on a real kubelet with containerd
+(tests/k8s/node.py, tests/e2e/kubelet/). This agent remains only where container start-up would swamp what is
+measured: the large capacity scenarios (tests/e2e/test_capacity.py: 60 runs, 3 at a time) and the admission and
+schedule benchmarks (bench/), which time the control loop, not the runtime. New tests of pods, images or
+isolation belong on the real node.
+
 Never shipped: it lives under tests/ only. Use it as the session fixture `node_agent`, from Python (`with
 NodeAgent(kubeconfig).start() as agent:`) or as a script::
 
