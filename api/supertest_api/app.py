@@ -15,11 +15,13 @@ from starlette.concurrency import run_in_threadpool
 from supertest.artifacts import ArtifactStore, create_store
 from supertest.bus import create_bus
 from supertest.bus.base import EventBus
+from supertest.crypto import load_secret_box
 from supertest.db.engine import make_engine, make_session_factory
 from supertest.db.migrate import current_revision, head_revision
 from supertest.launch import RunLauncher
 from supertest.local.scheduler import LocalScheduler
 from supertest.logs import configure_logging
+from supertest.notify.sender import OutboxSender
 from supertest.settings import ApiSettings
 from supertest_api.apidocs import service as apidocs_service
 from supertest_api.apidocs.router import router as apidocs_router
@@ -91,6 +93,7 @@ async def _build(settings: ApiSettings, launcher: RunLauncher | None, bus: Event
         launcher=launcher or build_launcher(settings, factory, bus),
         stores=stores,
         signer=SessionSigner(load_session_secret(settings)),
+        secrets=load_secret_box(settings),
     )
 
 
@@ -117,6 +120,10 @@ def create_app(
         if scheduler is not None:
             await scheduler.start()
             resources.wake_scheduler = scheduler.wake
+        # Local mode sends alerts from here; in Kubernetes mode the operator does (see notify_loop there).
+        sender = OutboxSender(settings, resources.session_factory, resources.secrets) if settings.is_local else None
+        if sender is not None:
+            await sender.start()
         app.state.resources = resources
         metrics.read_counts_with(lambda: metrics_repository.run_counts(resources.session_factory))
         log.info("api started", backend=settings.run_backend.value, database=resources.engine.url.get_backend_name())
@@ -127,6 +134,8 @@ def create_app(
             app.state.resources = None
             if scheduler is not None:
                 await scheduler.stop()
+            if sender is not None:
+                await sender.stop()
             with contextlib.suppress(Exception):
                 await resources.launcher.stop()
             if bus is None:  # only close what we created

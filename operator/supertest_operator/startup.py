@@ -21,6 +21,7 @@ from supertest_operator.handlers import probes
 from supertest_operator.handlers.db_sync import DbMirror
 from supertest_operator.handlers.webhook import webhook_server
 from supertest_operator.leader import LeaderLease
+from supertest_operator.notify_loop import notify_forever
 from supertest_operator.settings import OperatorSettings
 
 log = structlog.get_logger("supertest.operator")
@@ -96,6 +97,7 @@ async def on_startup(settings: kopf.OperatorSettings, memo: Any) -> None:
     ctx.spawn(loops.orphans_forever(ctx), name="orphans")
     ctx.spawn(loops.retention_forever(ctx), name="retention")
     ctx.spawn(loops.scheduler_forever(ctx), name="scheduler")
+    ctx.spawn(notify_forever(ctx), name="notify-sender")
     log.info(
         "operator_started",
         namespaces=ours.namespace_list or "cluster-wide",

@@ -233,7 +233,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 [ttrpc]
   address = "{RUN_DIR / "containerd.sock.ttrpc"}"
 [plugins."io.containerd.internal.v1.opt"]
-  path = "{RUN_DIR / 'opt'}"  # not /opt/containerd: nothing of the node stays on the host
+  path = "{RUN_DIR / "opt"}"  # not /opt/containerd: nothing of the node stays on the host
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "{self.images.pause}"
   # Root here lacks CAP_SYS_RESOURCE: containerd may only lower OOM scores.

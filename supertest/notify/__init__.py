@@ -1,0 +1,1 @@
+"""Notifications: rules (pure), the transactional outbox, channel senders and the sender loop."""
