@@ -36,6 +36,7 @@ from supertest_api.metrics import repository as metrics_repository
 from supertest_api.metrics.router import router as metrics_router
 from supertest_api.metrics.service import ApiMetrics
 from supertest_api.middleware import BodySizeLimitMiddleware, RequestLogMiddleware
+from supertest_api.notifications.router import router as notifications_router
 from supertest_api.resources import AppResources
 from supertest_api.results.router import router as results_router
 from supertest_api.runs.router import router as runs_router
@@ -44,6 +45,7 @@ from supertest_api.tests.router import router as tests_router
 from supertest_api.ui.repository import STATIC_DIR
 from supertest_api.ui.router import router as ui_router
 from supertest_api.validation import MAX_BODY_BYTES
+from supertest_api.variables.router import router as variables_router
 
 log = structlog.get_logger("supertest.api")
 
@@ -54,6 +56,8 @@ OPENAPI_TAGS = [
     {"name": "tests", "description": "Stored tests"},
     {"name": "jobs", "description": "Stored jobs: ordered tests, optionally on a cron schedule"},
     {"name": "capacity", "description": "Running and queued capacity"},
+    {"name": "notifications", "description": "Alert channels, rules, Send test, and each run's deliveries"},
+    {"name": "variables", "description": "Variables and write-only secrets of runs, project-wide or per job"},
     {"name": "auth", "description": "API keys and UI sessions"},
     {"name": "health", "description": "Liveness, readiness and Prometheus metrics"},
 ]
@@ -172,6 +176,8 @@ def create_app(
         tests_router,
         jobs_router,
         capacity_router,
+        notifications_router,
+        variables_router,
         ui_router,
         apidocs_router,
     ):

@@ -13,7 +13,9 @@ from supertest.bus.base import EventBus
 from supertest.db.engine import session_scope
 from supertest.launch import RunLauncher
 from supertest.settings import ApiSettings
+from supertest_api.auth import repository as auth_repository
 from supertest_api.auth import service as auth_service
+from supertest_api.auth.scope import RouteCall, check_job_scope
 from supertest_api.auth.session import COOKIE_NAME
 from supertest_api.errors import ServiceUnavailable
 from supertest_api.jobs.service import Scheduling
@@ -86,6 +88,15 @@ def require_principal(
         principal = auth_service.authenticate(
             session, request.headers.get("authorization"), request.cookies.get(COOKIE_NAME), resources.signer
         )
+        if principal.job_id is not None:
+            route = request.scope.get("route")
+            call = RouteCall(
+                method=request.method,
+                template=str(getattr(route, "path", request.url.path)),
+                path_params={k: str(v) for k, v in request.path_params.items()},
+                query=dict(request.query_params),
+            )
+            check_job_scope(principal.job_id, call, lambda run_id: auth_repository.job_of_run(session, run_id))
     auth_service.check_same_origin(
         principal,
         request.method,

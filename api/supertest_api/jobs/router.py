@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Body, Depends, Query, Request, Response, status
 
 from supertest_api.common import responses
-from supertest_api.deps import SchedulingDep, SessionDep, require_principal
+from supertest_api.deps import PrincipalDep, SchedulingDep, SessionDep, require_principal
 from supertest_api.jobs import service
 from supertest_api.jobs.schemas import JobIn, JobListOut, JobOut, JobPatch, SchedulePreviewOut
 from supertest_api.runs import service as run_service
@@ -25,9 +25,13 @@ async def _wake(scheduling: service.Scheduling) -> None:
 
 @router.get("", response_model=JobListOut, responses=responses(), summary="List jobs")
 def list_jobs(
-    session: SessionDep, q: Annotated[str | None, Query(max_length=200, description="Name contains")] = None
+    session: SessionDep,
+    principal: PrincipalDep,
+    q: Annotated[str | None, Query(max_length=200, description="Name contains")] = None,
 ) -> JobListOut:
     jobs = service.list_jobs(session, q)
+    if principal.job_id is not None:  # a CI trigger key sees its own job only
+        jobs = [j for j in jobs if j.id == principal.job_id]
     return JobListOut(items=[service.job_out(j) for j in jobs], total=len(jobs))
 
 
