@@ -3,11 +3,20 @@ none (an Error, a timeout before any result), one errored test case carrying the
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from typing import Any
 
 TITLE_SEPARATOR = " \u203a "
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# XML 1.0 allows tab, newline, carriage return and these ranges only; error texts may carry other control bytes.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def clean(text: str) -> str:
+    """Text safe inside XML: terminal colours removed, characters XML 1.0 forbids dropped."""
+    return _NOT_XML.sub("", _ANSI.sub("", text))
 
 
 def _time(ms: float) -> str:
@@ -15,7 +24,7 @@ def _time(ms: float) -> str:
 
 
 def _first_line(text: str) -> str:
-    return next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    return next((ln.strip() for ln in clean(text).splitlines() if ln.strip()), "")
 
 
 def _cases(suite: dict[str, Any], path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
@@ -47,7 +56,7 @@ def junit_xml(run: dict[str, Any], results: dict[str, Any] | None) -> str:
         counts = {"tests": 0, "failures": 0, "skipped": 0, "time": 0.0}
         for titles, test in _cases(top, ()):
             duration = sum(float(r.get("duration") or 0) for r in test.get("results") or [])
-            name = TITLE_SEPARATOR.join(t for t in titles if t)
+            name = clean(TITLE_SEPARATOR.join(t for t in titles if t))
             project = str(test.get("projectName") or "")
             case = ET.SubElement(
                 suite,
@@ -62,7 +71,7 @@ def junit_xml(run: dict[str, Any], results: dict[str, Any] | None) -> str:
             if status == "unexpected":
                 messages = _errors(test) or ["failed"]
                 failure = ET.SubElement(case, "failure", message=_first_line(messages[0]), type="failure")
-                failure.text = "\n\n".join(messages)
+                failure.text = clean("\n\n".join(messages))
                 counts["failures"] += 1
             elif status == "skipped":
                 ET.SubElement(case, "skipped")
@@ -81,7 +90,7 @@ def junit_xml(run: dict[str, Any], results: dict[str, Any] | None) -> str:
         suite = ET.SubElement(root, "testsuite", name="supertest run", id=run_id, tests="1", failures="0", errors="1")
         case = ET.SubElement(suite, "testcase", name=f"run {run_id}", classname="supertest")
         error = ET.SubElement(case, "error", message=_first_line(str(run.get("message") or phase)), type=phase)
-        error.text = str(run.get("message") or "")
+        error.text = clean(str(run.get("message") or ""))
         totals["tests"] += 1
         totals["errors"] += 1
     root.set("tests", str(totals["tests"]))

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from supertest_api.notifications import service as notify_service
+from supertest_api.notifications.schemas import EmailChannelIn, RuleIn, SlackChannelIn, WebhookChannelIn
 
 from supertest.bus import MemoryEventBus
 from supertest.crypto import load_secret_box
@@ -39,8 +41,6 @@ from supertest.local.scheduler import LocalScheduler
 from supertest.notify.sender import OutboxSender
 from supertest.phases import Phase
 from supertest.settings import CoreSettings
-from supertest_api.notifications import service as notify_service
-from supertest_api.notifications.schemas import EmailChannelIn, RuleIn, SlackChannelIn, WebhookChannelIn
 from tests.integration.notify.conftest import (
     FLIP_SCRIPT,
     JOB_NAME,
@@ -56,15 +56,15 @@ pytestmark = pytest.mark.browser
 MODELS = {"webhook": WebhookChannelIn, "slack": SlackChannelIn, "email": EmailChannelIn}
 
 
-async def wait_until(predicate, timeout: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
+async def wait_until(predicate, within: float, what: str):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + within
     last = None
     while time.monotonic() < deadline:
         last = await asyncio.to_thread(predicate)
         if last:
             return last
         await asyncio.sleep(0.1)  # the poll interval of a deadline-bounded wait
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+    raise AssertionError(f"timed out after {within}s waiting for {what}; last: {last!r}")
 
 
 def setup_job(
@@ -126,7 +126,7 @@ async def test_scheduled_job_fails_three_times_then_passes(
         for tick in range(4):
             await scheduler.tick()  # the cron tick of this minute starts one run
 
-            def newest() -> RunRecord | None:
+            def newest(tick: int = tick) -> RunRecord | None:
                 with session_scope(factory) as s:
                     rows = (
                         s.execute(select(RunRecord).where(RunRecord.job_id == job_id).order_by(RunRecord.created_at))
