@@ -127,6 +127,9 @@ def test_a_secret_is_write_only_once_saved(page: Page, server: LocalServer, scre
     form.get_by_label("Name", exact=True).fill("BASE_URL")
     form.get_by_label("Value").fill("https://shop.example.test")
     form.get_by_role("button", name="Save").click()
+    # Saved (the form clears itself when the server answered) before the next one is typed.
+    expect(page.get_by_role("table", name="Variables")).to_contain_text("BASE_URL")
+    expect(form.get_by_label("Name", exact=True)).to_have_value("")
     form.get_by_label("Name", exact=True).fill("API_TOKEN")
     form.get_by_label("Secret (write-only, masked in logs)").check()
     expect(form.get_by_label("Value")).to_have_attribute("type", "password")
