@@ -44,6 +44,8 @@ class RunEvent(BaseModel):
     summary: Summary | None = None
     report_url: str | None = Field(default=None, alias="reportUrl")
     exit_code: int | None = Field(default=None, alias="exitCode")
+    # On a result: the failed tests, each {"test": "file > title", "error": its first error line}.
+    failures: list[dict[str, str]] | None = None
 
     model_config = {"populate_by_name": True}
 
@@ -67,8 +69,21 @@ def log_event(run_id: str, line: str, stream: str = "stdout") -> RunEvent:
     return RunEvent(type=EventType.LOG, run_id=run_id, line=line, stream=stream)
 
 
-def result_event(run_id: str, summary: Summary, report_url: str | None, exit_code: int) -> RunEvent:
-    return RunEvent(type=EventType.RESULT, run_id=run_id, summary=summary, report_url=report_url, exit_code=exit_code)
+def result_event(
+    run_id: str,
+    summary: Summary,
+    report_url: str | None,
+    exit_code: int,
+    failures: list[dict[str, str]] | None = None,
+) -> RunEvent:
+    return RunEvent(
+        type=EventType.RESULT,
+        run_id=run_id,
+        summary=summary,
+        report_url=report_url,
+        exit_code=exit_code,
+        failures=failures or None,
+    )
 
 
 def stream_key(run_id: str) -> str:

@@ -7,10 +7,12 @@ embedded default for that part (SQLite, the in-process bus, the local artifacts 
 
 from __future__ import annotations
 
+import base64
+import binascii
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that must never reach a shared deployment.
@@ -67,6 +69,17 @@ class CoreSettings(BaseSettings):
     event_read_block_ms: int = Field(default=5_000, ge=100, le=600_000, alias="EVENT_READ_BLOCK_MS")
     log_format: str = Field(default="console", pattern="^(console|json)$", alias="LOG_FORMAT")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    # Where people open the UI: alerts link runs as PUBLIC_URL/runs/<id>. Unset: relative links.
+    public_url: str | None = Field(default=None, alias="PUBLIC_URL")
+    # Fernet key (urlsafe base64 of 32 bytes) that encrypts secrets and channel credentials at rest. Local mode
+    # keeps a random one in SUPERTEST_HOME/secrets.key when unset; elsewhere storing a secret needs it.
+    secrets_key: SecretStr | None = Field(default=None, alias="SECRETS_KEY")
+    # The notification sender (the API in local mode, the operator in Kubernetes mode).
+    notify_poll_seconds: float = Field(default=2.0, ge=0.05, le=3600, alias="NOTIFY_POLL_SECONDS")
+    notify_max_attempts: int = Field(default=8, ge=1, le=100, alias="NOTIFY_MAX_ATTEMPTS")
+    notify_backoff_seconds: float = Field(default=2.0, ge=0.01, le=3600, alias="NOTIFY_BACKOFF_SECONDS")
+    notify_backoff_max_seconds: float = Field(default=300.0, ge=0.01, le=86_400, alias="NOTIFY_BACKOFF_MAX_SECONDS")
+    notify_timeout_seconds: float = Field(default=10.0, gt=0, le=300, alias="NOTIFY_TIMEOUT_SECONDS")
 
     @property
     def is_local(self) -> bool:
@@ -85,6 +98,22 @@ class CoreSettings(BaseSettings):
     @property
     def default_timeout_seconds(self) -> int:
         return max(1, self.test_execution_timeout_ms // 1000)
+
+    @field_validator("secrets_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(value.get_secret_value().encode())
+        except (ValueError, binascii.Error):
+            raw = b""
+        if len(raw) != 32:
+            raise ValueError(
+                "SECRETS_KEY must be a Fernet key (urlsafe base64 of 32 bytes), e.g. from "
+                "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+            )
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> CoreSettings:
@@ -111,7 +140,6 @@ class ApiSettings(CoreSettings):
     host: str = Field(default="127.0.0.1", alias="SUPERTEST_HOST")
     port: int = Field(default=8000, ge=1, le=65535, alias="SUPERTEST_PORT")
     session_secret: SecretStr | None = Field(default=None, alias="SESSION_SECRET")
-    public_url: str | None = Field(default=None, alias="PUBLIC_URL")
     kube_namespace: str = Field(default="default", alias="SUPERTEST_NAMESPACE")
 
     @model_validator(mode="after")

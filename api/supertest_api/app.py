@@ -16,12 +16,14 @@ from starlette.concurrency import run_in_threadpool
 from supertest.artifacts import ArtifactStore, create_store
 from supertest.bus import create_bus
 from supertest.bus.base import EventBus
+from supertest.crypto import load_secret_box
 from supertest.db import runs as run_repo
 from supertest.db.engine import make_engine, make_session_factory, session_scope
 from supertest.db.migrate import current_revision, head_revision
 from supertest.launch import RunLauncher
 from supertest.local.scheduler import LocalScheduler
 from supertest.logs import configure_logging
+from supertest.notify.sender import OutboxSender
 from supertest.settings import ApiSettings
 from supertest_api.apidocs import service as apidocs_service
 from supertest_api.apidocs.router import router as apidocs_router
@@ -35,6 +37,7 @@ from supertest_api.jobs.router import router as jobs_router
 from supertest_api.metrics.router import router as metrics_router
 from supertest_api.metrics.service import ApiMetrics
 from supertest_api.middleware import BodySizeLimitMiddleware, RequestLogMiddleware
+from supertest_api.notifications.router import router as notifications_router
 from supertest_api.resources import AppResources
 from supertest_api.results.router import router as results_router
 from supertest_api.runs.router import router as runs_router
@@ -43,6 +46,7 @@ from supertest_api.status.router import router as status_router
 from supertest_api.ui.repository import STATIC_DIR
 from supertest_api.ui.router import router as ui_router
 from supertest_api.validation import MAX_BODY_BYTES
+from supertest_api.variables.router import router as variables_router
 
 log = structlog.get_logger("supertest.api")
 
@@ -53,6 +57,8 @@ OPENAPI_TAGS = [
     {"name": "tests", "description": "Stored tests"},
     {"name": "jobs", "description": "Stored jobs: ordered tests, optionally on a cron schedule"},
     {"name": "capacity", "description": "Running and queued capacity"},
+    {"name": "notifications", "description": "Alert channels, rules, Send test, and each run's deliveries"},
+    {"name": "variables", "description": "Variables and write-only secrets of runs, project-wide or per job"},
     {"name": "auth", "description": "API keys and UI sessions"},
     {"name": "health", "description": "Liveness, readiness and Prometheus metrics"},
 ]
@@ -92,6 +98,7 @@ async def _build(settings: ApiSettings, launcher: RunLauncher | None, bus: Event
         launcher=launcher or build_launcher(settings, factory, bus),
         stores=stores,
         signer=SessionSigner(load_session_secret(settings)),
+        secrets=load_secret_box(settings),
     )
 
 
@@ -124,6 +131,10 @@ def create_app(
         if scheduler is not None:
             await scheduler.start()
             resources.wake_scheduler = scheduler.wake
+        # Local mode sends alerts from here; in Kubernetes mode the operator does (see loops.notify_forever there).
+        sender = OutboxSender(settings, resources.session_factory, resources.secrets) if settings.is_local else None
+        if sender is not None:
+            await sender.start()
         app.state.resources = resources
         metrics.read_counts_with(lambda: _run_counts(resources.session_factory))
         log.info("api started", backend=settings.run_backend.value, database=resources.engine.url.get_backend_name())
@@ -134,6 +145,8 @@ def create_app(
             app.state.resources = None
             if scheduler is not None:
                 await scheduler.stop()
+            if sender is not None:
+                await sender.stop()
             with contextlib.suppress(Exception):
                 await resources.launcher.stop()
             if bus is None:  # only close what we created
@@ -170,6 +183,8 @@ def create_app(
         tests_router,
         jobs_router,
         capacity_router,
+        notifications_router,
+        variables_router,
         ui_router,
         apidocs_router,
     ):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from supertest.artifacts import ArtifactStore
 from supertest.bus.base import EventBus
+from supertest.crypto import SecretBox
 from supertest.launch import RunLauncher
 from supertest.settings import ApiSettings
 from supertest_api.kubernetes.testjobs import TestJobCluster
@@ -25,6 +26,8 @@ class AppResources:
     launcher: RunLauncher
     stores: dict[str, ArtifactStore]  # by run kind: "test" | "job"
     signer: SessionSigner
+    # Encrypts secrets and channel credentials at rest (SECRETS_KEY; a local key file in local mode).
+    secrets: SecretBox
     # Kubernetes mode: writes the TestJob of each scheduled job (set once the launcher has started).
     testjobs: TestJobCluster | None = None
     # Local mode: wakes the in-process scheduler after a job's schedule changed.

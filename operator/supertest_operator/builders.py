@@ -13,6 +13,7 @@ from typing import Any
 from supertest.kube import testjobs
 from supertest.kube.models import (
     ConfigMapKeyRef,
+    EnvVar,
     JobRunSpec,
     JobTest,
     Resources,
@@ -175,7 +176,8 @@ def _resources(settings: OperatorSettings, override: Resources | None) -> Manife
 def runner_env(
     run: RunRef, spec: TestRunSpec | JobRunSpec, settings: OperatorSettings, timeout_seconds: int
 ) -> list[Manifest]:
-    env: list[Manifest] = [{"name": e.name, "value": e.value} for e in spec.env]
+    env: list[Manifest] = [_env_entry(e) for e in spec.env]
+    secret_names = [e.name for e in spec.env if e.value_from is not None]
     plain: dict[str, str | None] = {
         "RUN_BACKEND": "kubernetes",
         "SUPERTEST_RUN_ID": run.name,
@@ -197,11 +199,21 @@ def runner_env(
         "S3_JOB_BUCKET_NAME": settings.s3_job_bucket_name,
         "AWS_REGION": settings.aws_region,
         "MAX_SCRIPT_BYTES": str(settings.max_script_bytes),
+        # Names only: the runner masks these variables' values (which it reads from its env) in what it relays.
+        "SUPERTEST_MASK_NAMES": ",".join(secret_names) if secret_names else None,
     }
     plain.update(settings.runner_extra_env)
     env.extend({"name": k, "value": v} for k, v in plain.items() if v is not None)
     env.extend(_s3_credentials(settings))
     return env
+
+
+def _env_entry(var: EnvVar) -> Manifest:
+    """A secret variable stays a reference: the pod spec names the Secret and key, never the value."""
+    if var.value_from is not None:
+        ref = var.value_from.secret_key_ref
+        return {"name": var.name, "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key}}}
+    return {"name": var.name, "value": var.value}
 
 
 def _s3_credentials(settings: OperatorSettings) -> list[Manifest]:

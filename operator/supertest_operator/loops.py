@@ -1,4 +1,5 @@
-"""The operator's background loops: reconcile (admission, deadlines, retries, TTL), orphans, retention.
+"""The operator's background loops: reconcile (admission, deadlines, retries, TTL), orphans, retention, TestJob
+schedules, and the alert sender (the notification outbox).
 
 Reconcile runs on every wake-up (run created, pod finished, ...) and at least every
 RECONCILE_INTERVAL_SECONDS; each pass re-lists the cluster, so nothing depends on an event being seen.
@@ -13,6 +14,8 @@ from datetime import UTC, datetime
 
 import structlog
 
+from supertest.crypto import load_secret_box
+from supertest.notify.sender import OutboxSender
 from supertest_operator import retention
 from supertest_operator.cluster import take_snapshot
 from supertest_operator.context import OperatorContext
@@ -123,3 +126,27 @@ async def scheduler_forever(ctx: OperatorContext) -> None:
         # Woken by a change: coalesce a burst of watch events (our own status writes among them) into one pass.
         await asyncio.sleep(ctx.settings.schedule_debounce_seconds)
         ctx.schedule_wake.clear()
+
+
+async def notify_forever(ctx: OperatorContext) -> None:
+    """Kubernetes mode's alert sender: the operator drains the notification outbox."""
+    # Why the operator and not the API: the operator is the process that writes terminal transitions into Postgres
+    # (its status mirror), and so the outbox rows; it runs as one active replica (the Lease), always, whereas the API
+    # scales to zero or to many and may not run at all in a GitOps-only install. The sender is safe to run in several
+    # processes anyway (rows are claimed with a lease), so a leader change neither loses nor duplicates an alert.
+    if ctx.sessions is None:
+        return  # no database, no outbox
+    sender = OutboxSender(ctx.settings, ctx.sessions, load_secret_box(ctx.settings))
+    while True:
+        if not ctx.leader.is_leader:
+            await asyncio.sleep(5)
+            continue
+        try:
+            attempted = await sender.drain()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("notify_drain_failed")
+            attempted = 0
+        if not attempted:
+            await asyncio.sleep(ctx.settings.notify_poll_seconds)

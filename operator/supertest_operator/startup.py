@@ -97,6 +97,7 @@ async def on_startup(settings: kopf.OperatorSettings, memo: Any) -> None:
     ctx.spawn(loops.orphans_forever(ctx), name="orphans")
     ctx.spawn(loops.retention_forever(ctx), name="retention")
     ctx.spawn(loops.scheduler_forever(ctx), name="scheduler")
+    ctx.spawn(loops.notify_forever(ctx), name="notify-sender")
     log.info(
         "operator_started",
         namespaces=ours.namespace_list or "cluster-wide",

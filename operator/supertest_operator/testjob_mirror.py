@@ -46,6 +46,7 @@ def mirror_of(
         successful_runs_history_limit=spec.successful_runs_history_limit,
         failed_runs_history_limit=spec.failed_runs_history_limit,
         tests=tests,
+        notify=[n.model_dump(by_alias=True, exclude_none=True) for n in spec.notify] or None,
         last_schedule_time=last_schedule,
         last_run_at=last_run,
         next_run_at=parse_time(status.next_schedule_time),

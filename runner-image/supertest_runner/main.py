@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import TextIO
 
 from supertest.artifacts import create_store, report_url
-from supertest.events import Summary, log_event, result_event, status_event
+from supertest.events import RunEvent, Summary, log_event, result_event, status_event
 from supertest.phases import Phase
 from supertest.settings import RunnerSettings
 from supertest_runner import config, reaper, workspace
+from supertest_runner.masking import Masker
 from supertest_runner.outcome import Outcome, decide, with_upload_error
 from supertest_runner.preflight import PreflightError, Toolchain, preflight
 from supertest_runner.process import ProcessResult, run_process
@@ -55,13 +56,44 @@ def playwright_env(base: Mapping[str, str], toolchain: Toolchain) -> dict[str, s
     return env
 
 
+class MaskingSink:
+    """Every event leaves the runner through here: log lines, status messages and failures are masked."""
+
+    def __init__(self, inner: EventSink, masker: Masker) -> None:
+        self._inner = inner
+        self._masker = masker
+
+    async def publish(self, event: RunEvent) -> None:
+        if self._masker:
+            m = self._masker.mask
+            update: dict[str, object] = {}
+            if event.line is not None:
+                update["line"] = m(event.line)
+            if event.message is not None:
+                update["message"] = m(event.message)
+            if event.failures:
+                update["failures"] = [{k: m(v) for k, v in f.items()} for f in event.failures]
+            event = event.model_copy(update=update)
+        await self._inner.publish(event)
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
 class Run:
     def __init__(
-        self, settings: RunnerSettings, sink: EventSink, work_dir: Path, cancel: asyncio.Event, reap: bool
+        self,
+        settings: RunnerSettings,
+        sink: EventSink,
+        work_dir: Path,
+        cancel: asyncio.Event,
+        reap: bool,
+        masker: Masker | None = None,
     ) -> None:
         self.settings = settings
         self.reap = reap
-        self.sink = sink
+        self.masker = masker or Masker(())
+        self.sink: EventSink = MaskingSink(sink, self.masker)
         self.work_dir = work_dir
         self.cancel = cancel
         self.timeout_seconds = settings.timeout_seconds or settings.default_timeout_seconds
@@ -70,7 +102,7 @@ class Run:
 
     async def log(self, line: str, stream: str) -> None:
         # Absolute work-dir paths mean nothing to the user and differ per run.
-        line = line.replace(f"{self.work_dir}/", "")
+        line = self.masker.mask(line.replace(f"{self.work_dir}/", ""))
         if not self._logs.closed:
             self._logs.write(line + "\n")
         if line.strip():
@@ -100,7 +132,8 @@ class Run:
         outcome = with_upload_error(outcome, upload_error)
         summary = results.summary if results else Summary()
         url = report_url(run_id) if uploaded and uploaded.report else None
-        await self.sink.publish(result_event(run_id, summary, url, outcome.exit_code))
+        failures = results.failures if results else []
+        await self.sink.publish(result_event(run_id, summary, url, outcome.exit_code, failures))
         await self.sink.publish(status_event(run_id, outcome.phase, outcome.message, exit_code=outcome.exit_code))
         return outcome.exit_code
 
@@ -153,6 +186,9 @@ class Run:
         store = create_store(s, s.run_kind)
         wd = self.work_dir
 
+        # results.json carries the tests' stdout and errors: masked before it leaves the pod.
+        self.masker.mask_file(wd / config.RESULTS_FILE)
+
         def attempt() -> Uploaded:
             report, results, logs = wd / config.REPORT_DIR, wd / config.RESULTS_FILE, wd / LOGS_FILE
             return upload_run(store, s.run_id, report, results, logs)
@@ -193,7 +229,7 @@ async def run(settings: RunnerSettings, own_process: bool = False) -> int:
     sink = create_sink(settings)
     work_dir, owned = prepare_work_dir(settings)
     try:
-        return await Run(settings, sink, work_dir, cancel, reap).execute()
+        return await Run(settings, sink, work_dir, cancel, reap, Masker.from_env(os.environ)).execute()
     finally:
         await sink.close()
         if owned:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from supertest.events import Summary
+
+TITLE_SEPARATOR = " \u203a "  # Playwright's " > " between file, describe blocks and test title
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +21,8 @@ class ParsedResults:
     errors: list[str] = field(default_factory=list)
     # Errors of individual test attempts, to recognise e.g. a request for a browser that is not here.
     test_errors: list[str] = field(default_factory=list)
+    # The failed tests: {"test": "file > describe > title" (Playwright's separator), "error": its first error line}.
+    failures: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def ran(self) -> bool:
@@ -58,6 +63,31 @@ def _walk_results(suites: Any) -> Iterator[dict[str, Any]]:
                 yield from test.get("results") or []
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def _first_line(text: str, limit: int = 300) -> str:
+    line = next((ln.strip() for ln in _ANSI.sub("", text).splitlines() if ln.strip()), "")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _failed_tests(suites: Any, path: tuple[str, ...] = ()) -> Iterator[dict[str, str]]:
+    for suite in suites if isinstance(suites, list) else []:
+        title = str(suite.get("title") or "")
+        here = (*path, title) if title else path
+        yield from _failed_tests(suite.get("suites"), here)
+        for spec in suite.get("specs") or []:
+            for test in spec.get("tests") or []:
+                if test.get("status") != "unexpected":
+                    continue
+                results = test.get("results") or []
+                messages = [m for r in results for m in _messages(r.get("errors"))]
+                yield {
+                    "test": TITLE_SEPARATOR.join((*here, str(spec.get("title") or ""))),
+                    "error": _first_line(messages[0]) if messages else "",
+                }
+
+
 def parse_results(document: dict[str, Any]) -> ParsedResults:
     stats = document.get("stats")
     test_errors = [m for result in _walk_results(document.get("suites")) for m in _messages(result.get("errors"))]
@@ -65,6 +95,7 @@ def parse_results(document: dict[str, Any]) -> ParsedResults:
         summary=summarise(stats if isinstance(stats, dict) else {}),
         errors=_messages(document.get("errors")),
         test_errors=test_errors,
+        failures=list(_failed_tests(document.get("suites")))[:50],
     )
 
 

@@ -18,20 +18,38 @@ def _sessions() -> sessionmaker[Session]:
 
 
 @app.command("create", help="Create a key and print it (it cannot be shown again).")
-def create(name: str = typer.Option("default", "--name", "-n", help="A label to recognise the key by.")) -> None:
+def create(
+    name: str = typer.Option("default", "--name", "-n", help="A label to recognise the key by."),
+    job: str | None = typer.Option(
+        None, "--job", "-j", help="A CI trigger key: it may only run this job (name or id) and read its runs."
+    ),
+) -> None:
     with session_scope(_sessions()) as session:
-        record, key = apikeys.create_key(session, name)
-    Console(stderr=True).print(f"created key [bold]{record.name}[/] (id {record.id}); store it now:")
+        job_id: str | None = None
+        if job is not None:
+            found = apikeys.find_job(session, job)
+            if found is None:
+                raise typer.BadParameter(f"no single job named or with id {job!r}", param_hint="--job")
+            job_id = found.id
+        record, key = apikeys.create_key(session, name, job_id=job_id)
+    scope = f", scoped to job {job_id}" if job_id else ""
+    Console(stderr=True).print(f"created key [bold]{record.name}[/] (id {record.id}{scope}); store it now:")
     typer.echo(key)
 
 
 @app.command("list", help="List keys (never the keys themselves).")
 def list_keys() -> None:
-    table = Table("id", "name", "prefix", "created", "last used", "revoked")
+    table = Table("id", "name", "prefix", "job", "created", "last used", "revoked")
     with session_scope(_sessions()) as session:
         for k in apikeys.list_keys(session):
             table.add_row(
-                k.id, k.name, k.prefix + "…", str(k.created_at), str(k.last_used_at or "-"), str(k.revoked_at or "-")
+                k.id,
+                k.name,
+                k.prefix + "…",
+                k.job_id or "(all)",
+                str(k.created_at),
+                str(k.last_used_at or "-"),
+                str(k.revoked_at or "-"),
             )
     Console().print(table)
 

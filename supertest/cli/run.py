@@ -10,38 +10,97 @@ import typer
 from httpx_sse import connect_sse
 from rich.console import Console
 
-from supertest.artifacts.layout import report_url
+from supertest.artifacts.layout import report_url, results_url
+from supertest.cli.junit import junit_xml
 from supertest.phases import ExitCode, Phase, exit_code_for_phase
 
 HELP = (
     "Submit Playwright spec files to a Supertest server, follow the run live, print the summary and "
     "the report URL. Several files run as one job with one combined report. Exits 0 when all passed, "
-    "1 when tests failed, 2 on an error (bad script, rejected submission), 3 on timeout, 4 when cancelled."
+    "1 when tests failed, 2 on an error (bad script, rejected submission), 3 on timeout, 4 when cancelled. "
+    "`--job NAME --junit out.xml` is the CI gate: it runs a stored job and writes JUnit XML."
 )
 console = Console(stderr=True)
 
 
 def run(
-    files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="Spec files (.js/.ts)."),
+    files: list[Path] = typer.Argument(
+        None, exists=True, dir_okay=False, readable=True, help="Spec files (.js/.ts); or use --job."
+    ),
+    job: str | None = typer.Option(None, "--job", "-j", help="Run this stored job (name or id) instead of files."),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Follow the run to its end (the default)."),
+    junit: Path | None = typer.Option(None, "--junit", dir_okay=False, help="Write the results as JUnit XML here."),
     server: str = typer.Option("http://127.0.0.1:8000", envvar="SUPERTEST_SERVER", help="Server URL."),
     api_key: str | None = typer.Option(None, envvar="SUPERTEST_API_KEY", help="API key (default: local dev key)."),
     timeout_seconds: int | None = typer.Option(None, help="Run timeout in seconds."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only print the summary."),
 ) -> None:
+    files = list(files or [])
+    if bool(files) == bool(job):
+        console.print("[red]give spec files or --job NAME[/] (not both)")
+        raise typer.Exit(ExitCode.ERROR)
+    if junit is not None and not wait:
+        console.print("[red]--junit needs --wait[/]: the results exist only once the run has ended")
+        raise typer.Exit(ExitCode.ERROR)
     key = api_key or _local_dev_key()
     if not key:
         console.print("[red]no API key[/]: pass --api-key or set SUPERTEST_API_KEY")
         raise typer.Exit(ExitCode.ERROR)
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = {"Authorization": f"Bearer {key}", "X-Supertest-Trigger": "cli"}
     base = server.rstrip("/")
     with httpx.Client(base_url=base, headers=headers, timeout=httpx.Timeout(30, read=None)) as client:
-        submitted = _submit(client, files, timeout_seconds)
+        if job:
+            submitted = _submit_job(client, job, timeout_seconds)
+            kind = "job"
+        else:
+            submitted = _submit(client, files, timeout_seconds)
+            kind = "job" if len(files) > 1 else "test"
         run_id = submitted["runId"]
-        kind = "job" if len(files) > 1 else "test"
         console.print(f"[bold]{run_id}[/] queued")
+        if not wait:
+            typer.echo(run_id)
+            raise typer.Exit(0)
         final = _follow(client, run_id, kind, quiet)
         _print_summary(final, base, run_id)
+        if junit is not None:
+            _write_junit(client, run_id, junit)
     raise typer.Exit(exit_code_for_phase(final.get("phase", Phase.ERROR)))
+
+
+def _submit_job(client: httpx.Client, name: str, timeout_seconds: int | None) -> dict[str, Any]:
+    """A stored job by id or exact name (a CI trigger key sees its own job only)."""
+    listed = client.get("/api/jobs", params={"q": name})
+    if listed.status_code >= 400:
+        console.print(f"[red]could not look up job {name!r} ({listed.status_code})[/]: {_message(listed)}")
+        raise typer.Exit(ExitCode.ERROR)
+    items = listed.json().get("items", [])
+    matches = [j for j in items if j.get("id") == name] or [j for j in items if j.get("name") == name]
+    if len(matches) != 1:
+        found = "no job" if not matches else f"{len(matches)} jobs"
+        console.print(f"[red]{found} named {name!r}[/]; give the job's id instead")
+        raise typer.Exit(ExitCode.ERROR)
+    body: dict[str, Any] = {"timeoutSeconds": timeout_seconds} if timeout_seconds else {}
+    response = client.post(f"/api/jobs/{matches[0]['id']}/run", json=body or None)
+    if response.status_code >= 400:
+        console.print(f"[red]rejected ({response.status_code})[/]: {_message(response)}")
+        raise typer.Exit(ExitCode.ERROR)
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def _write_junit(client: httpx.Client, run_id: str, path: Path) -> None:
+    run_body = client.get(f"/api/runs/{run_id}")
+    run_doc: dict[str, Any] = run_body.json() if run_body.status_code == 200 else {"runId": run_id, "phase": "Error"}
+    results: dict[str, Any] | None = None
+    response = client.get(results_url(run_id, "results.json"), follow_redirects=True)
+    if response.status_code == 200:
+        try:
+            results = response.json()
+        except ValueError:
+            results = None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(junit_xml(run_doc, results), encoding="utf-8")
+    console.print(f"JUnit XML: {path}")
 
 
 def _submit(client: httpx.Client, files: list[Path], timeout_seconds: int | None) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from supertest.db.ids import new_id
-from supertest.db.models import ApiKeyRecord, utcnow
+from supertest.db.models import ApiKeyRecord, JobRecord, utcnow
 
 KEY_PREFIX = "st_"
 
@@ -20,9 +20,10 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(session: Session, name: str) -> tuple[ApiKeyRecord, str]:
+def create_key(session: Session, name: str, job_id: str | None = None) -> tuple[ApiKeyRecord, str]:
+    """`job_id`: a CI trigger key, which may only run that job and read its runs."""
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    record = ApiKeyRecord(id=new_id(), name=name, prefix=key[:10], key_hash=hash_key(key))
+    record = ApiKeyRecord(id=new_id(), name=name, prefix=key[:10], key_hash=hash_key(key), job_id=job_id)
     session.add(record)
     session.flush()
     return record, key
@@ -44,6 +45,15 @@ def verify_key(session: Session, key: str) -> ApiKeyRecord | None:
     if record.last_used_at is None or (now - record.last_used_at).total_seconds() > 60:
         record.last_used_at = now
     return record
+
+
+def find_job(session: Session, name_or_id: str) -> JobRecord | None:
+    """A job by id, else by exact name (None when no job or several jobs have that name)."""
+    job = session.get(JobRecord, name_or_id)
+    if job is not None:
+        return job
+    found = list(session.execute(select(JobRecord).where(JobRecord.name == name_or_id).limit(2)).scalars())
+    return found[0] if len(found) == 1 else None
 
 
 def list_keys(session: Session) -> list[ApiKeyRecord]:

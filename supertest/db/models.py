@@ -71,6 +71,8 @@ class JobRecord(Base):
     # Every test of a GitOps TestJob, in order: {"name", "source": inline|configMap|stored, "testId"?}. Stored
     # tests that exist are also linked in job_tests; inline and ConfigMap scripts live only in the TestJob.
     inline_tests: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, default=None)
+    # A TestJob's spec.notify: [{"channel", "events"?, "failureThreshold"?, "maxAlertsPerStreak"?}] (GitOps rules).
+    notify: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -130,6 +132,8 @@ class RunRecord(Base):
     idempotency_scope: Mapped[str | None] = mapped_column(String(64), default=None)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
     request_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The failed tests of a finished run: [{"test": "file > title", "error": first line}], for alerts.
+    failures: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -143,3 +147,95 @@ class ApiKeyRecord(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A CI trigger key: it may only run this job and read its runs. None: a full key.
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), default=None)
+
+
+# -- notifications, variables and secrets, job-scoped keys (issue 17) --------------------------------
+
+
+class ChannelRecord(Base):
+    """Where alerts go. `config` holds what may be shown; `secret_token` the Fernet-encrypted secret fields
+    (an HMAC secret, a Slack webhook URL, an SMTP password), never returned by the API."""
+
+    __tablename__ = "notification_channels"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # webhook | slack | email
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    secret_token: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RuleRecord(Base):
+    """Which runs alert a channel: those of one job or one test, on some events, after N consecutive failures,
+    at most K failure alerts per streak."""
+
+    __tablename__ = "notification_rules"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(ForeignKey("notification_channels.id", ondelete="CASCADE"), index=True)
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), default=None, index=True)
+    test_id: Mapped[str | None] = mapped_column(ForeignKey("tests.id", ondelete="CASCADE"), default=None, index=True)
+    events: Mapped[list[str]] = mapped_column(default=list)  # failure | recovery | every_run | timeout_error
+    failure_threshold: Mapped[int] = mapped_column(Integer, default=1)
+    max_alerts_per_streak: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxRecord(Base):
+    """One alert of one run to one channel, written in the transaction of the run's terminal transition."""
+
+    __tablename__ = "notification_outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # run id + channel id: a second terminal write of the same run (a restart replaying it) adds nothing.
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    channel_id: Mapped[str] = mapped_column(ForeignKey("notification_channels.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A sender's lease: no other sender takes the row before this time (a crash frees it when it passes).
+    claimed_until: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class DeliveryAttemptRecord(Base):
+    __tablename__ = "notification_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    outbox_id: Mapped[str] = mapped_column(ForeignKey("notification_outbox.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class VariableRecord(Base):
+    """A project-wide (scope "project") or per-job (scope = the job id) environment variable of runs.
+
+    Plain variables keep `value`. Secrets keep only `ciphertext` (Fernet), or, in Kubernetes mode, the name of
+    the k8s Secret holding the value (`k8s_secret`); the API never returns a secret's value."""
+
+    __tablename__ = "variables"
+    __table_args__ = (UniqueConstraint("scope", "name", name="uq_variables_scope_name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(32))
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), default=None)
+    name: Mapped[str] = mapped_column(String(128))
+    secret: Mapped[bool] = mapped_column(default=False)
+    value: Mapped[str | None] = mapped_column(Text, default=None)
+    ciphertext: Mapped[str | None] = mapped_column(Text, default=None)
+    k8s_secret: Mapped[str | None] = mapped_column(String(253), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

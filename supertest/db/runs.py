@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from supertest.admission import QueuedRun, check_queue_capacity
+from supertest.db import outbox
 from supertest.db.models import RunRecord, utcnow
 from supertest.events import Summary
 from supertest.launch import LaunchedRun, RunRequest
@@ -56,6 +57,7 @@ class PhaseUpdate:
     report_url: str | None = None
     report_key: str | None = None
     exit_code: int | None = None
+    failures: list[dict[str, str]] | None = None
 
 
 def _lock_enqueue(session: Session) -> None:
@@ -150,6 +152,12 @@ def get(session: Session, run_id: str) -> RunRecord:
     return run
 
 
+def job_of_run(session: Session, run_id: str) -> str | None:
+    """The TestJob a run belongs to (None for an ad-hoc run or an unknown id): the job-scoped key check."""
+    run = session.get(RunRecord, run_id)
+    return run.job_id if run is not None else None
+
+
 def list_runs(session: Session, flt: RunFilter) -> tuple[list[RunRecord], int]:
     stmt = select(RunRecord)
     if flt.phase:
@@ -211,6 +219,10 @@ def apply_phase(session: Session, run_id: str, change: PhaseUpdate) -> RunRecord
         run.report_key = change.report_key
     if change.exit_code is not None:
         run.exit_code = change.exit_code
+    if change.failures is not None:
+        run.failures = change.failures
+    if change.phase in TERMINAL_PHASES and current not in TERMINAL_PHASES:
+        outbox.on_terminal(session, run)  # the alerts commit with the transition, or not at all
     return run
 
 
@@ -231,6 +243,7 @@ def request_cancel(session: Session, run_id: str) -> RunRecord:
 def upsert(session: Session, run_id: str, values: dict[str, Any]) -> RunRecord:
     """Idempotent write keyed by run id, used by the operator to mirror resource status."""
     run = session.get(RunRecord, run_id)
+    before = run.phase if run is not None else None
     if run is None:
         run = RunRecord(id=run_id, **values)
         session.add(run)
@@ -238,7 +251,13 @@ def upsert(session: Session, run_id: str, values: dict[str, Any]) -> RunRecord:
         for key, value in values.items():
             setattr(run, key, value)
     session.flush()
+    if _is_terminal(run.phase) and not _is_terminal(before):
+        outbox.on_terminal(session, run)  # the operator's terminal mirror writes the alerts in its transaction
     return run
+
+
+def _is_terminal(phase: str | None) -> bool:
+    return phase is not None and Phase(phase) in TERMINAL_PHASES
 
 
 def delete_finished_before(session: Session, cutoff: datetime, batch_size: int = 500) -> list[str]:

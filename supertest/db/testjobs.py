@@ -58,6 +58,8 @@ class TestJobMirror:
     failed_runs_history_limit: int
     tests: Sequence[TestJobTest]
     description: str = ""
+    # spec.notify as stored on the row: [{"channel", "events"?, "failureThreshold"?, "maxAlertsPerStreak"?}].
+    notify: Sequence[dict[str, Any]] | None = None
     last_schedule_time: datetime | None = None
     last_run_at: datetime | None = None
     next_run_at: datetime | None = None
@@ -149,6 +151,7 @@ def _mirror(session: Session, mirror: TestJobMirror) -> str:
             "k8s_namespace": mirror.namespace,
             "k8s_name": mirror.name,
             "inline_tests": [_test_entry(t) for t in mirror.tests],
+            "notify": [dict(n) for n in mirror.notify] if mirror.notify else None,
             **_bookkeeping(row, mirror),
         },
     )

@@ -40,9 +40,25 @@ class ScriptFrom(_Model):
     config_map_key_ref: ConfigMapKeyRef = Field(alias="configMapKeyRef")
 
 
+# Secret variables live in k8s Secrets with this name prefix (written by the API); a run may reference no other
+# Secret, so the right to create runs never becomes a way to read the platform's own credentials.
+VARIABLES_SECRET_PREFIX = "supertest-vars-"  # noqa: S105 - a name prefix
+
+
+class SecretKeyRef(_Model):
+    name: str = Field(min_length=1, max_length=253, pattern=r"^supertest-vars-[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    key: str = Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")
+
+
+class EnvSource(_Model):
+    secret_key_ref: SecretKeyRef = Field(alias="secretKeyRef")
+
+
 class EnvVar(_Model):
     name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     value: str = Field(default="", max_length=32_768)
+    # A secret variable: the pod reads it from the Secret; the runner masks its value in everything it relays.
+    value_from: EnvSource | None = Field(default=None, alias="valueFrom")
 
 
 class ResourceList(_Model):
@@ -145,6 +161,18 @@ class RunTemplate(_Model):
         return self.model_dump(by_alias=True, exclude_none=True, exclude_defaults=True, mode="json")
 
 
+NotifyEvent = Literal["failure", "recovery", "every_run", "timeout_error"]
+
+
+class NotifyEntry(_Model):
+    """A TestJob's alert rule: a notification channel by name, as created in the API or UI."""
+
+    channel: str = Field(min_length=1, max_length=63)
+    events: list[NotifyEvent] | None = Field(default=None, max_length=4)
+    failure_threshold: int | None = Field(default=None, ge=1, le=1000, alias="failureThreshold")
+    max_alerts_per_streak: int | None = Field(default=None, ge=1, le=1000, alias="maxAlertsPerStreak")
+
+
 class TestJobSpec(_Model):
     __test__ = False  # not a pytest class
 
@@ -157,6 +185,7 @@ class TestJobSpec(_Model):
     failed_runs_history_limit: int = Field(default=1, ge=0, le=100, alias="failedRunsHistoryLimit")
     tests: list[JobTest] = Field(min_length=1, max_length=MAX_JOB_TESTS)
     run_template: RunTemplate = Field(default_factory=RunTemplate, alias="runTemplate")
+    notify: list[NotifyEntry] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
     def _unique(self) -> TestJobSpec:

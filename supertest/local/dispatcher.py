@@ -21,9 +21,11 @@ from typing import TypeVar
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from supertest import variables
 from supertest.admission import select_to_admit
 from supertest.artifacts import layout
 from supertest.bus.base import EventBus, publish_or_warn
+from supertest.crypto import load_secret_box
 from supertest.db import runs as run_repo
 from supertest.db.engine import in_session
 from supertest.db.ids import new_run_id
@@ -65,6 +67,7 @@ class LocalDispatcher:
         self._sessions = session_factory
         self._bus = bus
         self._runner_command = list(runner_command or [sys.executable, "-m", "supertest_runner"])
+        self._secrets = load_secret_box(settings)
         self._tick = tick_seconds
         self._wake = asyncio.Event()
         self._active: dict[str, _ActiveRun] = {}
@@ -196,6 +199,11 @@ class LocalDispatcher:
         scripts_dir = run_dir / "scripts"
         await asyncio.to_thread(write_scripts, scripts_dir, scripts_from_spec(record.spec))
         env = self._runner_env(record, scripts_dir, run_dir / "work")
+        # Variables and secrets are read at launch (never stored with the run); the run's own env wins.
+        resolved = await self._db(lambda s: variables.local_env(variables.for_run(s, record.job_id), self._secrets))
+        env = {**env, **{k: v for k, v in resolved.env.items() if k not in (record.spec.get("env") or {})}}
+        if resolved.secret_names:
+            env["SUPERTEST_MASK_NAMES"] = ",".join(resolved.secret_names)
         return await asyncio.create_subprocess_exec(
             *self._runner_command,
             stdin=asyncio.subprocess.DEVNULL,
@@ -246,7 +254,11 @@ class LocalDispatcher:
     async def _mirror(self, active: _ActiveRun, event: RunEvent) -> None:
         if event.type is EventType.RESULT:
             change = run_repo.PhaseUpdate(
-                Phase.RUNNING, summary=event.summary, report_url=event.report_url, exit_code=event.exit_code
+                Phase.RUNNING,
+                summary=event.summary,
+                report_url=event.report_url,
+                exit_code=event.exit_code,
+                failures=event.failures or [],
             )
             await self._db_update(active.run_id, change)
         elif event.type is EventType.STATUS and event.phase is not None:

@@ -1,4 +1,6 @@
 // The app shell: who is signed in, the navigation, and which page the path selects.
+import { AlertsPage } from "./pages/Alerts";
+import { VariablesPage } from "./pages/Variables";
 import { useEffect, useState } from "preact/hooks";
 import { auth } from "./api/endpoints";
 import { onUnauthorized } from "./api/client";
@@ -22,6 +24,8 @@ const NAV = [
   { href: "/jobs", label: "Jobs" },
   { href: "/runs", label: "Runs" },
   { href: "/capacity", label: "Capacity" },
+  { href: "/alerts", label: "Alerts" },
+  { href: "/variables", label: "Variables" },
 ];
 
 function Page({ path }: { path: string }) {
@@ -34,6 +38,8 @@ function Page({ path }: { path: string }) {
   if (path === "/runs") return <RunsPage />;
   if ((m = match("/runs/:id", path))) return <RunDetailPage id={m.id} />;
   if (path === "/capacity") return <CapacityPage />;
+  if (path === "/alerts") return <AlertsPage />;
+  if (path === "/variables") return <VariablesPage />;
   return (
     <section class="panel">
       <h1>Not found</h1>

@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
+from supertest.db import runs as run_repo
 from supertest.db.engine import session_scope
 from supertest_api.auth import service as auth_service
+from supertest_api.auth.scope import RouteCall, check_job_scope
 from supertest_api.deps import ResourcesDep
 from supertest_api.session import COOKIE_NAME
 
@@ -28,6 +30,15 @@ def require_principal(
         principal = auth_service.authenticate(
             session, request.headers.get("authorization"), request.cookies.get(COOKIE_NAME), resources.signer
         )
+        if principal.job_id is not None:
+            route = request.scope.get("route")
+            call = RouteCall(
+                method=request.method,
+                template=str(getattr(route, "path", request.url.path)),
+                path_params={k: str(v) for k, v in request.path_params.items()},
+                query=dict(request.query_params),
+            )
+            check_job_scope(principal.job_id, call, lambda run_id: run_repo.job_of_run(session, run_id))
     auth_service.check_same_origin(
         principal,
         request.method,

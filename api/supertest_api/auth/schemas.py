@@ -16,3 +16,4 @@ class PrincipalOut(CamelModel):
     key_name: str
     key_prefix: str
     via: Literal["bearer", "session"]
+    job_id: str | None = None

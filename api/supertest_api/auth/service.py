@@ -22,10 +22,12 @@ class Principal:
     key_name: str
     key_prefix: str
     via: Literal["bearer", "session"]
+    # A CI trigger key: it may only run this job and read its runs (auth/scope.py).
+    job_id: str | None = None
 
 
 def _principal(record: ApiKeyRecord, via: Literal["bearer", "session"]) -> Principal:
-    return Principal(key_id=record.id, key_name=record.name, key_prefix=record.prefix, via=via)
+    return Principal(key_id=record.id, key_name=record.name, key_prefix=record.prefix, via=via, job_id=record.job_id)
 
 
 def authenticate(session: Session, authorization: str | None, cookie: str | None, signer: SessionSigner) -> Principal:

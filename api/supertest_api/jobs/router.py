@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response, status
 
-from supertest_api.auth.deps import require_principal
+from supertest_api.auth.deps import PrincipalDep, require_principal
 from supertest_api.common import responses
 from supertest_api.deps import ResourcesDep, SessionDep
 from supertest_api.jobs import service
@@ -32,9 +32,13 @@ async def _wake(scheduling: service.Scheduling) -> None:
 
 @router.get("", response_model=JobListOut, responses=responses(), summary="List jobs")
 def list_jobs(
-    session: SessionDep, q: Annotated[str | None, Query(max_length=200, description="Name contains")] = None
+    session: SessionDep,
+    principal: PrincipalDep,
+    q: Annotated[str | None, Query(max_length=200, description="Name contains")] = None,
 ) -> JobListOut:
     jobs = service.list_jobs(session, q)
+    if principal.job_id is not None:  # a CI trigger key sees its own job only
+        jobs = [j for j in jobs if j.id == principal.job_id]
     return JobListOut(items=[service.job_out(j) for j in jobs], total=len(jobs))
 
 

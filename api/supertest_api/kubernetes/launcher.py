@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from supertest import variables
 from supertest.admission import QueueFull, check_queue_capacity
 from supertest.bus.base import EventBus
 from supertest.db import runs as run_repo
@@ -84,6 +85,7 @@ class KubernetesLauncher:
         manifest = run_manifest(run_id, request)
         if request.job_ref:
             manifest["spec"] = await self._testjob_spec(request.job_ref, manifest["spec"])
+        await self._add_variables(manifest["spec"], request.job_id)
         resource = resource_for_kind(request.kind)
 
         row = run_repo.queued_record(run_id, request, self._namespace, spec=manifest["spec"])
@@ -103,6 +105,14 @@ class KubernetesLauncher:
         launched = await self._db(lambda s: run_repo.launched(run_repo.upsert(s, run_id, {"k8s_uid": uid})))
         log.info("run_submitted", run_id=run_id, kind=request.kind, namespace=self._namespace)
         return launched
+
+    async def _add_variables(self, spec: dict[str, Any], job_id: str | None) -> None:
+        """Project and job variables into spec.env (the run's own entries win); secrets as secretKeyRefs."""
+        extra = await self._db(lambda s: variables.k8s_env(variables.for_run(s, job_id)))
+        if not extra:
+            return
+        present = {e["name"] for e in spec.get("env") or []}
+        spec["env"] = [*(spec.get("env") or []), *(e for e in extra if e["name"] not in present)]
 
     async def _testjob_spec(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
         """A run of a TestJob gets what its scheduled runs get (tests and runTemplate), plus the options given.

@@ -35,6 +35,8 @@ PAGE_PATHS = (
     "/jobs",
     "/jobs/{item}",
     "/runs",
+    "/alerts",
+    "/variables",
     "/runs/{item}",
     "/capacity",
 )

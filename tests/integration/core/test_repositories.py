@@ -24,7 +24,7 @@ def new_run(**kw) -> RunRecord:
 def test_migrations_reach_head(db_url):
     engine = make_engine(db_url)
     assert is_up_to_date(engine)
-    assert head_revision() == "0004"
+    assert head_revision() == "0005"
     assert {"tests", "jobs", "job_tests", "runs", "api_keys"} <= set(inspect(engine).get_table_names())
     engine.dispose()
 

@@ -1,4 +1,5 @@
 // One run: summary, live log, report, and cancel while it is queued or running.
+import { Deliveries } from "../components/Deliveries";
 import { useState } from "preact/hooks";
 import { runs } from "../api/endpoints";
 import { errorMessage } from "../api/client";
@@ -108,6 +109,7 @@ function RunDetail({ run, reload }: { run: Run; reload: () => void }) {
         <h2 id="log-title">Log</h2>
         <RunLog view={view} />
       </section>
+      {finished && <Deliveries runId={run.runId} />}
       {finished && (
         <section class="panel" aria-labelledby="report-title">
           <h2 id="report-title">Report</h2>
