@@ -156,6 +156,11 @@ class HostSnapshot:
             kubepods=kubepods_cgroups(),
         )
 
+    def restore(self) -> None:
+        """Put back what the node may have changed: the sysctls and every iptables ruleset."""
+        self.restore_sysctls()
+        self.restore_iptables()
+
     def restore_sysctls(self) -> None:
         current = read_sysctls()
         for name, value in self.sysctls.items():

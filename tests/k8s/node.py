@@ -139,10 +139,7 @@ class RealNode:
         try:
             cp = ControlPlane.start(node_ip=NODE_IP)
         except BaseException:
-            cleanup_host(work_dir)
-            snapshot.restore_sysctls()
-            snapshot.restore_iptables()
-            ACTIVE.unlink(missing_ok=True)
+            undo_host(work_dir, snapshot)
             raise
         node = cls(
             cp=cp,
@@ -512,18 +509,14 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
                 procs.stop(self.processes[name])
         if "kubelet" in self.processes and "containerd" in self.processes:
             self._drain_pods()
-        for name in ("kubelet",):
-            if name in self.processes:
-                procs.stop(self.processes[name])
+        if "kubelet" in self.processes:
+            procs.stop(self.processes["kubelet"])
         if "containerd" in self.processes:
             with contextlib.suppress(Exception):
                 self._remove_all_containers()
             procs.stop(self.processes["containerd"])
         self.cp.stop()
-        cleanup_host(self.work_dir)
-        self.snapshot.restore_sysctls()
-        self.snapshot.restore_iptables()
-        ACTIVE.unlink(missing_ok=True)
+        undo_host(self.work_dir, self.snapshot)
         return self.snapshot.diff(HostSnapshot.take(self.owned_prefixes(self.work_dir)))
 
     def _drain_pods(self, timeout: float = 40) -> None:
@@ -624,6 +617,15 @@ def cleanup_host(work_dir: Path | None) -> None:
         shutil.rmtree(work_dir, ignore_errors=True)
 
 
+def undo_host(work_dir: Path | None, before: HostSnapshot | None) -> None:
+    """Remove what a node made and put the host back as `before` recorded it; the node is then no longer active.
+    The one ending of a node, whether it stopped, failed to start or died with its session."""
+    cleanup_host(work_dir)
+    if before is not None:
+        before.restore()
+    ACTIVE.unlink(missing_ok=True)
+
+
 def reap_dead_node() -> None:
     """Undo what a node left when its session died (SIGKILL, lost machine) and restore the pristine host state."""
     if not ACTIVE.exists():
@@ -638,10 +640,5 @@ def reap_dead_node() -> None:
     for leftover in procs.reap_stale_sessions():
         print(f"[node] killed leftover from a dead session: {leftover}", file=sys.stderr)
     work_dir = Path(data["work_dir"]) if data.get("work_dir") else None
-    cleanup_host(work_dir)
-    if data.get("snapshot"):
-        before = HostSnapshot(**data["snapshot"])
-        before.restore_sysctls()
-        before.restore_iptables()
-    ACTIVE.unlink(missing_ok=True)
+    undo_host(work_dir, HostSnapshot(**data["snapshot"]) if data.get("snapshot") else None)
     print("[node] cleaned up after a session that died with the node running", file=sys.stderr)
