@@ -27,27 +27,37 @@ class BenchCluster:
 
 
 @contextmanager
+def bench_operator(
+    cp: ControlPlane, redis_url: str, overrides: dict[str, str]
+) -> Iterator[tuple[str, OperatorProcess, Path]]:
+    """Every CRD, a `bench` namespace and our operator watching it, on `cp` (with the node agent or a real node);
+    yields (namespace, operator, its log) and stops the operator afterwards."""
+    log_path = Path(tempfile.mkdtemp(prefix="supertest-bench-")) / "operator.log"
+    cp.install_crds()
+    namespace = cp.create_namespace("bench")
+    env = operator_env(
+        kubeconfig=cp.kubeconfig_path,
+        namespace=namespace,
+        redis_url=redis_url,
+        database_url="",
+        s3_env={},
+        playwright_env={},
+        overrides=overrides,
+    )
+    operator = OperatorProcess(env=env, log_path=log_path)
+    try:
+        yield namespace, operator.start(), log_path
+    finally:
+        operator.stop()
+
+
+@contextmanager
 def operator_cluster(overrides: dict[str, str]) -> Iterator[BenchCluster]:
     """`overrides`: the operator's settings beyond operator_env's (RUNNING_CAPACITY, LOG_LEVEL, ...)."""
-    log_path = Path(tempfile.mkdtemp(prefix="supertest-bench-")) / "operator.log"
     with ControlPlane.start() as cp, RedisServer.start() as redis:
         agent = NodeAgent(cp.kubeconfig_path).start()
-        operator: OperatorProcess | None = None
         try:
-            cp.install_crds()
-            namespace = cp.create_namespace("bench")
-            env = operator_env(
-                kubeconfig=cp.kubeconfig_path,
-                namespace=namespace,
-                redis_url=redis.url,
-                database_url="",
-                s3_env={},
-                playwright_env={},
-                overrides={"RUNNER_COMMAND": "true", **overrides},
-            )
-            operator = OperatorProcess(env=env, log_path=log_path).start()
-            yield BenchCluster(cp=cp, namespace=namespace, operator=operator, api=cp.api_client(), log_path=log_path)
+            with bench_operator(cp, redis.url, {"RUNNER_COMMAND": "true", **overrides}) as (namespace, operator, log):
+                yield BenchCluster(cp=cp, namespace=namespace, operator=operator, api=cp.api_client(), log_path=log)
         finally:
-            if operator is not None:
-                operator.stop()
             agent.stop()

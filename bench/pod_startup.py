@@ -24,8 +24,8 @@ sys.path.insert(0, str(REPO))
 
 from kubernetes import client as k8s  # noqa: E402
 
+from bench.harness import bench_operator  # noqa: E402
 from bench.watching import FirstSeen  # noqa: E402
-from tests.e2e.operator_proc import OperatorProcess, operator_env  # noqa: E402
 from tests.k8s.images import ensure_images  # noqa: E402
 from tests.k8s.node import NODE_IP, RealNode  # noqa: E402
 from tests.services.redis_server import RedisServer  # noqa: E402
@@ -81,22 +81,18 @@ def main() -> int:
     runs = 5 if args.quick else args.runs
 
     images = ensure_images()
-    with RealNode.start(images) as node, RedisServer.start(host=NODE_IP) as redis:
+    overrides = {
+        "RUNNER_IMAGE": images.runner,
+        "RUNNER_COMMAND": " ".join(COMMAND),
+        "RUNNING_CAPACITY": "5",
+        "LOG_LEVEL": "WARNING",
+    }
+    with (
+        RealNode.start(images) as node,
+        RedisServer.start(host=NODE_IP) as redis,
+        bench_operator(node.cp, redis.url, overrides) as (ns, _operator, _log),
+    ):
         cp = node.cp
-        cp.install_crds()
-        ns = cp.create_namespace("bench")
-        env = operator_env(
-            kubeconfig=cp.kubeconfig_path,
-            namespace=ns,
-            redis_url=redis.url,
-            database_url="",
-            s3_env={},
-            playwright_env={},
-            runner_image=images.runner,
-            overrides={"RUNNER_COMMAND": " ".join(COMMAND), "RUNNING_CAPACITY": "5", "LOG_LEVEL": "WARNING"},
-        )
-        log = Path(node.work_dir) / "operator.log"
-        operator = OperatorProcess(env=env, log_path=log).start()
         api = cp.api_client()
         custom, batch, core = k8s.CustomObjectsApi(api), k8s.BatchV1Api(api), k8s.CoreV1Api(api)
         running = FirstSeen(core.list_namespaced_pod, ns, key=pod_owner, when=container_running)
@@ -115,7 +111,6 @@ def main() -> int:
                 print(f"  {i + 1}/{runs}: TestRun {tr_lat[-1]:.2f} s, Job {job_lat[-1]:.2f} s", file=sys.stderr)
         finally:
             running.stop()
-            operator.stop()
             api.close()  # type: ignore[no-untyped-call]
 
     tr_med, job_med = statistics.median(tr_lat), statistics.median(job_lat)
