@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 import yaml
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
@@ -29,12 +27,13 @@ from supertest.db.engine import make_engine, make_session_factory, session_scope
 from supertest.db.migrate import upgrade
 from supertest.kube.names import GROUP, VERSION
 from supertest.settings import ApiSettings
-from tests.e2e.operator_proc import OperatorProcess, free_port, operator_env
+from tests.e2e.operator_proc import OperatorProcess, operator_env
 from tests.e2e.scripts import PASSING
 from tests.k8s.controlplane import ControlPlane
 from tests.k8s.node_agent import NodeAgent
 from tests.k8s.wait import wait_for
 from tests.services.s3 import S3Server
+from tests.support.api_thread import serving
 
 REPO = Path(__file__).resolve().parents[2]
 SETUP_PLAYWRIGHT = REPO / "scripts" / "setup-playwright.sh"
@@ -285,22 +284,6 @@ def api(e2e: E2eEnv, cluster: Cluster) -> Iterator[tuple[str, dict[str, str]]]:
     with session_scope(sessions) as session:
         _, key = apikeys.create_key(session, "e2e")
     launcher = KubernetesLauncher(settings, sessions, create_bus(settings), kubeconfig=str(kubeconfig))
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, launcher),
-            host="127.0.0.1",
-            port=port,
-            log_config=None,
-            lifespan="on",
-            timeout_graceful_shutdown=5,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    wait_for(lambda: server.started, timeout=30, message="uvicorn")
-    yield url, {"Authorization": f"Bearer {key}"}
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serving(create_app(settings, launcher)) as url:
+        yield url, {"Authorization": f"Bearer {key}"}
     engine.dispose()

@@ -8,6 +8,7 @@ runner would publish are published by the test through its own RedisEventBus, as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import threading
 import time
@@ -19,7 +20,6 @@ from typing import Any
 import httpx
 import pytest
 import redis
-import uvicorn
 from httpx_sse import aconnect_sse
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,7 +35,7 @@ from supertest.local.dispatcher import LocalDispatcher
 from supertest.phases import Phase
 from supertest.settings import ApiSettings
 from tests.services.redis_server import RedisServer
-from tests.support.local_server import free_port, wait_for
+from tests.support.api_thread import serving
 
 SCRIPT = "import { test } from '@playwright/test';\ntest('ok', async () => {});\n"
 # Stands in for `python -m supertest_runner`: runs until the dispatcher's SIGTERM, reports nothing.
@@ -91,32 +91,18 @@ def start_api(
             instrument(sessions)
         bus = create_bus(settings)
         dispatcher = Dispatcher(settings, sessions, bus, runner_command=RUNNER_STAND_IN)
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(settings, dispatcher, bus=bus),
-                host="127.0.0.1",
-                port=free_port(),
-                log_config=None,
-                lifespan="on",
-                timeout_graceful_shutdown=5,
-            )
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
+        stack = contextlib.ExitStack()
+        stops.append(stack.close)
+        stack.callback(engine.dispose)
+        url = stack.enter_context(serving(create_app(settings, dispatcher, bus=bus)))
 
-        def stop() -> None:
+        # Runs before the server stops (callbacks run last in, first out): the bus closes on the app's own loop.
+        def close_bus() -> None:
             if dispatcher.loop is not None and not dispatcher.loop.is_closed():
                 asyncio.run_coroutine_threadsafe(bus.close(), dispatcher.loop).result(timeout=30)
-            server.should_exit = True
-            thread.join(timeout=60)
-            engine.dispose()
-            assert not thread.is_alive(), "uvicorn did not stop"
 
-        stops.append(stop)
-        wait_for(lambda: server.started or not thread.is_alive(), timeout=60, what="uvicorn to start")
-        assert server.started, "the API did not start"
-        port = server.servers[0].sockets[0].getsockname()[1]
-        return Api(f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {key}"}, sessions, settings)
+        stack.callback(close_bus)
+        return Api(url, {"Authorization": f"Bearer {key}"}, sessions, settings)
 
     yield start
     for stop in reversed(stops):

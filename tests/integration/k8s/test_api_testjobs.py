@@ -8,7 +8,6 @@ Postgres database; no operator runs: what is checked is what the API writes, and
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import yaml
 from supertest_api.app import create_app
 from supertest_api.kubernetes.launcher import KubernetesLauncher
@@ -32,7 +30,7 @@ from supertest.kube.models import TestJobSpec, TestJobStatus
 from supertest.settings import ApiSettings
 from tests.k8s.controlplane import ControlPlane
 from tests.k8s.wait import wait_for
-from tests.support.local_server import free_port
+from tests.support.api_thread import serving
 
 REPO = Path(__file__).resolve().parents[3]
 SCRIPT = "import { test } from '@playwright/test';\ntest('ok', async () => {});\n"
@@ -110,28 +108,10 @@ def api(
         _, key = apikeys.create_key(session, "testjobs")
     bus = MemoryEventBus()
     launcher = KubernetesLauncher(settings, sessions, bus, kubeconfig=str(kubeconfig))
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, launcher, bus=bus),
-            host="127.0.0.1",
-            port=free_port(),
-            log_config=None,
-            lifespan="on",
-            timeout_graceful_shutdown=5,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     try:
-        wait_for(lambda: server.started or not thread.is_alive(), timeout=30, message="uvicorn to start")
-        assert server.started, "the API did not start"
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield Api(
-            f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {key}"}, k8s_namespace, control_plane, sessions
-        )
+        with serving(create_app(settings, launcher, bus=bus)) as url:
+            yield Api(url, {"Authorization": f"Bearer {key}"}, k8s_namespace, control_plane, sessions)
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
         engine.dispose()
 
 

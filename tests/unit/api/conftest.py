@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
-import threading
-import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Coroutine, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +16,6 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from supertest_api.app import create_app
@@ -35,6 +31,8 @@ from supertest.events import RunEvent, status_event
 from supertest.launch import RunAlreadyFinished, RunRequest
 from supertest.phases import Phase
 from supertest.settings import ApiSettings
+from tests.k8s.wait import wait_for
+from tests.support.api_thread import serving
 
 T = TypeVar("T")
 
@@ -176,42 +174,12 @@ class LiveServer:
         return int(self.url.rsplit(":", 1)[1])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
-
-
 @pytest.fixture
 def live(settings: ApiSettings, launcher: FakeLauncher, bus: MemoryEventBus, api_key: str) -> Iterator[LiveServer]:
     """A real uvicorn on 127.0.0.1 in a thread: real HTTP framing for SSE, raw paths and chunked bodies."""
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(settings, launcher, bus=bus),
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        lifespan="on",
-        timeout_graceful_shutdown=5,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, what="uvicorn to start")
-    url = f"http://127.0.0.1:{port}"
-    wait_for(lambda: httpx.get(url + "/healthz").status_code == 200, what="healthz")
-    yield LiveServer(url=url, launcher=launcher, api_key=api_key)
-    server.should_exit = True
-    thread.join(timeout=30)
-    assert not thread.is_alive(), "uvicorn did not stop"
+    with serving(create_app(settings, launcher, bus=bus)) as url:
+        wait_for(lambda: httpx.get(url + "/healthz").status_code == 200, timeout=10, interval=0.01, message="healthz")
+        yield LiveServer(url=url, launcher=launcher, api_key=api_key)
 
 
 def insert_run(db: sessionmaker[Session], phase: Phase = Phase.QUEUED, kind: str = "test", **values: Any) -> str:
