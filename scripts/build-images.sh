@@ -41,6 +41,10 @@ BASE_IMAGE=docker.io/library/debian:bookworm-slim
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${SUPERTEST_CACHE:-$HOME/.cache/supertest}/images"
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$repo_root/scripts/images/containers.conf}"
+# One build at a time per cache: parallel work trees (or a test and a bench) share buildah's storage and archives.
+mkdir -p "$cache"
+exec 8>"$cache/.build.lock"
+flock 8
 
 log() { echo "build-images: $*" >&2; }
 die() {

@@ -26,6 +26,7 @@ is cleaned up by the next `start()`, from the pristine snapshot kept in the cach
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -66,6 +67,10 @@ CONTAINERD_ROOT = STATE_DIR / "containerd-root"
 # Written while a node runs: its owner, its scratch dir and the host snapshot from before it started, so that the
 # next session can undo a node whose session died.
 ACTIVE = STATE_DIR / "active.json"
+# Held (flock) for a node's whole life: one node per machine, so a second session (another work tree, a bench)
+# waits for the first to finish instead of failing. The kernel drops the lock when its holder dies.
+NODE_LOCK = STATE_DIR / "node.lock"
+NODE_LOCK_WAIT_SECONDS = 3600.0
 CONTAINER_LOG_LINKS = Path("/var/log/containers")  # hard-coded in the kubelet
 
 
@@ -95,6 +100,7 @@ class RealNode:
     snapshot: HostSnapshot
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     startup_seconds: float = 0.0
+    lock_fd: int | None = None
     _stopped: bool = False
 
     # ------------------------------------------------------------------------------------------------ paths
@@ -128,9 +134,19 @@ class RealNode:
         missing = missing_host_tools()
         if missing:
             raise NodeError(f"missing host tools {missing}: run scripts/install-system-deps.sh")
+        STATE_DIR.mkdir(parents=True, exist_ok=True)
+        lock_fd = acquire_node_lock()
+        try:
+            return cls._start_locked(images, timeout, lock_fd)
+        except BaseException:
+            with contextlib.suppress(OSError):  # a node that failed in _boot has closed it in stop()
+                os.close(lock_fd)
+            raise
+
+    @classmethod
+    def _start_locked(cls, images: BuiltImages, timeout: float, lock_fd: int) -> RealNode:
         began = time.monotonic()
         reap_dead_node()
-        STATE_DIR.mkdir(parents=True, exist_ok=True)
         work_dir = Path(tempfile.mkdtemp(prefix="supertest-node-"))
         snapshot = HostSnapshot.take(cls.owned_prefixes(work_dir))
         record = {"owner_pid": os.getpid(), "work_dir": str(work_dir), "snapshot": asdict(snapshot)}
@@ -154,6 +170,7 @@ class RealNode:
                 "dns-ready": free_port(),
             },
             snapshot=snapshot,
+            lock_fd=lock_fd,
         )
         try:
             node._boot(time.monotonic() + timeout)
@@ -517,7 +534,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             procs.stop(self.processes["containerd"])
         self.cp.stop()
         undo_host(self.work_dir, self.snapshot)
-        return self.snapshot.diff(HostSnapshot.take(self.owned_prefixes(self.work_dir)))
+        diff = self.snapshot.diff(HostSnapshot.take(self.owned_prefixes(self.work_dir)))
+        if self.lock_fd is not None:
+            os.close(self.lock_fd)
+            self.lock_fd = None
+        return diff
 
     def _drain_pods(self, timeout: float = 40) -> None:
         """Delete every pod and let the kubelet stop them: that runs CNI DEL (veth, IP lease) and unmounts volumes
@@ -624,6 +645,25 @@ def undo_host(work_dir: Path | None, before: HostSnapshot | None) -> None:
     if before is not None:
         before.restore()
     ACTIVE.unlink(missing_ok=True)
+
+
+def acquire_node_lock() -> int:
+    """Wait (up to NODE_LOCK_WAIT_SECONDS) for the machine's node lock; returns the fd that holds it."""
+    fd = os.open(NODE_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + NODE_LOCK_WAIT_SECONDS
+    said = False
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                os.close(fd)
+                raise NodeError(f"another session held {NODE_LOCK} for {NODE_LOCK_WAIT_SECONDS:.0f} s") from None
+            if not said:
+                print(f"[node] another session runs the real node; waiting for {NODE_LOCK}", file=sys.stderr)
+                said = True
+            time.sleep(2.0)  # polling a lock: there is no event to wait on across processes
 
 
 def reap_dead_node() -> None:
