@@ -252,3 +252,48 @@ volumeMounts:
   - name: tmp
     mountPath: /tmp
 {{- end -}}
+
+{{/*
+A Prometheus Operator ServiceMonitor scraping /metrics on one component's Service port; the API and the operator
+each render one. Usage: include "supertest.serviceMonitor" (list $ component portName)
+*/}}
+{{- define "supertest.serviceMonitor" -}}
+{{- $ := index . 0 -}}
+{{- $component := index . 1 -}}
+{{- $port := index . 2 }}
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata:
+  name: {{ include "supertest.fullname" $ }}-{{ $component }}
+  namespace: {{ $.Release.Namespace }}
+  labels:
+    {{- include "supertest.componentLabels" (list $ $component) | nindent 4 }}
+    {{- with $.Values.metrics.serviceMonitor.labels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  selector:
+    matchLabels:
+      {{- include "supertest.selectorLabels" (list $ $component) | nindent 6 }}
+  namespaceSelector:
+    matchNames: [{{ $.Release.Namespace | quote }}]
+  endpoints:
+    - port: {{ $port }}
+      path: /metrics
+      interval: {{ $.Values.metrics.serviceMonitor.interval }}
+{{- end -}}
+
+{{/*
+The hash the API and operator pods carry as an annotation, so that they roll when a chart-managed Secret they
+read changes: the rendered connection, S3 and session Secrets. They are joined as the single secrets.yaml of
+earlier chart versions rendered them, so that the hash (and so the pods) stay unchanged on upgrade from one.
+*/}}
+{{- define "supertest.secretsChecksum" -}}
+{{- $base := .Template.BasePath -}}
+{{- $joined := include (print $base "/shared/connections-secret.yaml") . | trimSuffix "\n" -}}
+{{- range $file := list "/shared/s3-secret.yaml" "/api/secret.yaml" -}}
+{{- $doc := include (print $base $file) $ | trimSuffix "\n" -}}
+{{- if $doc -}}{{- $joined = print $joined "\n---" $doc -}}{{- end -}}
+{{- end -}}
+{{- print $joined "\n" | sha256sum -}}
+{{- end -}}

@@ -38,7 +38,7 @@ def test_warm_run_is_fast_and_prints_the_binary_last() -> None:
 def test_helm_assumes_the_kubernetes_version_of_its_client_libraries() -> None:
     """The ldflags replace helm's stale built-in default (v1.20), which the chart's kubeVersion would refuse."""
     chart = str(REPO / "charts" / "supertest")
-    show = ["--show-only", "templates/serviceaccounts.yaml"]
+    show = ["--show-only", "templates/api/serviceaccount.yaml"]
     default = subprocess.run([str(helm_binary()), "template", "x", chart, *show], capture_output=True, text=True)
     assert default.returncode == 0, default.stderr
     old = subprocess.run(
