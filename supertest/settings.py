@@ -170,3 +170,11 @@ class RunnerSettings(CoreSettings):
     upload_attempts: int = Field(default=4, ge=1, le=20, alias="UPLOAD_ATTEMPTS")
     # Comma-separated spec.browsers; only chromium can run here, others end the run as Error with a clear message.
     browsers: str = Field(default="chromium", alias="SUPERTEST_BROWSERS")
+    # Where the verdict goes (supertest/verdict.py): the pod's terminationMessagePath, or a file local mode reads.
+    verdict_path: Path | None = Field(default=None, alias="SUPERTEST_VERDICT_PATH")
+    # One long line (a 10 MB console.log) must not reach the bus whole: cut with a marker past this many bytes.
+    log_line_max_bytes: int = Field(default=16 * 1024, ge=256, le=1024 * 1024, alias="SUPERTEST_LOG_LINE_MAX_BYTES")
+    # Events per run on the live view; past it only the closing events go out, after an "N events dropped" note.
+    max_events: int = Field(default=20_000, ge=10, le=10_000_000, alias="SUPERTEST_MAX_EVENTS")
+    # Events waiting for the bus; a full queue drops (and counts) rather than slowing the run.
+    publish_queue_size: int = Field(default=1000, ge=1, le=100_000, alias="SUPERTEST_PUBLISH_QUEUE_SIZE")

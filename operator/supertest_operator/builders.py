@@ -42,6 +42,9 @@ Manifest = dict[str, Any]
 SCRIPTS_DIR = "/supertest/scripts"
 WORK_DIR = "/supertest/work"
 TMP_DIR = "/tmp"
+# Kubelet's default path, named explicitly: the runner writes its verdict here and the operator reads it back from
+# the pod status (state.terminated.message), so the result never depends on Redis.
+TERMINATION_MESSAGE_PATH = "/dev/termination-log"
 RUNNER_UID = 1000
 CONTAINER_NAME = "runner"
 # SIGTERM makes the runner cancel Playwright and still upload what it has.
@@ -184,6 +187,7 @@ def runner_env(
         "SUPERTEST_RUN_KIND": run.resource.run_kind,
         "SUPERTEST_SCRIPTS_DIR": SCRIPTS_DIR,
         "SUPERTEST_WORK_DIR": WORK_DIR,
+        "SUPERTEST_VERDICT_PATH": TERMINATION_MESSAGE_PATH,
         "SUPERTEST_TIMEOUT_SECONDS": str(timeout_seconds),
         "SUPERTEST_BROWSERS": ",".join(spec.browsers),
         "MAX_CONCURRENT_TESTS": str(spec.workers or settings.max_concurrent_tests),
@@ -269,6 +273,9 @@ def build_pod(
                 "command": settings.runner_argv,
                 "env": runner_env(run, spec, settings, timeout),
                 "resources": _resources(settings, spec.resources),
+                "terminationMessagePath": TERMINATION_MESSAGE_PATH,
+                # A runner that dies before writing its verdict still leaves the tail of its log as the reason.
+                "terminationMessagePolicy": "FallbackToLogsOnError",
                 "securityContext": {
                     "runAsNonRoot": True,
                     "runAsUser": RUNNER_UID,

@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import traceback
 from collections import deque
@@ -13,10 +14,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
-from supertest.artifacts import create_store, report_url
+from supertest.artifacts import create_store, report_key, report_url
 from supertest.events import RunEvent, Summary, log_event, result_event, status_event
 from supertest.phases import Phase
 from supertest.settings import RunnerSettings
+from supertest.verdict import FailedTest, Verdict
+from supertest.verdict import write as write_verdict
 from supertest_runner import config, reaper, workspace
 from supertest_runner.masking import Masker
 from supertest_runner.outcome import Outcome, decide, with_upload_error
@@ -135,7 +138,36 @@ class Run:
         failures = results.failures if results else []
         await self.sink.publish(result_event(run_id, summary, url, outcome.exit_code, failures))
         await self.sink.publish(status_event(run_id, outcome.phase, outcome.message, exit_code=outcome.exit_code))
+        self._write_verdict(outcome, summary, uploaded, failures)
         return outcome.exit_code
+
+    def _write_verdict(
+        self, outcome: Outcome, summary: Summary, uploaded: Uploaded | None, failures: list[dict[str, str]]
+    ) -> None:
+        """The one result the supervisor trusts (the termination message, or local mode's file): masked like every
+        event, and written last, after the upload decided the phase."""
+        path = self.settings.verdict_path
+        if path is None:
+            return
+        m = self.masker.mask
+        failed = [FailedTest(test=m(f.get("test", "")), error=m(f.get("error", ""))) for f in failures]
+        first_error = next((f.error for f in failed if f.error), "")
+        if not first_error and outcome.phase is not Phase.PASSED:
+            first_error = m(self.last_error_line()) if outcome.phase is Phase.ERROR else ""
+        verdict = Verdict(
+            phase=outcome.phase,
+            exit_code=outcome.exit_code,
+            reason=outcome.reason,
+            message=m(outcome.message),
+            summary=summary,
+            report_key=report_key(self.settings.run_id) if uploaded and uploaded.report else None,
+            failures=failed,
+            first_error=first_error,
+        )
+        try:
+            write_verdict(path, verdict)
+        except OSError as exc:
+            print(f"supertest-runner: could not write the verdict to {path}: {exc!r}", file=sys.stderr, flush=True)
 
     async def _test(self) -> tuple[Outcome, ParsedResults | None]:
         toolchain = preflight(self.settings)

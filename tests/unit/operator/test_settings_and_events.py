@@ -5,12 +5,13 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 from supertest_operator.db_mirror import run_row
-from supertest_operator.handlers.runner_events import report_fields, summarise
+from supertest_operator.handlers.pod_status import verdict_fields
 from supertest_operator.run import RunView
 from supertest_operator.settings import OperatorSettings
 
-from supertest.events import Summary, result_event, status_event
+from supertest.events import Summary
 from supertest.phases import Phase
+from supertest.verdict import FailedTest, Verdict
 from tests.unit.operator.conftest import run_body
 
 
@@ -33,18 +34,20 @@ def test_settings_defaults_and_validation(settings: OperatorSettings, monkeypatc
 URL = "/api/test-results/r/report/index.html"
 
 
-def test_summarise_takes_the_runners_result_and_final_status() -> None:
-    events = [
-        status_event("r", Phase.RUNNING, "starting"),
-        result_event("r", Summary(total=3, passed=2, failed=1, duration_ms=900), URL, 1),
-        status_event("r", Phase.FAILED, "1 failed, 2 passed"),
-    ]
-    report = summarise(events)
-    assert report.phase is Phase.FAILED and report.message == "1 failed, 2 passed" and report.exit_code == 1
-    fields = report_fields(report)
+def test_verdict_fields_fill_summary_report_and_failures() -> None:
+    verdict = Verdict(
+        phase=Phase.FAILED,
+        exit_code=1,
+        summary=Summary(total=3, passed=2, failed=1, duration_ms=900),
+        report_key="runs/r/report/index.html",
+        failures=[FailedTest(test="a.spec.ts > fails", error="Error: boom")],
+    )
+    fields = verdict_fields("r", verdict)
     assert fields["summary"]["durationMs"] == 900 and fields["summary"]["failed"] == 1
-    assert fields["reportURL"] == "/api/test-results/r/report/index.html"
-    assert report_fields(summarise([])) == {}
+    assert fields["reportURL"] == URL
+    assert fields["failures"] == [{"test": "a.spec.ts > fails", "error": "Error: boom"}]
+    # No stored report, no link to one.
+    assert "reportURL" not in verdict_fields("r", Verdict(phase=Phase.ERROR, exit_code=2))
 
 
 def test_run_row_mirrors_the_status() -> None:
