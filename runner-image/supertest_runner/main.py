@@ -18,6 +18,7 @@ from supertest.artifacts import create_store, report_key, report_url
 from supertest.events import RunEvent, Summary, log_event, result_event, status_event
 from supertest.phases import Phase
 from supertest.settings import RunnerSettings
+from supertest.truncation import truncate_line
 from supertest.verdict import FailedTest, Verdict
 from supertest.verdict import write as write_verdict
 from supertest_runner import config, reaper, workspace
@@ -104,8 +105,9 @@ class Run:
         self._tail: deque[str] = deque(maxlen=50)
 
     async def log(self, line: str, stream: str) -> None:
-        # Absolute work-dir paths mean nothing to the user and differ per run.
-        line = self.masker.mask(line.replace(f"{self.work_dir}/", ""))
+        # Absolute work-dir paths mean nothing to the user and differ per run; one huge line must not reach the
+        # bus (or logs.txt) whole.
+        line = truncate_line(self.masker.mask(line.replace(f"{self.work_dir}/", "")), self.settings.log_line_max_bytes)
         if not self._logs.closed:
             self._logs.write(line + "\n")
         if line.strip():

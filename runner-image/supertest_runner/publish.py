@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TextIO
 
-from supertest.events import EventType, RunEvent, encode_stdout_event
+from supertest.events import EventType, RunEvent, encode_stdout_event, log_event
 from supertest.settings import RunnerSettings
 
 if TYPE_CHECKING:
     from supertest.bus import EventBus
 
-# A slow or unreachable Redis must not stall the run: an event that cannot be sent in time is dropped.
-PUBLISH_TIMEOUT_SECONDS = 5.0
+# Bounds on what an unreachable bus can cost the run: each send waits at most SEND_TIMEOUT_SECONDS; after
+# BREAKER_THRESHOLD failures in a row the breaker opens and events are dropped at once for BREAKER_OPEN_SECONDS;
+# at the end, what is still queued gets DRAIN_SECONDS in all (so a black-holed Redis adds ~2 s, not 5 s a line).
+SEND_TIMEOUT_SECONDS = 1.0
+BREAKER_THRESHOLD = 2
+BREAKER_OPEN_SECONDS = 10.0
+DRAIN_SECONDS = 1.0
+CLOSE_TIMEOUT_SECONDS = 0.5
 
 
 class EventSink(Protocol):
@@ -49,27 +58,110 @@ class ConsoleSink:
 
 
 class BusSink:
-    """Redis Streams; log lines are echoed to stdout too, so `kubectl logs` shows the run."""
+    """Redis Streams through a bounded queue and one sender task, so publishing never waits on the bus; log lines
+    are echoed to stdout too, so `kubectl logs` shows the run. Events that cannot go (queue full, breaker open,
+    send failed) are dropped, counted and said on stderr."""
 
-    def __init__(self, bus: EventBus, echo: TextIO = sys.stdout) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        queue_size: int = 1000,
+        echo: TextIO = sys.stdout,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._bus = bus
         self._echo = echo
-        self._failures = 0
+        self._clock = clock
+        self._queue: asyncio.Queue[RunEvent] = asyncio.Queue(maxsize=queue_size)
+        self._sender: asyncio.Task[None] | None = None
+        self._consecutive_failures = 0
+        self._open_until = 0.0
+        self.dropped = 0
 
     async def publish(self, event: RunEvent) -> None:
         _write(self._echo, _human(event))
+        if self._sender is None:
+            self._sender = asyncio.create_task(self._send_forever(), name="supertest-publish")
         try:
-            await asyncio.wait_for(self._bus.publish(event), PUBLISH_TIMEOUT_SECONDS)
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self._drop(event, "the publish queue is full")
+
+    async def _send_forever(self) -> None:
+        while True:
+            event = await self._queue.get()
+            try:
+                await self._send(event)
+            finally:
+                self._queue.task_done()
+
+    async def _send(self, event: RunEvent) -> None:
+        if self._clock() < self._open_until:
+            self._drop(event, "the event bus is unreachable (circuit open)")
+            return
+        try:
+            await asyncio.wait_for(self._bus.publish(event), SEND_TIMEOUT_SECONDS)
+        except asyncio.CancelledError:
+            self.dropped += 1  # in flight when close() gave up on the bus
+            raise
         except Exception as exc:
-            self._failures += 1
-            if self._failures == 1 or event.type is not EventType.LOG:
-                print(f"supertest-runner: could not publish a {event.type} event: {exc!r}", file=sys.stderr, flush=True)
+            self._consecutive_failures += 1
+            if self._consecutive_failures >= BREAKER_THRESHOLD:
+                self._open_until = self._clock() + BREAKER_OPEN_SECONDS
+            self._drop(event, repr(exc))
+        else:
+            self._consecutive_failures = 0
+
+    def _drop(self, event: RunEvent, why: str) -> None:
+        self.dropped += 1
+        if self.dropped == 1 or event.type is not EventType.LOG:
+            print(f"supertest-runner: dropped a {event.type} event: {why}", file=sys.stderr, flush=True)
 
     async def close(self) -> None:
+        if self._sender is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._queue.join(), DRAIN_SECONDS)
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sender
+            self.dropped += self._queue.qsize()
+        if self.dropped:
+            print(f"supertest-runner: {self.dropped} events were not published", file=sys.stderr, flush=True)
         try:
-            await asyncio.wait_for(self._bus.close(), PUBLISH_TIMEOUT_SECONDS)
+            await asyncio.wait_for(self._bus.close(), CLOSE_TIMEOUT_SECONDS)
         except Exception as exc:
             print(f"supertest-runner: closing the event bus failed: {exc!r}", file=sys.stderr, flush=True)
+
+
+class CappedSink:
+    """At most `max_events` per run on the live view: past the cap log lines are dropped and counted; status and
+    result events still go, after one "N events dropped" note."""
+
+    def __init__(self, inner: EventSink, run_id: str, max_events: int) -> None:
+        self._inner = inner
+        self._run_id = run_id
+        self._max = max_events
+        self._sent = 0
+        self._dropped = 0
+        self._noted = 0
+
+    async def publish(self, event: RunEvent) -> None:
+        if event.type is EventType.LOG and self._sent >= self._max:
+            self._dropped += 1
+            return
+        await self._note()
+        self._sent += 1
+        await self._inner.publish(event)
+
+    async def _note(self) -> None:
+        if self._dropped > self._noted:
+            self._noted = self._dropped
+            note = f"[supertest] {self._dropped} events dropped: this run's event limit is {self._max}"
+            await self._inner.publish(log_event(self._run_id, note, "runner"))
+
+    async def close(self) -> None:
+        await self._note()
+        await self._inner.close()
 
 
 def _write(out: TextIO, line: str | None) -> None:
@@ -92,11 +184,15 @@ def _human(event: RunEvent) -> str:
 
 
 def create_sink(settings: RunnerSettings) -> EventSink:
+    return CappedSink(_destination(settings), settings.run_id, settings.max_events)
+
+
+def _destination(settings: RunnerSettings) -> EventSink:
     if settings.events_to_stdout:
         return StdoutSink()
     if settings.redis_url:
         # Imported here: redis.asyncio costs about 0.3 s of start-up that local mode does not need.
         from supertest.bus import create_bus
 
-        return BusSink(create_bus(settings))
+        return BusSink(create_bus(settings), settings.publish_queue_size)
     return ConsoleSink()
