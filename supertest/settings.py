@@ -74,6 +74,9 @@ class CoreSettings(BaseSettings):
     # Fernet key (urlsafe base64 of 32 bytes) that encrypts secrets and channel credentials at rest. Local mode
     # keeps a random one in SUPERTEST_HOME/secrets.key when unset; elsewhere storing a secret needs it.
     secrets_key: SecretStr | None = Field(default=None, alias="SECRETS_KEY")
+    # Signs per-run tokens (supertest/run_token.py): the operator mints them, the API's ingest endpoints check them.
+    # Only the API and operator hold it; a run pod holds only its own run's token.
+    run_token_key: SecretStr | None = Field(default=None, alias="RUN_TOKEN_KEY")
     # The notification sender (the API in local mode, the operator in Kubernetes mode).
     notify_poll_seconds: float = Field(default=2.0, ge=0.05, le=3600, alias="NOTIFY_POLL_SECONDS")
     notify_max_attempts: int = Field(default=8, ge=1, le=100, alias="NOTIFY_MAX_ATTEMPTS")
@@ -98,6 +101,16 @@ class CoreSettings(BaseSettings):
     @property
     def default_timeout_seconds(self) -> int:
         return max(1, self.test_execution_timeout_ms // 1000)
+
+    @field_validator("run_token_key")
+    @classmethod
+    def _strong_run_token_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        secret = value.get_secret_value()
+        if secret.lower() in PLACEHOLDER_SECRETS or len(secret) < 32:
+            raise ValueError("RUN_TOKEN_KEY must be a random value of 32+ characters (e.g. openssl rand -hex 32)")
+        return value
 
     @field_validator("secrets_key")
     @classmethod
