@@ -183,6 +183,11 @@ class RunnerSettings(CoreSettings):
     upload_attempts: int = Field(default=4, ge=1, le=20, alias="UPLOAD_ATTEMPTS")
     # Comma-separated spec.browsers; only chromium can run here, others end the run as Error with a clear message.
     browsers: str = Field(default="chromium", alias="SUPERTEST_BROWSERS")
+    # Kubernetes mode: the API's ingest endpoints and this run's own token (a Secret the operator minted). With
+    # them the runner holds no Redis or S3 credential: events and artifacts go through the API.
+    ingest_url: str | None = Field(default=None, alias="SUPERTEST_INGEST_URL")
+    run_token: SecretStr | None = Field(default=None, alias="SUPERTEST_RUN_TOKEN")
+    run_namespace: str | None = Field(default=None, alias="SUPERTEST_RUN_NAMESPACE")
     # Where the verdict goes (supertest/verdict.py): the pod's terminationMessagePath, or a file local mode reads.
     verdict_path: Path | None = Field(default=None, alias="SUPERTEST_VERDICT_PATH")
     # One long line (a 10 MB console.log) must not reach the bus whole: cut with a marker past this many bytes.
@@ -191,3 +196,9 @@ class RunnerSettings(CoreSettings):
     max_events: int = Field(default=20_000, ge=10, le=10_000_000, alias="SUPERTEST_MAX_EVENTS")
     # Events waiting for the bus; a full queue drops (and counts) rather than slowing the run.
     publish_queue_size: int = Field(default=1000, ge=1, le=100_000, alias="SUPERTEST_PUBLISH_QUEUE_SIZE")
+
+    @model_validator(mode="after")
+    def _ingest_needs_its_token(self) -> RunnerSettings:
+        if self.ingest_url and (self.run_token is None or not self.run_namespace):
+            raise ValueError("SUPERTEST_INGEST_URL needs SUPERTEST_RUN_TOKEN and SUPERTEST_RUN_NAMESPACE")
+        return self

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
-from supertest.artifacts import create_store, report_key, report_url
+from supertest.artifacts import ArtifactStore, create_store, report_key, report_url
 from supertest.events import RunEvent, Summary, log_event, result_event, status_event
 from supertest.phases import Phase
 from supertest.settings import RunnerSettings
@@ -217,7 +217,7 @@ class Run:
         s = self.settings
         await self.say(f"uploading artifacts (up to {s.upload_attempts} attempts)")
         self._logs.close()  # logs.txt is complete from here on; later lines are events only
-        store = create_store(s, s.run_kind)
+        store = artifact_store(s)
         wd = self.work_dir
 
         # results.json carries the tests' stdout and errors: masked before it leaves the pod.
@@ -237,6 +237,15 @@ class Run:
             return None, reason
         await self.sink.publish(log_event(s.run_id, f"[supertest] uploaded {uploaded.files} files", "runner"))
         return uploaded, None
+
+
+def artifact_store(settings: RunnerSettings) -> ArtifactStore:
+    """A run pod uploads through the API with its run token; local mode and a developer's runner write directly."""
+    if settings.ingest_url:
+        from supertest_runner.ingest import IngestArtifactStore, IngestTarget
+
+        return IngestArtifactStore(IngestTarget(settings))
+    return create_store(settings, settings.run_kind)
 
 
 def prepare_work_dir(settings: RunnerSettings) -> tuple[Path, bool]:

@@ -1,4 +1,5 @@
-"""Where run events go: Redis (the pod), the parent's stdout (local mode), or a readable console."""
+"""Where run events go: the API's ingest endpoint (a run pod), Redis (a developer's runner), the parent's stdout
+(local mode), or a readable console."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ BREAKER_THRESHOLD = 2
 BREAKER_OPEN_SECONDS = 10.0
 DRAIN_SECONDS = 1.0
 CLOSE_TIMEOUT_SECONDS = 0.5
+# Events per send: one HTTP request (or Redis round trip each) carries what queued up meanwhile.
+BATCH_SIZE = 100
 
 
 class EventSink(Protocol):
@@ -57,19 +60,41 @@ class ConsoleSink:
         _write(self._out, None)
 
 
-class BusSink:
-    """Redis Streams through a bounded queue and one sender task, so publishing never waits on the bus; log lines
-    are echoed to stdout too, so `kubectl logs` shows the run. Events that cannot go (queue full, breaker open,
-    send failed) are dropped, counted and said on stderr."""
+class Transport(Protocol):
+    """Sends a batch of events somewhere (the API's ingest endpoint, or Redis); raises when it cannot."""
+
+    async def send(self, events: list[RunEvent]) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class BusTransport:
+    """Redis Streams directly: a developer's runner with REDIS_URL (a run pod uses the ingest endpoint)."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self._bus = bus
+
+    async def send(self, events: list[RunEvent]) -> None:
+        for event in events:
+            await self._bus.publish(event)
+
+    async def close(self) -> None:
+        await self._bus.close()
+
+
+class QueuedSink:
+    """A bounded queue and one sender task, so publishing never waits on the transport; log lines are echoed to
+    stdout too, so `kubectl logs` shows the run. Events that cannot go (queue full, breaker open, send failed)
+    are dropped, counted and said on stderr."""
 
     def __init__(
         self,
-        bus: EventBus,
+        transport: Transport,
         queue_size: int = 1000,
         echo: TextIO = sys.stdout,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._bus = bus
+        self._transport = transport
         self._echo = echo
         self._clock = clock
         self._queue: asyncio.Queue[RunEvent] = asyncio.Queue(maxsize=queue_size)
@@ -85,37 +110,43 @@ class BusSink:
         try:
             self._queue.put_nowait(event)
         except asyncio.QueueFull:
-            self._drop(event, "the publish queue is full")
+            self._drop([event], "the publish queue is full")
 
     async def _send_forever(self) -> None:
         while True:
-            event = await self._queue.get()
+            batch = [await self._queue.get()]
+            while len(batch) < BATCH_SIZE and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
             try:
-                await self._send(event)
+                await self._send(batch)
             finally:
-                self._queue.task_done()
+                for _ in batch:
+                    self._queue.task_done()
 
-    async def _send(self, event: RunEvent) -> None:
+    async def _send(self, batch: list[RunEvent]) -> None:
         if self._clock() < self._open_until:
-            self._drop(event, "the event bus is unreachable (circuit open)")
+            self._drop(batch, "the event destination is unreachable (circuit open)")
             return
         try:
-            await asyncio.wait_for(self._bus.publish(event), SEND_TIMEOUT_SECONDS)
+            await asyncio.wait_for(self._transport.send(batch), SEND_TIMEOUT_SECONDS)
         except asyncio.CancelledError:
-            self.dropped += 1  # in flight when close() gave up on the bus
+            self.dropped += len(batch)  # in flight when close() gave up on the destination
             raise
         except Exception as exc:
             self._consecutive_failures += 1
             if self._consecutive_failures >= BREAKER_THRESHOLD:
                 self._open_until = self._clock() + BREAKER_OPEN_SECONDS
-            self._drop(event, repr(exc))
+            self._drop(batch, repr(exc))
         else:
             self._consecutive_failures = 0
 
-    def _drop(self, event: RunEvent, why: str) -> None:
-        self.dropped += 1
-        if self.dropped == 1 or event.type is not EventType.LOG:
-            print(f"supertest-runner: dropped a {event.type} event: {why}", file=sys.stderr, flush=True)
+    def _drop(self, batch: list[RunEvent], why: str) -> None:
+        first = self.dropped == 0
+        self.dropped += len(batch)
+        for event in batch:
+            if first or event.type is not EventType.LOG:
+                print(f"supertest-runner: dropped a {event.type} event: {why}", file=sys.stderr, flush=True)
+                first = False
 
     async def close(self) -> None:
         if self._sender is not None:
@@ -128,9 +159,9 @@ class BusSink:
         if self.dropped:
             print(f"supertest-runner: {self.dropped} events were not published", file=sys.stderr, flush=True)
         try:
-            await asyncio.wait_for(self._bus.close(), CLOSE_TIMEOUT_SECONDS)
+            await asyncio.wait_for(self._transport.close(), CLOSE_TIMEOUT_SECONDS)
         except Exception as exc:
-            print(f"supertest-runner: closing the event bus failed: {exc!r}", file=sys.stderr, flush=True)
+            print(f"supertest-runner: closing the event destination failed: {exc!r}", file=sys.stderr, flush=True)
 
 
 class CappedSink:
@@ -190,9 +221,13 @@ def create_sink(settings: RunnerSettings) -> EventSink:
 def _destination(settings: RunnerSettings) -> EventSink:
     if settings.events_to_stdout:
         return StdoutSink()
+    if settings.ingest_url:
+        from supertest_runner.ingest import IngestTarget, IngestTransport
+
+        return QueuedSink(IngestTransport(IngestTarget(settings)), settings.publish_queue_size)
     if settings.redis_url:
         # Imported here: redis.asyncio costs about 0.3 s of start-up that local mode does not need.
         from supertest.bus import create_bus
 
-        return BusSink(create_bus(settings), settings.publish_queue_size)
+        return QueuedSink(BusTransport(create_bus(settings)), settings.publish_queue_size)
     return ConsoleSink()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,11 +11,16 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from supertest_api.app import create_app
+from supertest_runner.ingest import IngestArtifactStore, IngestTarget, IngestTransport
+from supertest_runner.publish import DRAIN_SECONDS, QueuedSink
+from supertest_runner.upload import upload_run
 
 from supertest.bus.memory import MemoryEventBus
 from supertest.events import log_event, status_event
 from supertest.phases import Phase
 from supertest.run_token import RunClaims, mint
+from supertest.settings import RunnerSettings
+from tests.support.api_thread import serving
 from tests.unit.api.conftest import FakeLauncher, make_settings
 
 KEY = "k" * 40
@@ -80,3 +87,67 @@ def test_artifacts_land_under_the_runs_own_prefix_only(ingest: tuple[TestClient,
     assert client.put(other, content=b"evil", headers=token("tr-mine")).status_code == 403
     assert client.put(other, content=b"evil").status_code == 401
     assert not (home / "artifacts" / "test" / "runs" / "tr-other").exists()
+
+
+def _runner_settings(url: str, name: str, token_header: dict[str, str], tmp: Path) -> RunnerSettings:
+    return RunnerSettings(
+        SUPERTEST_RUN_ID=name,
+        SUPERTEST_SCRIPTS_DIR=str(tmp),
+        SUPERTEST_INGEST_URL=url,
+        SUPERTEST_RUN_TOKEN=token_header["Authorization"].removeprefix("Bearer "),
+        SUPERTEST_RUN_NAMESPACE="team-a",
+    )
+
+
+def test_the_runner_publishes_and_uploads_through_ingest(home: Path, bus: MemoryEventBus, tmp_path: Path) -> None:
+    settings = make_settings(home, RUN_TOKEN_KEY=KEY)
+    launcher = FakeLauncher(settings, bus)
+    report = tmp_path / "report"
+    (report / "data").mkdir(parents=True)
+    (report / "index.html").write_text("<html>report</html>")
+    (report / "data" / "trace.zip").write_bytes(b"\x00" * 3_000_000)  # over the API's 2 MiB JSON cap
+    (tmp_path / "results.json").write_text("{}")
+    (tmp_path / "logs.txt").write_text("log\n")
+    with serving(create_app(settings, launcher, bus=bus)) as url:
+        runner = _runner_settings(url, "tr-mine", token("tr-mine"), tmp_path)
+        uploaded = upload_run(
+            IngestArtifactStore(IngestTarget(runner)),
+            "tr-mine",
+            report,
+            tmp_path / "results.json",
+            tmp_path / "logs.txt",
+        )
+
+        async def publish() -> int:
+            sink = QueuedSink(IngestTransport(IngestTarget(runner)), queue_size=100)
+            for i in range(30):
+                await sink.publish(log_event("tr-mine", f"line {i}"))
+            await sink.close()
+            return sink.dropped
+
+        assert asyncio.run(publish()) == 0
+        assert _events(launcher, "tr-mine") == [f"line {i}" for i in range(30)]
+    assert uploaded.files == 4 and uploaded.report
+    stored = home / "artifacts" / "test" / "runs" / "tr-mine"
+    assert (stored / "report" / "data" / "trace.zip").stat().st_size == 3_000_000
+    assert (stored / "logs.txt").read_text() == "log\n"
+
+
+def test_a_black_holed_ingest_endpoint_costs_the_runner_about_the_drain(tmp_path: Path) -> None:
+    with socket.socket() as hole:  # accepts connections (backlog) and never answers
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(64)
+        url = f"http://127.0.0.1:{hole.getsockname()[1]}"
+        runner = _runner_settings(url, "tr-mine", token("tr-mine"), tmp_path)
+
+        async def publish() -> tuple[float, int]:
+            sink = QueuedSink(IngestTransport(IngestTarget(runner)), queue_size=100)
+            started = time.monotonic()
+            for i in range(300):
+                await sink.publish(log_event("tr-mine", f"line {i}"))
+            await sink.close()
+            return time.monotonic() - started, sink.dropped
+
+        elapsed, dropped = asyncio.run(publish())
+    assert elapsed < DRAIN_SECONDS + 1.0
+    assert dropped == 300

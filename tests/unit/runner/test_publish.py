@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from supertest_runner.publish import DRAIN_SECONDS, BusSink, CappedSink
+from supertest_runner.publish import DRAIN_SECONDS, BusTransport, CappedSink, QueuedSink
 
 from supertest.bus import MemoryEventBus
 from supertest.events import EventType, RunEvent, log_event, status_event
@@ -38,7 +38,7 @@ class Recorder:
 def test_a_black_holed_bus_never_slows_publishing_and_costs_at_most_the_drain_at_close() -> None:
     async def scenario() -> tuple[float, float, int, int]:
         bus = HangingBus()
-        sink = BusSink(bus, queue_size=50)
+        sink = QueuedSink(BusTransport(bus), queue_size=50)
         started = time.monotonic()
         for i in range(500):
             await sink.publish(log_event("r", f"line {i}"))
@@ -61,7 +61,7 @@ def test_a_healthy_bus_gets_every_event_in_order() -> None:
 
     async def scenario() -> list[str]:
         bus = KeepingBus(maxlen=1000)
-        sink = BusSink(bus, queue_size=1000)
+        sink = QueuedSink(BusTransport(bus), queue_size=1000)
         for i in range(100):
             await sink.publish(log_event("r", f"line {i}"))
         await sink.close()
