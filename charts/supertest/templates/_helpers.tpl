@@ -252,3 +252,20 @@ volumeMounts:
   - name: tmp
     mountPath: /tmp
 {{- end -}}
+
+{{/* Run tokens: the Secret holding RUN_TOKEN_KEY (API and operator only), and the URL run pods post to. */}}
+{{- define "supertest.runTokenSecret" -}}
+{{- default (printf "%s-run-token-key" (include "supertest.fullname" .)) .Values.runner.ingest.existingSecret -}}
+{{- end -}}
+
+{{- define "supertest.ingestUrl" -}}
+{{- default (printf "http://%s-api.%s.svc:%v" (include "supertest.fullname" .) .Release.Namespace .Values.api.service.port) .Values.runner.ingest.url -}}
+{{- end -}}
+
+{{- define "supertest.runTokenEnv" -}}
+- name: RUN_TOKEN_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "supertest.runTokenSecret" . }}
+      key: RUN_TOKEN_KEY
+{{- end -}}

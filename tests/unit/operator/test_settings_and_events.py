@@ -23,11 +23,16 @@ def test_settings_defaults_and_validation(settings: OperatorSettings, monkeypatc
     with pytest.raises(ValidationError, match="REDIS_URL is required"):
         OperatorSettings(S3_ENDPOINT=None, REDIS_URL=None)
     with pytest.raises(ValidationError, match="placeholder"):
-        OperatorSettings(REDIS_URL="redis://r", S3_ENDPOINT="http://s3", AWS_SECRET_ACCESS_KEY="minioadmin")
+        OperatorSettings(
+            REDIS_URL="redis://r",
+            S3_ENDPOINT="http://s3",
+            AWS_SECRET_ACCESS_KEY="minioadmin",
+            RUNNER_DIRECT_CREDENTIALS=True,
+        )
     local = OperatorSettings(RUN_BACKEND="local", S3_ENDPOINT="http://s3", AWS_SECRET_ACCESS_KEY="minioadmin")
     assert local.is_local
     monkeypatch.setenv("RUNNER_EXTRA_ENV", '{"CHROMIUM_PATH": "/usr/bin/chromium"}')
-    extra = OperatorSettings(REDIS_URL="redis://r")
+    extra = OperatorSettings(REDIS_URL="redis://r", RUNNER_DIRECT_CREDENTIALS=True)
     assert extra.runner_extra_env == {"CHROMIUM_PATH": "/usr/bin/chromium"}
 
 
