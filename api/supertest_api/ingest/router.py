@@ -8,8 +8,13 @@ from supertest_api.ingest import service
 from supertest_api.ingest.auth import RunClaimsDep
 from supertest_api.ingest.schemas import Accepted, EventBatch
 
+# Not in the public OpenAPI document: only run pods call these, with a token no user holds (and RunEvent as a
+# request body would split the UI's Summary type into input and output variants).
 router = APIRouter(
-    prefix=service.INGEST_PREFIX + "{namespace}/{name}", tags=["ingest"], responses=responses(400, 403, 413)
+    prefix=service.INGEST_PREFIX + "{namespace}/{name}",
+    tags=["ingest"],
+    responses=responses(400, 403, 413),
+    include_in_schema=False,
 )
 
 

@@ -511,40 +511,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/ingest/runs/{namespace}/{name}/artifacts/{path}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        /** Store one file under the run's own runs/{name}/ prefix (run token only) */
-        put: operations["put_artifact_ingest_runs__namespace___name__artifacts__path__put"];
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/ingest/runs/{namespace}/{name}/events": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Append a run's live events to its own stream (run token only) */
-        post: operations["post_events_ingest_runs__namespace___name__events_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -583,11 +549,6 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** Accepted */
-        Accepted: {
-            /** Accepted */
-            accepted: number;
-        };
         /** ArtifactListOut */
         ArtifactListOut: {
             /** Items */
@@ -755,16 +716,6 @@ export interface components {
             /** Message */
             message: string;
         };
-        /** EventBatch */
-        EventBatch: {
-            /** Events */
-            events: components["schemas"]["RunEvent"][];
-        };
-        /**
-         * EventType
-         * @enum {string}
-         */
-        EventType: "status" | "log" | "result";
         /** HealthOut */
         HealthOut: {
             /**
@@ -1053,33 +1004,6 @@ export interface components {
             /** Testid */
             testId: string | null;
         };
-        /** RunEvent */
-        RunEvent: {
-            /** Exitcode */
-            exitCode?: number | null;
-            /** Failures */
-            failures?: {
-                [key: string]: string;
-            }[] | null;
-            /** Line */
-            line?: string | null;
-            /** Message */
-            message?: string | null;
-            phase?: components["schemas"]["Phase"] | null;
-            /** Reporturl */
-            reportUrl?: string | null;
-            /** Runid */
-            runId: string;
-            /** Stream */
-            stream?: string | null;
-            summary?: components["schemas"]["Summary-Input"] | null;
-            /**
-             * Ts
-             * Format: date-time
-             */
-            ts?: string;
-            type: components["schemas"]["EventType"];
-        };
         /** RunListOut */
         RunListOut: {
             /** Items */
@@ -1145,7 +1069,7 @@ export interface components {
             startedAt: string | null;
             /** Statusurl */
             statusUrl: string;
-            summary: components["schemas"]["Summary-Output"];
+            summary: components["schemas"]["Summary"];
             /** Testid */
             testId: string | null;
             /** Title */
@@ -1260,43 +1184,7 @@ export interface components {
          * Summary
          * @description A run's test counts: in its result event, in its resource's status.summary and in the API's run.
          */
-        "Summary-Input": {
-            /**
-             * Durationms
-             * @default 0
-             */
-            durationMs: number | null;
-            /**
-             * Failed
-             * @default 0
-             */
-            failed: number;
-            /**
-             * Flaky
-             * @default 0
-             */
-            flaky: number;
-            /**
-             * Passed
-             * @default 0
-             */
-            passed: number;
-            /**
-             * Skipped
-             * @default 0
-             */
-            skipped: number;
-            /**
-             * Total
-             * @default 0
-             */
-            total: number;
-        };
-        /**
-         * Summary
-         * @description A run's test counts: in its result event, in its resource's status.summary and in the API's run.
-         */
-        "Summary-Output": {
+        Summary: {
             /**
              * Durationms
              * @default 0
@@ -3880,147 +3768,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HealthOut"];
-                };
-            };
-        };
-    };
-    put_artifact_ingest_runs__namespace___name__artifacts__path__put: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                path: string;
-                namespace: string;
-                name: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Accepted"];
-                };
-            };
-            /** @description Bad request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Missing or invalid API key / session */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Error */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Invalid input */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-        };
-    };
-    post_events_ingest_runs__namespace___name__events_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                namespace: string;
-                name: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["EventBatch"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Accepted"];
-                };
-            };
-            /** @description Bad request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Missing or invalid API key / session */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Error */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Invalid input */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
