@@ -21,6 +21,7 @@ from supertest.events import stream_key
 from tests.e2e.conftest import TERMINAL, Cluster, E2eEnv, OperatorFactory, make_testrun, serve_api
 from tests.e2e.scripts import TINY
 from tests.k8s.node import NODE_IP
+from tests.k8s.wait import wait_for
 
 pytestmark = pytest.mark.timeout(1800)
 
@@ -106,9 +107,14 @@ def test_a_hostile_script_finds_no_platform_credential_and_owns_only_its_run(
         assert stream_before, "the victim's live events reached its stream through the ingest endpoint"
 
         cluster.create_run(make_testrun("hostile", HOSTILE))
+        # The pod spec as anyone allowed to `get pods` reads it.
+        pod = wait_for(
+            lambda: cluster.kubectl("get", "pod", "hostile-a1", "-o", "json", check=False).stdout,
+            timeout=120,
+            message="the hostile run's pod",
+        )
         hostile = cluster.wait_phase("hostile", TERMINAL, timeout=300)
         assert hostile["status"]["phase"] == "Passed", hostile["status"]
-        pod = cluster.kubectl("get", "pod", "hostile-a1", "-o", "json").stdout
 
         results = json.loads(s3.get_object(Bucket=bucket, Key="runs/hostile/results.json")["Body"].read())
         found = _attachments(results)

@@ -1,0 +1,96 @@
+"""Issue #13 on the real operator (node agent tier): a run's result does not travel through Redis, one huge line
+cannot fill it, and a black-holed Redis does not slow the runner.
+
+Each test gives the operator (and so its pods, in the harness's direct-credentials mode) a Redis of its own, so
+stopping or pausing it touches nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from datetime import datetime
+from typing import Any
+
+import redis
+
+from tests.e2e.conftest import TERMINAL, Cluster, E2eEnv, OperatorFactory, make_testrun
+from tests.e2e.scripts import PASSING, TINY
+from tests.services.redis_server import RedisServer
+
+HUGE_LINE = """\
+const { test, expect } = require('@playwright/test');
+test('prints 10 MB on one line', async () => {
+  console.log('x'.repeat(10 * 1024 * 1024));
+  expect(1).toBe(1);
+});
+"""
+
+
+def _pod_status(cluster: Cluster, pod: str) -> dict[str, Any]:
+    status: dict[str, Any] = json.loads(cluster.kubectl("get", "pod", pod, "-o", "json").stdout)["status"]
+    return status
+
+
+def _seconds(pod_status: dict[str, Any]) -> float:
+    """How long the runner container ran, from the pod status the node reported."""
+    state = pod_status["containerStatuses"][0]["state"]["terminated"]
+    started = datetime.fromisoformat(state["startedAt"].replace("Z", "+00:00"))
+    finished = datetime.fromisoformat(state["finishedAt"].replace("Z", "+00:00"))
+    return (finished - started).total_seconds()
+
+
+def test_redis_stopped_for_the_whole_run_still_gives_phase_summary_and_report(
+    e2e: E2eEnv, cluster: Cluster, start_operator: OperatorFactory
+) -> None:
+    own = RedisServer.start()
+    try:
+        start_operator(redis_url=own.url)
+        own.stop()  # from before the run starts to after it ends
+        cluster.create_run(make_testrun("no-redis", PASSING))
+        run = cluster.wait_phase("no-redis", TERMINAL, timeout=300)
+    finally:
+        own.stop()
+    status = run["status"]
+    assert status["phase"] == "Passed", status
+    assert status["summary"]["passed"] == 1 and status["summary"]["total"] == 1
+    assert status["reportURL"] == "/api/test-results/no-redis/report/index.html"
+    keys = e2e.s3.client().list_objects_v2(Bucket=e2e.buckets["test"], Prefix="runs/no-redis/")["Contents"]
+    assert "runs/no-redis/report/index.html" in {o["Key"] for o in keys}
+
+
+def test_a_10_mb_line_ends_with_its_true_phase_frees_its_slot_and_leaves_redis_small(
+    cluster: Cluster, start_operator: OperatorFactory
+) -> None:
+    with RedisServer.start() as own:
+        client = redis.Redis.from_url(own.url)
+        before = int(client.info("memory")["used_memory"])
+        start_operator(redis_url=own.url, running_capacity="1")
+        cluster.create_run(make_testrun("huge-line", HUGE_LINE))
+        cluster.create_run(make_testrun("after-it", TINY))  # admitted only once the first run's slot is free
+        huge = cluster.wait_phase("huge-line", TERMINAL, timeout=300)
+        after = cluster.wait_phase("after-it", TERMINAL, timeout=300)
+        grown = int(client.info("memory")["used_memory"]) - before
+    assert huge["status"]["phase"] == "Passed", huge["status"]
+    assert after["status"]["phase"] == "Passed", after["status"]
+    assert grown < 1024 * 1024, f"Redis grew by {grown} bytes"
+
+
+def test_a_black_holed_redis_does_not_slow_the_runner(cluster: Cluster, start_operator: OperatorFactory) -> None:
+    with RedisServer.start() as own:
+        start_operator(redis_url=own.url, running_capacity="1")
+        cluster.create_run(make_testrun("baseline", TINY))
+        assert cluster.wait_phase("baseline", TERMINAL, timeout=300)["status"]["phase"] == "Passed"
+        baseline = _seconds(_pod_status(cluster, "baseline-a1"))
+        assert own.process is not None
+        os.kill(own.process.popen.pid, signal.SIGSTOP)
+        try:
+            cluster.create_run(make_testrun("paused", TINY))
+            run = cluster.wait_phase("paused", TERMINAL, timeout=300)
+            paused = _seconds(_pod_status(cluster, "paused-a1"))
+        finally:
+            os.kill(own.process.popen.pid, signal.SIGCONT)
+    assert run["status"]["phase"] == "Passed", run["status"]
+    # The pod's timestamps have 1 s resolution: 2 s of drain and close bounds, plus that rounding.
+    assert paused - baseline <= 3.0, (baseline, paused)
