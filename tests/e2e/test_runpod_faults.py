@@ -1,5 +1,5 @@
 """Issue #13 on the real operator (node agent tier): a run's result does not travel through Redis, one huge line
-cannot fill it, and a black-holed Redis does not slow the runner.
+cannot fill it, a black-holed Redis does not slow the runner, and an S3 outage at upload is retried.
 
 Each test gives the operator (and so its pods, in the harness's direct-credentials mode) a Redis of its own, so
 stopping or pausing it touches nothing else.
@@ -15,9 +15,12 @@ from typing import Any
 
 import redis
 
+from supertest.phases import ExitCode
 from tests.e2e.conftest import TERMINAL, Cluster, E2eEnv, OperatorFactory, make_testrun
-from tests.e2e.scripts import PASSING, TINY
+from tests.e2e.scripts import FAILING, PASSING, TINY
+from tests.k8s.wait import wait_for
 from tests.services.redis_server import RedisServer
+from tests.support.tcp_proxy import tcp_proxy
 
 HUGE_LINE = """\
 const { test, expect } = require('@playwright/test');
@@ -94,3 +97,37 @@ def test_a_black_holed_redis_does_not_slow_the_runner(cluster: Cluster, start_op
     assert run["status"]["phase"] == "Passed", run["status"]
     # The pod's timestamps have 1 s resolution: 2 s of drain and close bounds, plus that rounding.
     assert paused - baseline <= 3.0, (baseline, paused)
+
+
+def test_an_s3_outage_during_upload_is_retried_and_ends_with_the_right_phase(
+    e2e: E2eEnv, cluster: Cluster, start_operator: OperatorFactory
+) -> None:
+    with tcp_proxy(e2e.s3.host, e2e.s3.port) as s3:
+        start_operator(s3_endpoint=s3.url)
+        s3.down()
+        cluster.create_run(make_testrun("s3-outage", FAILING, retries=1))
+        first = wait_for(lambda: _terminated(cluster, "s3-outage-a1"), timeout=300, message="the first attempt to end")
+        assert first["exitCode"] == ExitCode.UPLOAD_FAILED, first
+        s3.up()
+        # The first attempt's Error is terminal too, with a retry scheduled: wait for the second attempt's end.
+        run = wait_for(lambda: _ended_attempt(cluster, "s3-outage", 2), timeout=300, message="the retry to end")
+    status = run["status"]
+    # The tests failed both times: an infrastructure retry, then the tests' own verdict (never Passed, never Error).
+    assert status["phase"] == "Failed", status
+    assert status["attempts"] == 2 and status["summary"]["failed"] == 1
+    assert "UploadFailed" in [e.reason for e in cluster.events_for("s3-outage")]
+
+
+def _ended_attempt(cluster: Cluster, name: str, attempt: int) -> dict[str, Any] | None:
+    run = cluster.run(name)
+    status = (run or {}).get("status") or {}
+    return run if status.get("attempts") == attempt and status.get("phase") in TERMINAL else None
+
+
+def _terminated(cluster: Cluster, pod: str) -> dict[str, Any] | None:
+    try:
+        statuses = _pod_status(cluster, pod).get("containerStatuses") or []
+    except (AssertionError, KeyError, ValueError):
+        return None
+    state: dict[str, Any] | None = (statuses[0].get("state") or {}).get("terminated") if statuses else None
+    return state
