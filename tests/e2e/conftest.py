@@ -274,16 +274,17 @@ def serve_api(
     """The real API for this namespace, on `host`; yields its URL and an API key's Authorization header."""
     apply_rbac(cluster, "api.yaml")
     kubeconfig = e2e.cp.serviceaccount_kubeconfig(cluster.ns, "supertest-api")
-    settings = ApiSettings(
-        RUN_BACKEND="kubernetes",
-        DATABASE_URL=e2e.database_url,
-        REDIS_URL=e2e.redis_url,
-        SESSION_SECRET="e2e-session-secret-0123456789",
-        SUPERTEST_NAMESPACE=cluster.ns,
-        QUEUED_CAPACITY=50,
-        **{k: v for k, v in e2e.s3_env().items()},
+    values: dict[str, Any] = {
+        "RUN_BACKEND": "kubernetes",
+        "DATABASE_URL": e2e.database_url,
+        "REDIS_URL": e2e.redis_url,
+        "SESSION_SECRET": "e2e-session-secret-0123456789",
+        "SUPERTEST_NAMESPACE": cluster.ns,
+        "QUEUED_CAPACITY": 50,
+        **e2e.s3_env(),
         **overrides,
-    )
+    }
+    settings = ApiSettings(**values)
     engine = make_engine(settings.effective_database_url)
     sessions = make_session_factory(engine)
     with session_scope(sessions) as session:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 from datetime import datetime
 from typing import Any
 
 import redis
 
+from supertest.kube.names import GROUP, VERSION
 from supertest.phases import ExitCode
-from tests.e2e.conftest import TERMINAL, Cluster, E2eEnv, OperatorFactory, make_testrun
+from tests.e2e.conftest import TERMINAL, Cluster, E2eEnv, OperatorFactory, make_testrun, serve_api
 from tests.e2e.scripts import FAILING, PASSING, TINY
 from tests.k8s.wait import wait_for
 from tests.services.redis_server import RedisServer
@@ -118,8 +120,8 @@ def test_an_s3_outage_during_upload_is_retried_and_ends_with_the_right_phase(
     assert "UploadFailed" in [e.reason for e in cluster.events_for("s3-outage")]
 
 
-def _ended_attempt(cluster: Cluster, name: str, attempt: int) -> dict[str, Any] | None:
-    run = cluster.run(name)
+def _ended_attempt(cluster: Cluster, name: str, attempt: int, plural: str = "testruns") -> dict[str, Any] | None:
+    run = cluster.run(name, plural=plural)
     status = (run or {}).get("status") or {}
     return run if status.get("attempts") == attempt and status.get("phase") in TERMINAL else None
 
@@ -131,3 +133,45 @@ def _terminated(cluster: Cluster, pod: str) -> dict[str, Any] | None:
         return None
     state: dict[str, Any] | None = (statuses[0].get("state") or {}).get("terminated") if statuses else None
     return state
+
+
+def test_a_jobrun_and_its_retry_go_through_ingest_with_their_own_tokens(
+    e2e: E2eEnv, cluster: Cluster, start_operator: OperatorFactory
+) -> None:
+    """The production path (no direct credentials): the pods post to the API, which stores through a cut S3."""
+    key = secrets.token_hex(32)
+    job = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "JobRun",
+        "metadata": {"name": "ingest-job"},
+        "spec": {"retries": 1, "tests": [{"name": f"step-{i}", "script": TINY} for i in (1, 2)]},
+    }
+    with (
+        tcp_proxy(e2e.s3.host, e2e.s3.port) as s3,
+        serve_api(e2e, cluster, RUN_TOKEN_KEY=key, S3_ENDPOINT=s3.url) as (url, _auth),
+    ):
+        start_operator(ingest_url=url, run_token_key=key, runner_direct_credentials="false")
+        s3.down()
+        cluster.create_run(job)
+        first = wait_for(lambda: _terminated(cluster, "ingest-job-a1"), timeout=300, message="the first attempt")
+        assert first["exitCode"] == ExitCode.UPLOAD_FAILED, first
+        s3.up()
+        run = wait_for(
+            lambda: _ended_attempt(cluster, "ingest-job", 2, "jobruns"), timeout=300, message="the retry to end"
+        )
+        pod = cluster.kubectl("get", "pod", "ingest-job-a2", "-o", "json").stdout
+        tokens = json.loads(cluster.kubectl("get", "secrets", "-o", "json").stdout)["items"]
+    status = run["status"]
+    assert status["phase"] == "Passed", status
+    assert status["summary"]["passed"] == 2 and status["reportURL"].endswith("/ingest-job/report/index.html")
+    keys = e2e.s3.client().list_objects_v2(Bucket=e2e.buckets["job"], Prefix="runs/ingest-job/")["Contents"]
+    assert "runs/ingest-job/report/index.html" in {o["Key"] for o in keys}
+    for name in ("REDIS_URL", "S3_ENDPOINT", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL"):
+        assert f'"{name}"' not in pod, name
+    assert e2e.s3.secret_key not in pod
+    owned = {
+        t["metadata"]["name"]: t["metadata"]["ownerReferences"][0]["name"]
+        for t in tokens
+        if t["metadata"].get("ownerReferences")
+    }
+    assert owned == {"ingest-job-a1-token": "ingest-job", "ingest-job-a2-token": "ingest-job"}

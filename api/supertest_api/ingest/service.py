@@ -7,13 +7,15 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from supertest.artifacts import ArtifactStore
 from supertest.artifacts.layout import InvalidArtifactPath, run_prefix, safe_relative_path
 from supertest.bus.base import EventBus
 from supertest.events import EventType, RunEvent
 from supertest.run_token import RunClaims
 from supertest.truncation import truncate_line
-from supertest_api.errors import Forbidden, InvalidPath, PayloadTooLarge
+from supertest_api.errors import Forbidden, InvalidPath, PayloadTooLarge, ServiceUnavailable
 
 INGEST_PREFIX = "/ingest/runs/"
 # The runner cuts lines at 16 KiB by default; the API holds every token-bearer to the same bound.
@@ -69,5 +71,11 @@ async def store_artifact(
                 raise PayloadTooLarge(f"an artifact is limited to {limit} bytes")
             spool.write(chunk)
         spool.flush()
-        await asyncio.to_thread(store.put_file, key, Path(spool.name), content_type)
+        try:
+            await asyncio.to_thread(store.put_file, key, Path(spool.name), content_type)
+        except (BotoCoreError, ClientError, OSError) as exc:
+            # The runner retries on 503, and exits UploadFailed (retried by the operator) if it lasts.
+            raise ServiceUnavailable(
+                f"the artifact store is unreachable; try again shortly ({type(exc).__name__})"
+            ) from exc
     return size
