@@ -73,3 +73,10 @@ def test_run_row_mirrors_the_status() -> None:
     assert row["created_at"] == datetime(2026, 1, 1, tzinfo=UTC)
     assert row["k8s_uid"] == "uid-1" and row["namespace"] == "ns" and row["spec"]["script"]
     assert run_row(RunView.from_body(run_body()))["trigger"] == "kubectl"
+
+
+def test_the_verdicts_failures_reach_the_row_the_outbox_reads() -> None:
+    failures = [{"test": "a.spec.ts > fails", "error": "Error: boom"}]
+    body = run_body(status={"phase": "Failed", "failures": failures})
+    assert run_row(RunView.from_body(body))["failures"] == failures
+    assert "failures" not in run_row(RunView.from_body(run_body(status={"phase": "Running"})))
