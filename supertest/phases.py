@@ -69,6 +69,8 @@ class ExitCode:
     ERROR = 2
     TIMED_OUT = 3
     CANCELLED = 4
+    # The tests ran, but their artifacts could not be stored: an infrastructure Error, retried per spec.retries.
+    UPLOAD_FAILED = 5
 
 
 def phase_for_exit_code(code: int) -> Phase:

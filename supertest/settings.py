@@ -74,6 +74,9 @@ class CoreSettings(BaseSettings):
     # Fernet key (urlsafe base64 of 32 bytes) that encrypts secrets and channel credentials at rest. Local mode
     # keeps a random one in SUPERTEST_HOME/secrets.key when unset; elsewhere storing a secret needs it.
     secrets_key: SecretStr | None = Field(default=None, alias="SECRETS_KEY")
+    # Signs per-run tokens (supertest/run_token.py): the operator mints them, the API's ingest endpoints check them.
+    # Only the API and operator hold it; a run pod holds only its own run's token.
+    run_token_key: SecretStr | None = Field(default=None, alias="RUN_TOKEN_KEY")
     # The notification sender (the API in local mode, the operator in Kubernetes mode).
     notify_poll_seconds: float = Field(default=2.0, ge=0.05, le=3600, alias="NOTIFY_POLL_SECONDS")
     notify_max_attempts: int = Field(default=8, ge=1, le=100, alias="NOTIFY_MAX_ATTEMPTS")
@@ -98,6 +101,16 @@ class CoreSettings(BaseSettings):
     @property
     def default_timeout_seconds(self) -> int:
         return max(1, self.test_execution_timeout_ms // 1000)
+
+    @field_validator("run_token_key")
+    @classmethod
+    def _strong_run_token_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        secret = value.get_secret_value()
+        if secret.lower() in PLACEHOLDER_SECRETS or len(secret) < 32:
+            raise ValueError("RUN_TOKEN_KEY must be a random value of 32+ characters (e.g. openssl rand -hex 32)")
+        return value
 
     @field_validator("secrets_key")
     @classmethod
@@ -170,3 +183,22 @@ class RunnerSettings(CoreSettings):
     upload_attempts: int = Field(default=4, ge=1, le=20, alias="UPLOAD_ATTEMPTS")
     # Comma-separated spec.browsers; only chromium can run here, others end the run as Error with a clear message.
     browsers: str = Field(default="chromium", alias="SUPERTEST_BROWSERS")
+    # Kubernetes mode: the API's ingest endpoints and this run's own token (a Secret the operator minted). With
+    # them the runner holds no Redis or S3 credential: events and artifacts go through the API.
+    ingest_url: str | None = Field(default=None, alias="SUPERTEST_INGEST_URL")
+    run_token: SecretStr | None = Field(default=None, alias="SUPERTEST_RUN_TOKEN")
+    run_namespace: str | None = Field(default=None, alias="SUPERTEST_RUN_NAMESPACE")
+    # Where the verdict goes (supertest/verdict.py): the pod's terminationMessagePath, or a file local mode reads.
+    verdict_path: Path | None = Field(default=None, alias="SUPERTEST_VERDICT_PATH")
+    # One long line (a 10 MB console.log) must not reach the bus whole: cut with a marker past this many bytes.
+    log_line_max_bytes: int = Field(default=16 * 1024, ge=256, le=1024 * 1024, alias="SUPERTEST_LOG_LINE_MAX_BYTES")
+    # Events per run on the live view; past it only the closing events go out, after an "N events dropped" note.
+    max_events: int = Field(default=20_000, ge=10, le=10_000_000, alias="SUPERTEST_MAX_EVENTS")
+    # Events waiting for the bus; a full queue drops (and counts) rather than slowing the run.
+    publish_queue_size: int = Field(default=1000, ge=1, le=100_000, alias="SUPERTEST_PUBLISH_QUEUE_SIZE")
+
+    @model_validator(mode="after")
+    def _ingest_needs_its_token(self) -> RunnerSettings:
+        if self.ingest_url and (self.run_token is None or not self.run_namespace):
+            raise ValueError("SUPERTEST_INGEST_URL needs SUPERTEST_RUN_TOKEN and SUPERTEST_RUN_NAMESPACE")
+        return self

@@ -33,6 +33,8 @@ from supertest_api.capacity.router import router as capacity_router
 from supertest_api.catalog.router import router as tests_router
 from supertest_api.errors import install_error_handlers
 from supertest_api.health.router import router as health_router
+from supertest_api.ingest import service as ingest_service
+from supertest_api.ingest.router import router as ingest_router
 from supertest_api.jobs.router import router as jobs_router
 from supertest_api.metrics.router import router as metrics_router
 from supertest_api.metrics.service import ApiMetrics
@@ -170,7 +172,11 @@ def create_app(
     app.state.resources = None
     install_error_handlers(app)
     # Added last = outermost: the request log sees the body-limit 413s too.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=MAX_BODY_BYTES,
+        larger=ingest_service.artifact_body_limit,
+    )
     app.add_middleware(RequestLogMiddleware, metrics=metrics)
 
     for router in (
@@ -180,6 +186,7 @@ def create_app(
         runs_router,  # before jobs: POST /api/jobs/run is a runs route
         status_router,
         results_router,
+        ingest_router,
         tests_router,
         jobs_router,
         capacity_router,

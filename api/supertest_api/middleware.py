@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -73,11 +74,17 @@ class _BodyTooLarge(Exception):
 class BodySizeLimitMiddleware:
     """413 for bodies over a hard cap: from Content-Length before reading, and while streaming chunked bodies."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: Callable[[str], int | None] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # A path's own, larger cap (a run's artifact uploads are files, not JSON); the route enforces it too.
+        self.larger = larger
 
-    async def _reject(self, scope: Scope, send: Send) -> None:
+    def _limit(self, path: str) -> int:
+        own = self.larger(path) if self.larger is not None else None
+        return self.max_bytes if own is None else own
+
+    async def _reject(self, scope: Scope, send: Send, limit: int) -> None:
         state = scope.setdefault("state", {})
         state["rejected"] = "too_large"
         app = scope.get("app")
@@ -87,8 +94,8 @@ class BodySizeLimitMiddleware:
         body = json.dumps(
             error_body(
                 "payload_too_large",
-                f"request body is larger than the {self.max_bytes} byte limit",
-                {"limit": self.max_bytes},
+                f"request body is larger than the {limit} byte limit",
+                {"limit": limit},
             )
         ).encode()
         await send(
@@ -108,14 +115,15 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(str(scope.get("path", "")))
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None:
             try:
-                too_large = int(declared) > self.max_bytes
+                too_large = int(declared) > limit
             except ValueError:
                 too_large = False  # the server rejects malformed lengths itself
             if too_large:
-                await self._reject(scope, send)
+                await self._reject(scope, send, limit)
                 return
 
         received = 0
@@ -127,9 +135,9 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     if not started:
-                        await self._reject(scope, send)
+                        await self._reject(scope, send, limit)
                     rejected = True
                     # The app sees a disconnect and stops reading; whatever it answers is dropped below.
                     return {"type": "http.disconnect"}

@@ -34,6 +34,7 @@ from supertest.kube.names import (
     LABEL_TRIGGER,
     MANAGED_BY,
 )
+from supertest.run_token import RunClaims, mint
 from supertest_operator.run import RunRef
 from supertest_operator.settings import OperatorSettings
 
@@ -42,10 +43,16 @@ Manifest = dict[str, Any]
 SCRIPTS_DIR = "/supertest/scripts"
 WORK_DIR = "/supertest/work"
 TMP_DIR = "/tmp"
+# Kubelet's default path, named explicitly: the runner writes its verdict here and the operator reads it back from
+# the pod status (state.terminated.message), so the result never depends on Redis.
+TERMINATION_MESSAGE_PATH = "/dev/termination-log"
 RUNNER_UID = 1000
 CONTAINER_NAME = "runner"
 # SIGTERM makes the runner cancel Playwright and still upload what it has.
 TERMINATION_GRACE_SECONDS = 30
+# The runner's upload window after its deadline (supertest_runner.upload's 120 s bound, and some slack).
+UPLOAD_MARGIN_SECONDS = 300
+TOKEN_KEY = "token"  # noqa: S105 -- the Secret item's name, not a credential
 
 # Set by the operator; a user's spec.env may not shadow them (the runner trusts them).
 RESERVED_ENV_PREFIXES = ("SUPERTEST_", "S3_", "AWS_", "PW_", "PLAYWRIGHT_")
@@ -174,7 +181,7 @@ def _resources(settings: OperatorSettings, override: Resources | None) -> Manife
 
 
 def runner_env(
-    run: RunRef, spec: TestRunSpec | JobRunSpec, settings: OperatorSettings, timeout_seconds: int
+    run: RunRef, spec: TestRunSpec | JobRunSpec, settings: OperatorSettings, timeout_seconds: int, attempt: int = 1
 ) -> list[Manifest]:
     env: list[Manifest] = [_env_entry(e) for e in spec.env]
     secret_names = [e.name for e in spec.env if e.value_from is not None]
@@ -184,6 +191,7 @@ def runner_env(
         "SUPERTEST_RUN_KIND": run.resource.run_kind,
         "SUPERTEST_SCRIPTS_DIR": SCRIPTS_DIR,
         "SUPERTEST_WORK_DIR": WORK_DIR,
+        "SUPERTEST_VERDICT_PATH": TERMINATION_MESSAGE_PATH,
         "SUPERTEST_TIMEOUT_SECONDS": str(timeout_seconds),
         "SUPERTEST_BROWSERS": ",".join(spec.browsers),
         "MAX_CONCURRENT_TESTS": str(spec.workers or settings.max_concurrent_tests),
@@ -191,6 +199,28 @@ def runner_env(
         "PW_TRACE": settings.runner_trace,
         "PW_VIDEO": settings.runner_video,
         "PW_SCREENSHOT": settings.runner_screenshot,
+        "MAX_SCRIPT_BYTES": str(settings.max_script_bytes),
+        # Names only: the runner masks these variables' values (which it reads from its env) in what it relays.
+        "SUPERTEST_MASK_NAMES": ",".join(secret_names) if secret_names else None,
+    }
+    if settings.ingest_url:
+        plain.update(SUPERTEST_INGEST_URL=settings.ingest_url, SUPERTEST_RUN_NAMESPACE=run.namespace)
+    else:
+        plain.update(_direct_settings(settings))
+    plain.update(settings.runner_extra_env)
+    env.extend({"name": k, "value": v} for k, v in plain.items() if v is not None)
+    if settings.ingest_url:
+        # The run's own token, as a reference: the pod spec never holds its value (anyone may `get pods`).
+        ref = {"name": token_secret_name(run.name, attempt), "key": TOKEN_KEY}
+        env.append({"name": "SUPERTEST_RUN_TOKEN", "valueFrom": {"secretKeyRef": ref}})
+    else:
+        env.extend(_s3_credentials(settings))
+    return env
+
+
+def _direct_settings(settings: OperatorSettings) -> dict[str, str | None]:
+    """RUNNER_DIRECT_CREDENTIALS (development only): the pod talks to Redis and S3 itself."""
+    return {
         "REDIS_URL": settings.redis_url,
         "EVENT_STREAM_MAXLEN": str(settings.event_stream_maxlen),
         "EVENT_STREAM_TTL_SECONDS": str(settings.event_stream_ttl_seconds),
@@ -198,14 +228,41 @@ def runner_env(
         "S3_TEST_BUCKET_NAME": settings.s3_test_bucket_name,
         "S3_JOB_BUCKET_NAME": settings.s3_job_bucket_name,
         "AWS_REGION": settings.aws_region,
-        "MAX_SCRIPT_BYTES": str(settings.max_script_bytes),
-        # Names only: the runner masks these variables' values (which it reads from its env) in what it relays.
-        "SUPERTEST_MASK_NAMES": ",".join(secret_names) if secret_names else None,
     }
-    plain.update(settings.runner_extra_env)
-    env.extend({"name": k, "value": v} for k, v in plain.items() if v is not None)
-    env.extend(_s3_credentials(settings))
-    return env
+
+
+def token_secret_name(run_name: str, attempt: int) -> str:
+    """One per attempt: a retry gets a fresh expiry; all are owned by the run and go with it."""
+    return f"{child_name(run_name, attempt)}-token"
+
+
+def token_expiry(spec: TestRunSpec | JobRunSpec, settings: OperatorSettings, now: datetime) -> int:
+    """The latest moment the attempt can still be sending: waiting to start, its deadline, teardown and upload."""
+    deadline = settings.start_timeout_seconds + run_timeout_seconds(spec, settings) + settings.timeout_grace_seconds
+    return int(now.timestamp()) + deadline + TERMINATION_GRACE_SECONDS + UPLOAD_MARGIN_SECONDS
+
+
+def build_token_secret(
+    run: RunRef, spec: TestRunSpec | JobRunSpec, attempt: int, settings: OperatorSettings, now: datetime
+) -> Manifest:
+    """The attempt's run token (supertest/run_token.py) in a Secret owned by the run, so it is collected with it."""
+    if settings.run_token_key is None:
+        raise ValueError("RUN_TOKEN_KEY is not set")
+    claims = RunClaims(run.namespace, run.name, run.resource.run_kind, token_expiry(spec, settings, now))
+    token = mint(settings.run_token_key.get_secret_value().encode(), claims)
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": token_secret_name(run.name, attempt),
+            "namespace": run.namespace,
+            "labels": child_labels(run, attempt),
+            "ownerReferences": [owner_reference(run)],
+        },
+        "type": "Opaque",
+        "stringData": {TOKEN_KEY: token},
+        "immutable": True,
+    }
 
 
 def _env_entry(var: EnvVar) -> Manifest:
@@ -267,8 +324,11 @@ def build_pod(
                 "image": settings.runner_image,
                 "imagePullPolicy": settings.runner_image_pull_policy,
                 "command": settings.runner_argv,
-                "env": runner_env(run, spec, settings, timeout),
+                "env": runner_env(run, spec, settings, timeout, attempt),
                 "resources": _resources(settings, spec.resources),
+                "terminationMessagePath": TERMINATION_MESSAGE_PATH,
+                # A runner that dies before writing its verdict still leaves the tail of its log as the reason.
+                "terminationMessagePolicy": "FallbackToLogsOnError",
                 "securityContext": {
                     "runAsNonRoot": True,
                     "runAsUser": RUNNER_UID,

@@ -53,6 +53,8 @@ def run_row(view: RunView, include_spec: bool = False) -> dict[str, Any]:
         "test_id": view.spec.get("testId"),
         "job_id": view.annotations.get(ANNOTATION_JOB_ID) or view.spec.get("jobRef"),
     }
+    if status.failures is not None:
+        row["failures"] = status.failures
     if summary is not None:
         row.update(
             total=summary.total,

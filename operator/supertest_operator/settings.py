@@ -20,6 +20,11 @@ class OperatorSettings(CoreSettings):
         default="IfNotPresent", pattern="^(Always|IfNotPresent|Never)$", alias="RUNNER_IMAGE_PULL_POLICY"
     )
     runner_service_account: str | None = Field(default=None, alias="RUNNER_SERVICE_ACCOUNT")
+    # The API URL run pods send events and artifacts to, with a per-run token (RUN_TOKEN_KEY signs it). A chart value,
+    # so the run-pod NetworkPolicy can allow exactly it.
+    ingest_url: str | None = Field(default=None, alias="INGEST_URL")
+    # Development and test harnesses only: without INGEST_URL, run pods get REDIS_URL and the S3 keys themselves.
+    runner_direct_credentials: bool = Field(default=False, alias="RUNNER_DIRECT_CREDENTIALS")
     # When set, the pods read AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY from this Secret, never from plain env.
     s3_credentials_secret: str | None = Field(default=None, alias="S3_CREDENTIALS_SECRET")
     # Extra environment for every run pod (e.g. CHROMIUM_PATH, PLAYWRIGHT_BROWSERS_PATH), as a JSON object.
@@ -96,6 +101,14 @@ class OperatorSettings(CoreSettings):
             return self
         if not self.redis_url:
             raise ValueError("REDIS_URL is required outside local mode: run status flows through Redis")
+        if self.ingest_url and self.run_token_key is None:
+            raise ValueError("INGEST_URL needs RUN_TOKEN_KEY (the key that signs each run's token)")
+        if not self.ingest_url and not self.runner_direct_credentials:
+            raise ValueError(
+                "INGEST_URL and RUN_TOKEN_KEY are required outside local mode: run pods send events and artifacts "
+                "through the API with a per-run token (RUNNER_DIRECT_CREDENTIALS=true hands them the platform's "
+                "Redis and S3 credentials instead, for development only)"
+            )
         if self.s3_endpoint and not self.s3_credentials_secret:
             key = (self.aws_access_key_id or "").lower()
             if key in PLACEHOLDER_SECRETS:

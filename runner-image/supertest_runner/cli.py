@@ -23,8 +23,8 @@ SUPERTEST_PLAYWRIGHT_DIR and PLAYWRIGHT_BROWSERS_PATH (printed by scripts/setup-
 PW_TRACE, PW_SCREENSHOT, PW_VIDEO, PW_RETRIES, UPLOAD_ATTEMPTS, SUPERTEST_EVENTS_STDOUT, REDIS_URL,
 S3_ENDPOINT, S3_TEST_BUCKET_NAME, S3_JOB_BUCKET_NAME, AWS_*, ARTIFACTS_DIR.
 
-exit codes: 0 passed, 1 tests failed, 2 error (bad script, missing browser, upload failed),
-3 timed out, 4 cancelled (SIGTERM/SIGINT).
+exit codes: 0 passed, 1 tests failed, 2 error (bad script, missing browser, bad configuration),
+3 timed out, 4 cancelled (SIGTERM/SIGINT), 5 the tests ran but their artifacts could not be stored.
 """
 
 

@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import traceback
 from collections import deque
@@ -13,10 +14,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
-from supertest.artifacts import create_store, report_url
+from supertest.artifacts import ArtifactStore, create_store, report_key, report_url
 from supertest.events import RunEvent, Summary, log_event, result_event, status_event
 from supertest.phases import Phase
 from supertest.settings import RunnerSettings
+from supertest.truncation import truncate_line
+from supertest.verdict import FailedTest, Verdict
+from supertest.verdict import write as write_verdict
 from supertest_runner import config, reaper, workspace
 from supertest_runner.masking import Masker
 from supertest_runner.outcome import Outcome, decide, with_upload_error
@@ -101,8 +105,9 @@ class Run:
         self._tail: deque[str] = deque(maxlen=50)
 
     async def log(self, line: str, stream: str) -> None:
-        # Absolute work-dir paths mean nothing to the user and differ per run.
-        line = self.masker.mask(line.replace(f"{self.work_dir}/", ""))
+        # Absolute work-dir paths mean nothing to the user and differ per run; one huge line must not reach the
+        # bus (or logs.txt) whole.
+        line = truncate_line(self.masker.mask(line.replace(f"{self.work_dir}/", "")), self.settings.log_line_max_bytes)
         if not self._logs.closed:
             self._logs.write(line + "\n")
         if line.strip():
@@ -135,7 +140,36 @@ class Run:
         failures = results.failures if results else []
         await self.sink.publish(result_event(run_id, summary, url, outcome.exit_code, failures))
         await self.sink.publish(status_event(run_id, outcome.phase, outcome.message, exit_code=outcome.exit_code))
+        self._write_verdict(outcome, summary, uploaded, failures)
         return outcome.exit_code
+
+    def _write_verdict(
+        self, outcome: Outcome, summary: Summary, uploaded: Uploaded | None, failures: list[dict[str, str]]
+    ) -> None:
+        """The one result the supervisor trusts (the termination message, or local mode's file): masked like every
+        event, and written last, after the upload decided the phase."""
+        path = self.settings.verdict_path
+        if path is None:
+            return
+        m = self.masker.mask
+        failed = [FailedTest(test=m(f.get("test", "")), error=m(f.get("error", ""))) for f in failures]
+        first_error = next((f.error for f in failed if f.error), "")
+        if not first_error and outcome.phase is not Phase.PASSED:
+            first_error = m(self.last_error_line()) if outcome.phase is Phase.ERROR else ""
+        verdict = Verdict(
+            phase=outcome.phase,
+            exit_code=outcome.exit_code,
+            reason=outcome.reason,
+            message=m(outcome.message),
+            summary=summary,
+            report_key=report_key(self.settings.run_id) if uploaded and uploaded.report else None,
+            failures=failed,
+            first_error=first_error,
+        )
+        try:
+            write_verdict(path, verdict)
+        except OSError as exc:
+            print(f"supertest-runner: could not write the verdict to {path}: {exc!r}", file=sys.stderr, flush=True)
 
     async def _test(self) -> tuple[Outcome, ParsedResults | None]:
         toolchain = preflight(self.settings)
@@ -183,7 +217,7 @@ class Run:
         s = self.settings
         await self.say(f"uploading artifacts (up to {s.upload_attempts} attempts)")
         self._logs.close()  # logs.txt is complete from here on; later lines are events only
-        store = create_store(s, s.run_kind)
+        store = artifact_store(s)
         wd = self.work_dir
 
         # results.json carries the tests' stdout and errors: masked before it leaves the pod.
@@ -203,6 +237,15 @@ class Run:
             return None, reason
         await self.sink.publish(log_event(s.run_id, f"[supertest] uploaded {uploaded.files} files", "runner"))
         return uploaded, None
+
+
+def artifact_store(settings: RunnerSettings) -> ArtifactStore:
+    """A run pod uploads through the API with its run token; local mode and a developer's runner write directly."""
+    if settings.ingest_url:
+        from supertest_runner.ingest import IngestArtifactStore, IngestTarget
+
+        return IngestArtifactStore(IngestTarget(settings))
+    return create_store(settings, settings.run_kind)
 
 
 def prepare_work_dir(settings: RunnerSettings) -> tuple[Path, bool]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from supertest.events import Summary
-from supertest.phases import Phase, exit_code_for_phase
+from supertest.phases import ExitCode, Phase, exit_code_for_phase
+from supertest.verdict import VerdictReason
 from supertest_runner.browsers import requested_in_error
 from supertest_runner.results import ParsedResults
 
@@ -22,9 +23,13 @@ class Stop(StrEnum):
 class Outcome:
     phase: Phase
     message: str
+    # Not part of equality: two outcomes with the same phase and words are the same outcome to a reader.
+    reason: str = field(default=VerdictReason.TESTS, compare=False)
 
     @property
     def exit_code(self) -> int:
+        if self.reason == VerdictReason.UPLOAD_FAILED:
+            return ExitCode.UPLOAD_FAILED
         return exit_code_for_phase(self.phase)
 
 
@@ -84,5 +89,5 @@ def with_upload_error(outcome: Outcome, error: str | None) -> Outcome:
     if error is None:
         return outcome
     if outcome.phase in (Phase.PASSED, Phase.FAILED):
-        return Outcome(Phase.ERROR, f"upload failed: {error} (tests: {outcome.message})")
+        return Outcome(Phase.ERROR, f"upload failed: {error} (tests: {outcome.message})", VerdictReason.UPLOAD_FAILED)
     return Outcome(outcome.phase, f"{outcome.message}; upload failed: {error}")

@@ -244,6 +244,8 @@ class RunStatus(_Model):
     pod_name: str | None = Field(default=None, alias="podName")
     attempts: int = 0
     report_url: str | None = Field(default=None, alias="reportURL")
+    # From the runner's verdict (the termination message): what alerts name as failed tests and first error.
+    failures: list[dict[str, str]] | None = None
     summary: Summary | None = None
     duration: str | None = None
     message: str | None = None

@@ -1,9 +1,11 @@
 """Local-mode backend: admits Queued rows by the shared policy and runs each as a runner subprocess.
 
-The runner is launched as a process, never imported. It reports events as prefixed lines on its
-stdout; the dispatcher relays them to the bus and mirrors phase changes into the run row. The row is the
-truth: every publish is best-effort (publish_or_warn), so an unreachable Redis never fails a committed
-submit, never leaves a run stuck in Starting, and never kills a relay (which would orphan its runner).
+The runner is launched as a process, never imported, with a scrubbed environment (runner_env.py). It
+reports live events as prefixed lines on its stdout, which the dispatcher relays to the bus; the run's result
+comes only from the runner's exit code and the verdict file it writes (supertest/verdict.py), so a lost, cut or
+forged line cannot change an outcome. The row is the truth: every publish is best-effort (publish_or_warn), so
+an unreachable Redis never fails a committed submit, never leaves a run stuck in Starting, and never kills a
+relay (which would orphan its runner).
 """
 
 from __future__ import annotations
@@ -31,10 +33,14 @@ from supertest.db.engine import in_session
 from supertest.db.ids import new_run_id
 from supertest.db.models import RunRecord
 from supertest.events import EventType, RunEvent, decode_stdout_event, log_event, status_event
-from supertest.launch import LaunchedRun, RunAlreadyFinished, RunRequest, env_from_spec, scripts_from_spec
+from supertest.launch import LaunchedRun, RunAlreadyFinished, RunRequest, scripts_from_spec
+from supertest.local.lines import bounded_lines
+from supertest.local.runner_env import runner_env
 from supertest.local.workspace import write_scripts
 from supertest.phases import IllegalTransition, Phase, phase_for_exit_code
 from supertest.settings import CoreSettings
+from supertest.verdict import Verdict
+from supertest.verdict import read as read_verdict
 
 log = structlog.get_logger("supertest.dispatcher")
 T = TypeVar("T")
@@ -43,6 +49,10 @@ T = TypeVar("T")
 WATCHDOG_GRACE_SECONDS = 60
 # A restarted dispatcher requeues orphaned runs this many times before calling them Error.
 MAX_RECOVERY_ATTEMPTS = 3
+# The runner cuts its log lines at 16 KiB; anything else it prints (a traceback, a stray write) is cut here, so
+# one long line can neither break the relay nor fill the bus.
+RELAY_LINE_MAX_BYTES = 64 * 1024
+VERDICT_FILE = "verdict.json"
 
 
 @dataclass
@@ -188,23 +198,54 @@ class LocalDispatcher:
         finally:
             self._active.pop(run_id, None)
             self._wake.set()
-        if active.terminal is None:
+        verdict = await asyncio.to_thread(read_verdict, self._run_dir(run_id) / VERDICT_FILE)
+        if verdict is not None and verdict.exit_code != exit_code:
+            verdict = None  # not this exit's verdict (a leftover, or a runner killed after writing it)
+        await self._conclude(active, exit_code, verdict)
+
+    async def _conclude(self, active: _ActiveRun, exit_code: int, verdict: Verdict | None) -> None:
+        """The result from the exit code and the verdict file alone; the relayed stream only said it live."""
+        run_id = active.run_id
+        if verdict is None:
             phase = phase_for_exit_code(exit_code)
             if active.cancel_requested and phase is Phase.ERROR:
                 phase = Phase.CANCELLED
             await self._finish(run_id, phase, f"runner exited with code {exit_code} before reporting a result")
+            return
+        report_key = verdict.report_key
+        change = run_repo.PhaseUpdate(
+            verdict.phase,
+            verdict.message,
+            summary=verdict.summary,
+            report_url=layout.report_url(run_id) if report_key else None,
+            report_key=report_key,
+            exit_code=exit_code,
+            failures=verdict.failure_dicts(),
+        )
+        await self._db_update(run_id, change)
+        if active.terminal is not verdict.phase:  # the live view has not said it yet
+            await publish_or_warn(self._bus, status_event(run_id, verdict.phase, verdict.message))
+
+    def _run_dir(self, run_id: str) -> Path:
+        return self._settings.home / "runs" / run_id
 
     async def _launch(self, record: RunRecord) -> asyncio.subprocess.Process:
-        run_dir = self._settings.home / "runs" / record.id
+        run_dir = self._run_dir(record.id)
         scripts_dir = run_dir / "scripts"
         await asyncio.to_thread(write_scripts, scripts_dir, scripts_from_spec(record.spec))
-        env = self._runner_env(record, scripts_dir, run_dir / "work")
+        (run_dir / VERDICT_FILE).unlink(missing_ok=True)  # a re-run after a restart must not read the old one
         # Variables and secrets are read at launch (never stored with the run); the run's own env wins.
         resolved = await self._db(lambda s: variables.local_env(variables.for_run(s, record.job_id), self._secrets))
-        own = env_from_spec(record.spec)
-        env = {**env, **{k: v for k, v in resolved.env.items() if k not in own}}
-        if resolved.secret_names:
-            env["SUPERTEST_MASK_NAMES"] = ",".join(resolved.secret_names)
+        env = runner_env(
+            self._settings,
+            os.environ,
+            record,
+            run_dir,
+            timeout_seconds=_timeout_of(record, self._settings),
+            variables=resolved.env,
+            secret_names=resolved.secret_names,
+            verdict_path=run_dir / VERDICT_FILE,
+        )
         return await asyncio.create_subprocess_exec(
             *self._runner_command,
             stdin=asyncio.subprocess.DEVNULL,
@@ -212,34 +253,13 @@ class LocalDispatcher:
             stderr=asyncio.subprocess.STDOUT,
             env=env,
             start_new_session=True,  # its own process group; the runner itself tears down Playwright's
-            limit=1 << 20,
+            limit=RELAY_LINE_MAX_BYTES,
         )
-
-    def _runner_env(self, record: RunRecord, scripts_dir: Path, work_dir: Path) -> dict[str, str]:
-        s = self._settings
-        env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-        env.update(env_from_spec(record.spec))
-        env.update(
-            SUPERTEST_RUN_ID=record.id,
-            SUPERTEST_RUN_KIND=record.kind,
-            SUPERTEST_SCRIPTS_DIR=str(scripts_dir),
-            SUPERTEST_WORK_DIR=str(work_dir),
-            SUPERTEST_TIMEOUT_SECONDS=str(_timeout_of(record, s)),
-            SUPERTEST_EVENTS_STDOUT="1",
-            SUPERTEST_HOME=str(s.home),
-            ARTIFACTS_DIR=str(s.effective_artifacts_dir),
-            MAX_CONCURRENT_TESTS=str(record.spec.get("workers") or s.max_concurrent_tests),
-            RUN_BACKEND="local",
-        )
-        return env
 
     async def _relay(self, active: _ActiveRun) -> None:
         stream = active.process.stdout
         assert stream is not None
-        while True:
-            raw = await stream.readline()
-            if not raw:
-                return
+        async for raw in bounded_lines(stream, RELAY_LINE_MAX_BYTES):
             line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
             event = decode_stdout_event(line)
             if event is None:
@@ -252,24 +272,13 @@ class LocalDispatcher:
             await self._mirror(active, event)
 
     async def _mirror(self, active: _ActiveRun, event: RunEvent) -> None:
-        if event.type is EventType.RESULT:
-            change = run_repo.PhaseUpdate(
-                Phase.RUNNING,
-                summary=event.summary,
-                report_url=event.report_url,
-                exit_code=event.exit_code,
-                failures=event.failures or [],
-            )
-            await self._db_update(active.run_id, change)
-        elif event.type is EventType.STATUS and event.phase is not None:
-            if event.phase.is_terminal:
-                active.terminal = event.phase
-            report_key = None
-            if event.phase.is_terminal and event.phase is not Phase.ERROR:
-                report_key = layout.report_key(active.run_id)
-            await self._db_update(
-                active.run_id, run_repo.PhaseUpdate(event.phase, event.message, at=event.ts, report_key=report_key)
-            )
+        """Only the live phase (Running) reaches the row from the stream; the result waits for the exit."""
+        if event.type is not EventType.STATUS or event.phase is None:
+            return
+        if event.phase.is_terminal:
+            active.terminal = event.phase  # said live; _conclude need not say it again
+        elif event.phase is Phase.RUNNING:
+            await self._db_update(active.run_id, run_repo.PhaseUpdate(event.phase, event.message, at=event.ts))
 
     async def _finish(self, run_id: str, phase: Phase, message: str) -> None:
         await self._db_update(run_id, run_repo.PhaseUpdate(phase, message))

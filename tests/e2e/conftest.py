@@ -6,6 +6,7 @@ containerd (tests/k8s/node.py), so every helper here serves both kinds of node.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import uuid
@@ -266,24 +267,37 @@ def can_i(cluster: Cluster, sa_name: str, *args: str) -> bool:
     return out.stdout.strip() == "yes"
 
 
-@pytest.fixture
-def api(e2e: E2eEnv, cluster: Cluster) -> Iterator[tuple[str, dict[str, str]]]:
+@contextlib.contextmanager
+def serve_api(
+    e2e: E2eEnv, cluster: Cluster, host: str = "127.0.0.1", **overrides: Any
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """The real API for this namespace, on `host`; yields its URL and an API key's Authorization header."""
     apply_rbac(cluster, "api.yaml")
     kubeconfig = e2e.cp.serviceaccount_kubeconfig(cluster.ns, "supertest-api")
-    settings = ApiSettings(
-        RUN_BACKEND="kubernetes",
-        DATABASE_URL=e2e.database_url,
-        REDIS_URL=e2e.redis_url,
-        SESSION_SECRET="e2e-session-secret-0123456789",
-        SUPERTEST_NAMESPACE=cluster.ns,
-        QUEUED_CAPACITY=50,
-        **{k: v for k, v in e2e.s3_env().items()},
-    )
+    values: dict[str, Any] = {
+        "RUN_BACKEND": "kubernetes",
+        "DATABASE_URL": e2e.database_url,
+        "REDIS_URL": e2e.redis_url,
+        "SESSION_SECRET": "e2e-session-secret-0123456789",
+        "SUPERTEST_NAMESPACE": cluster.ns,
+        "QUEUED_CAPACITY": 50,
+        **e2e.s3_env(),
+        **overrides,
+    }
+    settings = ApiSettings(**values)
     engine = make_engine(settings.effective_database_url)
     sessions = make_session_factory(engine)
     with session_scope(sessions) as session:
         _, key = apikeys.create_key(session, "e2e")
     launcher = KubernetesLauncher(settings, sessions, create_bus(settings), kubeconfig=str(kubeconfig))
-    with serving(create_app(settings, launcher)) as url:
-        yield url, {"Authorization": f"Bearer {key}"}
-    engine.dispose()
+    try:
+        with serving(create_app(settings, launcher), host=host) as url:
+            yield url, {"Authorization": f"Bearer {key}"}
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def api(e2e: E2eEnv, cluster: Cluster) -> Iterator[tuple[str, dict[str, str]]]:
+    with serve_api(e2e, cluster) as served:
+        yield served

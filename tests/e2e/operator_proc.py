@@ -114,6 +114,8 @@ def operator_env(
         "RUNNER_COMMAND": "python -m supertest_runner",
         "RUNNER_EXTRA_ENV": json.dumps(playwright_env),
         "S3_CREDENTIALS_SECRET": "supertest-s3",
+        # The harness runs no API for the pods to post to: they get Redis and S3 themselves (development mode).
+        "RUNNER_DIRECT_CREDENTIALS": "true",
         "PW_TRACE": "off",
         "PW_VIDEO": "off",
         "PW_SCREENSHOT": "off",

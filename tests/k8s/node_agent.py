@@ -34,6 +34,10 @@ What it does
 * Status: phase Pending -> Running -> Succeeded/Failed, containerStatuses (waiting/running/terminated with
   exitCode, reason Completed/Error, startedAt/finishedAt, restartCount, lastState), conditions PodScheduled,
   Initialized, ContainersReady, Ready; podIP/hostIP 127.0.0.1; startTime.
+* terminationMessagePath (default /dev/termination-log) is an empty per-pod file (env/args naming the path are
+  remapped to it); at exit its content (<= 4096 bytes) becomes state.terminated.message, or, with
+  terminationMessagePolicy FallbackToLogsOnError, an empty file and a non-zero exit, the log's last 80 lines /
+  2048 bytes, as kubelet does.
 * activeDeadlineSeconds, counted from status.startTime: the process group is killed and the Pod ends Failed
   with reason DeadlineExceeded.
 * Deletion: a Pod with a deletionTimestamp gets SIGTERM, then SIGKILL after its grace period (capped at
@@ -617,6 +621,16 @@ class _Gone(Exception):
     pass
 
 
+# Kubelet's limits: the message file is read up to 4096 bytes; the log fallback takes at most 80 lines / 2048 bytes.
+MAX_TERMINATION_MESSAGE_BYTES = 4096
+MAX_FALLBACK_LOG_LINES = 80
+MAX_FALLBACK_LOG_BYTES = 2048
+
+
+def termination_message_path(container: Obj) -> str:
+    return str(container.get("terminationMessagePath") or "/dev/termination-log")
+
+
 # --------------------------------------------------------------------------------------------------- one pod
 class _PodRun:
     """Runs one pod (its thread lives until the pod is deleted or the agent stops)."""
@@ -630,6 +644,7 @@ class _PodRun:
         self.name: str = meta["name"]
         self.dir = agent.root / f"{self.namespace}_{self.name}_{self.uid[:8]}"
         self.log_path = self.dir / "container.log"
+        self.termination_message_file = self.dir / "termination-log"
         self.wake = threading.Event()
         self.deleted = False
         self.proc: subprocess.Popen[bytes] | None = None
@@ -830,6 +845,22 @@ class _PodRun:
         """Stop the process group (idempotent); returns the exit code."""
         return None if self.proc is None else procs.stop(self.proc, grace=grace)
 
+    def _termination_message(self, code: int) -> str | None:
+        """What kubelet puts in state.terminated.message: the file at terminationMessagePath, else (with
+        FallbackToLogsOnError and a failed exit) the log's tail; both capped like kubelet's."""
+        try:
+            text = self.termination_message_file.read_bytes()[:MAX_TERMINATION_MESSAGE_BYTES]
+        except OSError:
+            text = b""
+        container = self.pod["spec"]["containers"][0]
+        if not text and code != 0 and container.get("terminationMessagePolicy") == "FallbackToLogsOnError":
+            try:
+                lines = self.log_path.read_bytes()[-MAX_FALLBACK_LOG_BYTES:].splitlines()[-MAX_FALLBACK_LOG_LINES:]
+            except OSError:
+                lines = []
+            text = b"\n".join(lines)
+        return text.decode("utf-8", errors="replace") or None
+
     # ---- status
     def _terminated(self, rc: int | None, reason: str | None = None, message: str | None = None) -> Obj:
         code = 137 if rc is None else (128 - rc if rc < 0 else rc)  # killed by signal N -> 128+N like runc
@@ -839,6 +870,8 @@ class _PodRun:
             "startedAt": self.started_at or now_iso(),
             "finishedAt": now_iso(),
         }
+        if message is None and self.proc is not None:
+            message = self._termination_message(code)
         if message:
             state["message"] = message
         if self.pid:
@@ -1005,7 +1038,11 @@ class _Launch:
     # ---- volumes
     def _mounts(self) -> list[tuple[str, Path]]:
         local = {v["name"]: self._volume(v) for v in self.pod["spec"].get("volumes", [])}
-        mounts = []
+        # Like kubelet's bind mount of an empty file at terminationMessagePath: the process writes, we read at exit.
+        message_file = self.run.termination_message_file
+        message_file.parent.mkdir(parents=True, exist_ok=True)
+        message_file.write_bytes(b"")
+        mounts = [(termination_message_path(self.container), message_file)]
         for mount in self.container.get("volumeMounts", []):
             mount_path = mount["mountPath"].rstrip("/")
             if not mount_path or mount["name"] not in local:

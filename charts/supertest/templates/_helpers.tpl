@@ -300,15 +300,32 @@ spec:
 
 {{/*
 The hash the API and operator pods carry as an annotation, so that they roll when a chart-managed Secret they
-read changes: the rendered connection, S3, session and secrets-key Secrets, joined with `---` (as the single
+read changes: the rendered connection, S3, session, secrets-key and run-token-key Secrets, joined with `---` (as the single
 secrets.yaml of earlier chart versions rendered the first three).
 */}}
 {{- define "supertest.secretsChecksum" -}}
 {{- $base := .Template.BasePath -}}
 {{- $joined := include (print $base "/shared/connections-secret.yaml") . | trimSuffix "\n" -}}
-{{- range $file := list "/shared/s3-secret.yaml" "/api/secret.yaml" "/shared/secrets-key-secret.yaml" -}}
+{{- range $file := list "/shared/s3-secret.yaml" "/api/secret.yaml" "/shared/secrets-key-secret.yaml" "/shared/run-token-secret.yaml" -}}
 {{- $doc := include (print $base $file) $ | trimSuffix "\n" -}}
 {{- if $doc -}}{{- $joined = print $joined "\n---" $doc -}}{{- end -}}
 {{- end -}}
 {{- print $joined "\n" | sha256sum -}}
+{{- end -}}
+
+{{/* Run tokens: the Secret holding RUN_TOKEN_KEY (API and operator only), and the URL run pods post to. */}}
+{{- define "supertest.runTokenSecret" -}}
+{{- default (printf "%s-run-token-key" (include "supertest.fullname" .)) .Values.runner.ingest.existingSecret -}}
+{{- end -}}
+
+{{- define "supertest.ingestUrl" -}}
+{{- default (printf "http://%s-api.%s.svc:%v" (include "supertest.fullname" .) .Release.Namespace .Values.api.service.port) .Values.runner.ingest.url -}}
+{{- end -}}
+
+{{- define "supertest.runTokenEnv" -}}
+- name: RUN_TOKEN_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "supertest.runTokenSecret" . }}
+      key: RUN_TOKEN_KEY
 {{- end -}}

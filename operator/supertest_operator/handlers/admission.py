@@ -22,7 +22,14 @@ from supertest.kube.client import KubeError, core_path
 from supertest.kube.models import JobRunSpec, TestRunSpec, parse_spec, parse_time
 from supertest.phases import Phase
 from supertest_operator import metrics, scripts
-from supertest_operator.builders import ScriptFile, build_configmap, build_pod, child_name, reserved_env_names
+from supertest_operator.builders import (
+    ScriptFile,
+    build_configmap,
+    build_pod,
+    build_token_secret,
+    child_name,
+    reserved_env_names,
+)
 from supertest_operator.cluster import Snapshot
 from supertest_operator.context import OperatorContext
 from supertest_operator.handlers.retries import error_update
@@ -135,14 +142,18 @@ async def admit(ctx: OperatorContext, view: RunView, body: dict[str, Any]) -> bo
 async def create_children(
     ctx: OperatorContext, view: RunView, spec: TestRunSpec | JobRunSpec, files: list[ScriptFile], attempt: int
 ) -> None:
-    """Create (or find) the ConfigMap and the pod; 409 means a previous try already did."""
+    """Create (or find) the token Secret, the ConfigMap and the pod; 409 means a previous try already did."""
     configmap = build_configmap(view.ref, files)
     pod = build_pod(view.ref, spec, files, attempt, ctx.settings)
-    creations = [_create(ctx, core_path("pods", view.ref.namespace), pod)]
-    if configmap is not None:
-        # In parallel: a pod whose ConfigMap is not there yet just waits for it (ContainerCreating).
-        creations.append(_create(ctx, core_path("configmaps", view.ref.namespace), configmap))
     try:
+        if ctx.settings.ingest_url:
+            # Before the pod: a pod whose env names a missing Secret fails with CreateContainerConfigError.
+            token = build_token_secret(view.ref, spec, attempt, ctx.settings, datetime.now(UTC))
+            await _create(ctx, core_path("secrets", view.ref.namespace), token)
+        creations = [_create(ctx, core_path("pods", view.ref.namespace), pod)]
+        if configmap is not None:
+            # In parallel: a pod whose ConfigMap is not there yet just waits for it (ContainerCreating).
+            creations.append(_create(ctx, core_path("configmaps", view.ref.namespace), configmap))
         await asyncio.gather(*creations)
     except KubeError as exc:
         message, status = f"could not create the run's pod: {exc.message}", exc.status

@@ -1,7 +1,9 @@
-"""Run phase from its pod: Running when the container runs; at the end, exit codes map to phases.
+"""Run phase from its pod: Running when the container runs; at the end, the pod status alone decides.
 
-Exit codes come from the runner (0 Passed, 1 Failed, 2 Error, 3 TimedOut, 4 Cancelled). A pod killed from
-outside (deleted, evicted, OOM, never started) is an infrastructure Error and is retried under spec.retries.
+Exit codes come from the runner (0 Passed, 1 Failed, 2 Error, 3 TimedOut, 4 Cancelled, 5 upload failed); its
+verdict (summary, report, failed tests) is the container's termination message (supertest/verdict.py), so a
+result never depends on Redis. A pod killed from outside (deleted, evicted, OOM, never started) and a run whose
+artifacts could not be stored are infrastructure Errors, retried under spec.retries.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from typing import Any
 
 import structlog
 
+from supertest.artifacts import report_url
 from supertest.kube.names import LABEL_KIND, LABEL_RUN, resource_for_kind
 from supertest.phases import ACTIVE_PHASES, ExitCode, Phase, phase_for_exit_code
+from supertest.verdict import Verdict, decode
 from supertest_operator.context import OperatorContext
 from supertest_operator.handlers.retries import error_update
-from supertest_operator.handlers.runner_events import read_report, report_fields
 from supertest_operator.run import RunRef, RunView
 from supertest_operator.status_writer import apply
 from supertest_operator.transitions import Update
@@ -44,6 +47,7 @@ class PodOutcome:
     message: str
     retryable: bool = False
     finished: bool = True  # False: Running
+    verdict: Verdict | None = None  # what the runner wrote as its termination message, if it got that far
 
 
 def _container(pod: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -66,13 +70,21 @@ def classify(pod: Mapping[str, Any], cancel_requested: bool, deleted: bool = Fal
         return PodOutcome(Phase.ERROR, "Evicted", f"the pod was evicted: {status.get('message', '')}", retryable=True)
     if terminated is not None and pod_phase in ("Succeeded", "Failed", "Running", None):
         code = int(terminated.get("exitCode", -1))
+        verdict = decode(terminated.get("message"))
+        if verdict is not None and verdict.exit_code != code:
+            verdict = None  # a message that does not match the exit is not this process's verdict
+        said = verdict.message if verdict is not None and verdict.message else None
         if cancel_requested:
-            return PodOutcome(Phase.CANCELLED, "Cancelled", "cancelled (spec.cancel)")
+            return PodOutcome(Phase.CANCELLED, "Cancelled", "cancelled (spec.cancel)", verdict=verdict)
         if code in (ExitCode.PASSED, ExitCode.FAILED, ExitCode.TIMED_OUT):
             phase = phase_for_exit_code(code)
-            return PodOutcome(phase, phase.value, f"runner exited with code {code}")
+            return PodOutcome(phase, phase.value, said or f"runner exited with code {code}", verdict=verdict)
+        if code == ExitCode.UPLOAD_FAILED and not killed:
+            why = said or "the runner could not store the run's artifacts (exit code 5)"
+            return PodOutcome(Phase.ERROR, "UploadFailed", why, retryable=True, verdict=verdict)
         if code == ExitCode.ERROR and not killed:
-            return PodOutcome(Phase.ERROR, "RunnerError", "the runner could not run the tests (exit code 2)")
+            why = said or "the runner could not run the tests (exit code 2)"
+            return PodOutcome(Phase.ERROR, "RunnerError", why, verdict=verdict)
         why = "the pod was deleted while it ran" if killed else f"the runner was killed (exit code {code})"
         if terminated.get("reason") == "OOMKilled":
             why = "the runner ran out of memory (OOMKilled)"
@@ -90,6 +102,17 @@ def classify(pod: Mapping[str, Any], cancel_requested: bool, deleted: bool = Fal
     if pod_phase in ("Succeeded", "Failed"):  # finished without a container status: nothing ran
         return PodOutcome(Phase.ERROR, "PodFailed", f"the pod ended {pod_phase} without a result", retryable=True)
     return None
+
+
+def verdict_fields(run_name: str, verdict: Verdict) -> dict[str, Any]:
+    """The run's status fields the verdict fills: summary, report URL (only when the report was stored), failures."""
+    fields: dict[str, Any] = {
+        "summary": verdict.summary.model_dump(by_alias=True),
+        "failures": verdict.failure_dicts(),
+    }
+    if verdict.report_key:
+        fields["reportURL"] = report_url(run_name)
+    return fields
 
 
 def run_ref_of(pod: Mapping[str, Any]) -> RunRef | None:
@@ -111,11 +134,9 @@ async def on_pod_event(ctx: OperatorContext, event_type: str | None, pod: Mappin
     if deleted or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
         ctx.wake.set()  # a slot may be free now
 
-    # Only the newest attempt's pod speaks for the run; read the stream once, outside the status lock.
-    outcome_probe = classify(pod, cancel_requested=False, deleted=deleted)
-    if outcome_probe is None:
+    # Only the newest attempt's pod speaks for the run.
+    if classify(pod, cancel_requested=False, deleted=deleted) is None:
         return
-    report = await read_report(ctx.redis, ref.name) if outcome_probe.finished else None
 
     def decide(view: RunView) -> Update | None:
         if view.status.pod_name != pod_name or view.phase not in ACTIVE_PHASES:
@@ -127,16 +148,14 @@ async def on_pod_event(ctx: OperatorContext, event_type: str | None, pod: Mappin
             if view.phase is not Phase.STARTING:
                 return None
             return Update(Phase.RUNNING, outcome.reason, outcome.message, publish=False)  # the runner says it
-        fields = report_fields(report) if report is not None else {}
-        message = outcome.message
-        if report is not None and report.message and outcome.phase is not Phase.CANCELLED and not outcome.retryable:
-            message = report.message
-        said = report is not None and report.phase is outcome.phase
+        verdict = outcome.verdict
+        fields = verdict_fields(ref.name, verdict) if verdict is not None else {}
+        said = verdict is not None and verdict.phase is outcome.phase  # the runner published this phase itself
         if outcome.phase is Phase.ERROR:
-            update = error_update(view, outcome.reason, message, outcome.retryable, ctx.settings)
+            update = error_update(view, outcome.reason, outcome.message, outcome.retryable, ctx.settings)
             return Update(update.phase, update.reason, update.message, fields, True, update.retry_at, not said)
         warning = outcome.phase is not Phase.PASSED
-        return Update(outcome.phase, outcome.reason, message, fields, warning=warning, publish=not said)
+        return Update(outcome.phase, outcome.reason, outcome.message, fields, warning=warning, publish=not said)
 
     await apply(ctx, ref, decide)
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, sessionmaker
+from supertest_operator.db_mirror import run_row
+from supertest_operator.run import RunView
 
 from supertest.db import migrate
 from supertest.db import runs as run_repo
@@ -13,6 +15,7 @@ from supertest.db.engine import make_engine, session_scope
 from supertest.db.ids import new_id
 from supertest.db.models import ChannelRecord, JobRecord, OutboxRecord, RuleRecord, RunRecord
 from supertest.phases import Phase
+from tests.unit.operator.conftest import run_body
 
 
 def setup(sessions: sessionmaker[Session], notify: list[dict[str, object]] | None = None) -> tuple[str, str]:
@@ -76,6 +79,18 @@ def test_the_operator_mirror_writes_alerts_once_for_a_testjob_notify(sessions: s
     rows = outbox(sessions)
     assert [(r.run_id, r.channel_id) for r in rows] == [(run_id, channel_id)]
     assert rows[0].payload["firstError"] == "Error: y"
+
+
+def test_kubernetes_mode_alerts_name_the_failed_tests_from_the_verdict(sessions: sessionmaker[Session]) -> None:
+    """The operator mirrors status.failures (from the pod's termination message) into the row the outbox reads."""
+    job_id, _channel_id = setup(sessions, notify=[{"channel": "ops", "events": ["failure"]}])
+    failures = [{"test": "a.spec.ts > fails", "error": "Error: expected 1"}]
+    body = run_body(name="jr-verdict-1", kind="JobRun", status={"phase": "Failed", "failures": failures})
+    values = {**run_row(RunView.from_body(body)), "job_id": job_id}
+    with session_scope(sessions) as s:
+        run_repo.upsert(s, "jr-verdict-1", values)
+    [row] = [r for r in outbox(sessions) if r.run_id == "jr-verdict-1"]
+    assert row.payload["failedTests"] == ["a.spec.ts > fails"] and row.payload["firstError"] == "Error: expected 1"
 
 
 def test_migration_0005_downgrades_and_upgrades_again(db_url: str) -> None:

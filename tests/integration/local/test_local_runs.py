@@ -108,3 +108,25 @@ def test_job_run_combines_tests_in_one_report(server: LocalServer, client: httpx
     assert row["phase"] == "Passed", row
     assert row["summary"]["total"] == 2
     assert report_files(client, run_id).status_code == 200
+
+
+HUGE_LINE = """\
+const { test, expect } = require('@playwright/test');
+test('prints 10 MB on one line', async () => {
+  console.log('x'.repeat(10 * 1024 * 1024));
+  process.stdout.write('y'.repeat(3 * 1024 * 1024) + '\\n');
+  expect(1).toBe(1);
+});
+"""
+
+
+def test_a_10_mb_line_ends_with_its_true_phase_and_the_relay_survives(server: LocalServer, client: httpx.Client):
+    """Issue #13: one long console.log killed the dispatcher's relay, leaving the run Running and its slot held."""
+    run_id = submit(client, HUGE_LINE, title="huge line")
+    row = server.wait_terminal(client, run_id, timeout=240)
+    assert row["phase"] == "Passed", row
+    assert row["summary"]["passed"] == 1
+    after = submit(client, PASSING, title="after the huge line")  # the slot was given back
+    assert server.wait_terminal(client, after, timeout=240)["phase"] == "Passed"
+    logs = (server.home / "artifacts" / "test" / "runs" / run_id / "logs.txt").read_text()
+    assert "line truncated" in logs and len(logs.encode()) < 1024 * 1024

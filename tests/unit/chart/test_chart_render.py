@@ -378,3 +378,19 @@ def test_api_may_write_but_not_read_secrets_in_the_release_namespace_only() -> N
     binding = one(render(), "RoleBinding", f"{FULL}-api-secrets")
     assert binding["roleRef"]["name"] == f"{FULL}-api-secrets"
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": f"{FULL}-api", "namespace": "supertest"}]
+
+
+def test_run_pods_get_the_ingest_url_and_only_the_api_and_operator_get_the_token_key() -> None:
+    manifests = render()
+    key_secret = f"{FULL}-run-token-key"
+    secret = next(s for s in find(manifests, "Secret") if s["metadata"]["name"] == key_secret)
+    assert len(secret["stringData"]["RUN_TOKEN_KEY"]) >= 32
+    for component in ("api", "operator"):
+        deployment = next(d for d in find(manifests, "Deployment") if d["metadata"]["name"] == f"{FULL}-{component}")
+        env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env["RUN_TOKEN_KEY"]["valueFrom"]["secretKeyRef"] == {"name": key_secret, "key": "RUN_TOKEN_KEY"}
+        if component == "operator":
+            assert env["INGEST_URL"]["value"] == f"http://{FULL}-api.supertest.svc:80"
+            assert "RUNNER_DIRECT_CREDENTIALS" not in env
+    role = next(r for r in find(manifests, "Role") if r["metadata"]["name"].endswith("-operator"))
+    assert {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]} in role["rules"]

@@ -17,6 +17,7 @@ def settings(monkeypatch: pytest.MonkeyPatch) -> OperatorSettings:
         AWS_SECRET_ACCESS_KEY="a-real-looking-secret",
         S3_CREDENTIALS_SECRET="supertest-s3",
         RUNNER_IMAGE="ghcr.io/supertest/runner:1.0",
+        RUNNER_DIRECT_CREDENTIALS=True,
     )
 
 

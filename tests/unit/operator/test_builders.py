@@ -88,6 +88,7 @@ def _settings() -> OperatorSettings:
         AWS_ACCESS_KEY_ID="AKIA1",
         AWS_SECRET_ACCESS_KEY="not-a-placeholder",
         S3_CREDENTIALS_SECRET="s3-creds",
+        RUNNER_DIRECT_CREDENTIALS=True,
     )
 
 

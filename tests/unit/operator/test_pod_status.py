@@ -4,7 +4,9 @@ from typing import Any
 
 from supertest_operator.handlers.pod_status import classify, run_ref_of
 
+from supertest.events import Summary
 from supertest.phases import Phase
+from supertest.verdict import FailedTest, Verdict, VerdictReason, encode
 
 
 def pod(phase: str, state: dict[str, Any] | None = None, deleting: bool = False, **status: Any) -> dict[str, Any]:
@@ -58,3 +60,29 @@ def test_run_ref_from_labels_and_owner() -> None:
     ref = run_ref_of(p)
     assert ref is not None and ref.resource.plural == "jobruns" and ref.uid == "u1" and ref.name == "r"
     assert run_ref_of(pod("Running")) is None
+
+
+def test_the_termination_message_carries_the_verdict() -> None:
+    verdict = Verdict(
+        phase=Phase.FAILED,
+        exit_code=1,
+        message="1 failed, 2 passed",
+        summary=Summary(total=3, passed=2, failed=1),
+        report_key="runs/r/report/index.html",
+        failures=[FailedTest(test="a > b", error="Error: boom")],
+    )
+    failed = classify(pod("Failed", done(1, message=encode(verdict))), False)
+    assert failed is not None and failed.phase is Phase.FAILED and failed.message == "1 failed, 2 passed"
+    assert failed.verdict == verdict
+    # A log tail (FallbackToLogsOnError) or a message from another exit is not a verdict; the exit code still rules.
+    crashed = classify(pod("Failed", done(2, message="Traceback (most recent call last):")), False)
+    assert crashed is not None and crashed.verdict is None and crashed.phase is Phase.ERROR
+    mismatched = classify(pod("Failed", done(0, message=encode(verdict))), False)
+    assert mismatched is not None and mismatched.phase is Phase.PASSED and mismatched.verdict is None
+
+
+def test_an_upload_outage_is_a_retryable_error() -> None:
+    verdict = Verdict(phase=Phase.ERROR, exit_code=5, reason=VerdictReason.UPLOAD_FAILED, message="upload failed: x")
+    outage = classify(pod("Failed", done(5, message=encode(verdict))), False)
+    assert outage is not None and outage.phase is Phase.ERROR and outage.retryable
+    assert outage.reason == "UploadFailed" and outage.message == "upload failed: x"

@@ -5,12 +5,13 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 from supertest_operator.db_mirror import run_row
-from supertest_operator.handlers.runner_events import report_fields, summarise
+from supertest_operator.handlers.pod_status import verdict_fields
 from supertest_operator.run import RunView
 from supertest_operator.settings import OperatorSettings
 
-from supertest.events import Summary, result_event, status_event
+from supertest.events import Summary
 from supertest.phases import Phase
+from supertest.verdict import FailedTest, Verdict
 from tests.unit.operator.conftest import run_body
 
 
@@ -22,29 +23,36 @@ def test_settings_defaults_and_validation(settings: OperatorSettings, monkeypatc
     with pytest.raises(ValidationError, match="REDIS_URL is required"):
         OperatorSettings(S3_ENDPOINT=None, REDIS_URL=None)
     with pytest.raises(ValidationError, match="placeholder"):
-        OperatorSettings(REDIS_URL="redis://r", S3_ENDPOINT="http://s3", AWS_SECRET_ACCESS_KEY="minioadmin")
+        OperatorSettings(
+            REDIS_URL="redis://r",
+            S3_ENDPOINT="http://s3",
+            AWS_SECRET_ACCESS_KEY="minioadmin",
+            RUNNER_DIRECT_CREDENTIALS=True,
+        )
     local = OperatorSettings(RUN_BACKEND="local", S3_ENDPOINT="http://s3", AWS_SECRET_ACCESS_KEY="minioadmin")
     assert local.is_local
     monkeypatch.setenv("RUNNER_EXTRA_ENV", '{"CHROMIUM_PATH": "/usr/bin/chromium"}')
-    extra = OperatorSettings(REDIS_URL="redis://r")
+    extra = OperatorSettings(REDIS_URL="redis://r", RUNNER_DIRECT_CREDENTIALS=True)
     assert extra.runner_extra_env == {"CHROMIUM_PATH": "/usr/bin/chromium"}
 
 
 URL = "/api/test-results/r/report/index.html"
 
 
-def test_summarise_takes_the_runners_result_and_final_status() -> None:
-    events = [
-        status_event("r", Phase.RUNNING, "starting"),
-        result_event("r", Summary(total=3, passed=2, failed=1, duration_ms=900), URL, 1),
-        status_event("r", Phase.FAILED, "1 failed, 2 passed"),
-    ]
-    report = summarise(events)
-    assert report.phase is Phase.FAILED and report.message == "1 failed, 2 passed" and report.exit_code == 1
-    fields = report_fields(report)
+def test_verdict_fields_fill_summary_report_and_failures() -> None:
+    verdict = Verdict(
+        phase=Phase.FAILED,
+        exit_code=1,
+        summary=Summary(total=3, passed=2, failed=1, duration_ms=900),
+        report_key="runs/r/report/index.html",
+        failures=[FailedTest(test="a.spec.ts > fails", error="Error: boom")],
+    )
+    fields = verdict_fields("r", verdict)
     assert fields["summary"]["durationMs"] == 900 and fields["summary"]["failed"] == 1
-    assert fields["reportURL"] == "/api/test-results/r/report/index.html"
-    assert report_fields(summarise([])) == {}
+    assert fields["reportURL"] == URL
+    assert fields["failures"] == [{"test": "a.spec.ts > fails", "error": "Error: boom"}]
+    # No stored report, no link to one.
+    assert "reportURL" not in verdict_fields("r", Verdict(phase=Phase.ERROR, exit_code=2))
 
 
 def test_run_row_mirrors_the_status() -> None:
@@ -65,3 +73,10 @@ def test_run_row_mirrors_the_status() -> None:
     assert row["created_at"] == datetime(2026, 1, 1, tzinfo=UTC)
     assert row["k8s_uid"] == "uid-1" and row["namespace"] == "ns" and row["spec"]["script"]
     assert run_row(RunView.from_body(run_body()))["trigger"] == "kubectl"
+
+
+def test_the_verdicts_failures_reach_the_row_the_outbox_reads() -> None:
+    failures = [{"test": "a.spec.ts > fails", "error": "Error: boom"}]
+    body = run_body(status={"phase": "Failed", "failures": failures})
+    assert run_row(RunView.from_body(body))["failures"] == failures
+    assert "failures" not in run_row(RunView.from_body(run_body(status={"phase": "Running"})))

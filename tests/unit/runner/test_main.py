@@ -3,11 +3,13 @@ from pathlib import Path
 
 import pytest
 from supertest_runner.main import Run, playwright_env, prepare_work_dir, report_url
+from supertest_runner.masking import Masker
 from supertest_runner.preflight import Toolchain
 
 from supertest.events import EventType, RunEvent
 from supertest.phases import ExitCode, Phase
 from supertest.settings import RunnerSettings
+from supertest.verdict import read as read_verdict
 
 
 class ListSink:
@@ -98,3 +100,15 @@ async def test_preflight_failure_is_published_as_error_and_logs_are_stored(
     assert result.report_url is None  # no report was produced
     logs = tmp_path / "artifacts" / "test" / "runs" / "unit-run" / "logs.txt"
     assert needle in logs.read_text()
+
+
+async def test_the_verdict_is_written_for_the_supervisor_and_masked(tmp_path: Path) -> None:
+    verdict_path = tmp_path / "termination-log"
+    settings = _settings(tmp_path, CHROMIUM_PATH="/nonexistent/hunter2", SUPERTEST_VERDICT_PATH=verdict_path)
+    work, _ = prepare_work_dir(settings)
+    masker = Masker.from_env({"SUPERTEST_MASK_NAMES": "PW", "PW": "hunter2"})
+    code = await Run(settings, ListSink(), work, asyncio.Event(), reap=False, masker=masker).execute()
+    verdict = read_verdict(verdict_path)
+    assert verdict is not None and verdict.phase is Phase.ERROR and verdict.exit_code == code == ExitCode.ERROR
+    assert verdict.message.startswith("Chromium not found at") and "hunter2" not in verdict_path.read_text()
+    assert verdict.report_key is None and verdict.summary.total == 0

@@ -8,6 +8,7 @@ from supertest_runner.results import ParsedResults, parse_results
 
 from supertest.events import Summary
 from supertest.phases import ExitCode, Phase
+from supertest.verdict import VerdictReason
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -93,3 +94,10 @@ def test_browsers() -> None:
     assert requested_in_error("browserType.launch: ... -juggler-pipe ...") == "firefox"
     assert requested_in_error("browserType.launch: Executable doesn't exist at /x/webkit-2000/pw_run.sh") == "webkit"
     assert requested_in_error("page.goto: net::ERR_NAME_NOT_RESOLVED (firefox.com)") is None
+
+
+def test_an_upload_outage_after_the_tests_has_its_own_exit_code() -> None:
+    lost = with_upload_error(Outcome(Phase.PASSED, "1 passed"), "EndpointConnectionError")
+    assert lost.exit_code == ExitCode.UPLOAD_FAILED and lost.reason == VerdictReason.UPLOAD_FAILED
+    # A run that already ended otherwise keeps its exit code: the tests' verdict is what matters there.
+    assert with_upload_error(Outcome(Phase.TIMED_OUT, "timed out"), "x").exit_code == ExitCode.TIMED_OUT

@@ -1,0 +1,153 @@
+"""The ingest endpoints a run pod uses instead of Redis and S3 credentials: its own run's token, nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from supertest_api.app import create_app
+from supertest_runner.ingest import IngestArtifactStore, IngestTarget, IngestTransport
+from supertest_runner.publish import DRAIN_SECONDS, QueuedSink
+from supertest_runner.upload import upload_run
+
+from supertest.bus.memory import MemoryEventBus
+from supertest.events import log_event, status_event
+from supertest.phases import Phase
+from supertest.run_token import RunClaims, mint
+from supertest.settings import RunnerSettings
+from tests.support.api_thread import serving
+from tests.unit.api.conftest import FakeLauncher, make_settings
+
+KEY = "k" * 40
+
+
+def token(name: str, namespace: str = "team-a", ttl: int = 600, key: str = KEY) -> dict[str, str]:
+    claims = RunClaims(namespace, name, "test", int(time.time()) + ttl)
+    return {"Authorization": f"Bearer {mint(key.encode(), claims)}"}
+
+
+@pytest.fixture
+def ingest(home: Path, bus: MemoryEventBus) -> Iterator[tuple[TestClient, FakeLauncher]]:
+    settings = make_settings(home, RUN_TOKEN_KEY=KEY)
+    launcher = FakeLauncher(settings, bus)
+    with TestClient(create_app(settings, launcher, bus=bus), base_url="http://testserver") as client:
+        yield client, launcher
+
+
+def _events(launcher: FakeLauncher, run: str) -> list[str]:
+    return [s.event.line or s.event.message or "" for s in launcher.call(launcher.bus.history(run))]
+
+
+def test_a_run_appends_to_its_own_stream_and_nobody_else_does(ingest: tuple[TestClient, FakeLauncher]) -> None:
+    client, launcher = ingest
+    launcher.publish(status_event("tr-other", Phase.PASSED, "the other run's verdict"))
+    url = "/ingest/runs/team-a/tr-mine/events"
+    own = [log_event("tr-mine", "hello").model_dump(mode="json", by_alias=True)]
+    assert client.post(url, json={"events": own}, headers=token("tr-mine")).status_code == 202
+    assert _events(launcher, "tr-mine") == ["hello"]
+
+    forged = [status_event("tr-other", Phase.FAILED, "forged").model_dump(mode="json", by_alias=True)]
+    # Its own token, an event naming the other run: refused.
+    assert client.post(url, json={"events": forged}, headers=token("tr-mine")).status_code == 403
+    # Its own token on the other run's path: refused.
+    other_url = "/ingest/runs/team-a/tr-other/events"
+    assert client.post(other_url, json={"events": forged}, headers=token("tr-mine")).status_code == 403
+    # No token, a token signed with another key, an expired token: refused.
+    assert client.post(other_url, json={"events": forged}).status_code == 401
+    assert client.post(other_url, json={"events": forged}, headers=token("tr-other", key="z" * 40)).status_code == 401
+    assert client.post(other_url, json={"events": forged}, headers=token("tr-other", ttl=-1)).status_code == 401
+    assert _events(launcher, "tr-other") == ["the other run's verdict"]
+
+
+def test_unknown_fields_and_huge_lines(ingest: tuple[TestClient, FakeLauncher]) -> None:
+    client, launcher = ingest
+    url = "/ingest/runs/team-a/tr-mine/events"
+    event = log_event("tr-mine", "x" * (1024 * 1024)).model_dump(mode="json", by_alias=True)
+    assert client.post(url, json={"events": [event], "extra": 1}, headers=token("tr-mine")).status_code == 422
+    assert client.post(url, json={"events": [event]}, headers=token("tr-mine")).status_code == 202
+    (line,) = _events(launcher, "tr-mine")
+    assert len(line.encode()) < 17 * 1024 and "line truncated" in line
+
+
+def test_artifacts_land_under_the_runs_own_prefix_only(ingest: tuple[TestClient, FakeLauncher], home: Path) -> None:
+    client, _ = ingest
+    base = "/ingest/runs/team-a/tr-mine/artifacts/"
+    put = client.put(base + "report/index.html", content=b"<html>ok</html>", headers=token("tr-mine"))
+    assert put.status_code == 201
+    stored = home / "artifacts" / "test" / "runs" / "tr-mine" / "report" / "index.html"
+    assert stored.read_bytes() == b"<html>ok</html>"
+    for path in ("../tr-other/report/index.html", "report/../../tr-other/x", "%2e%2e/tr-other/x", "a\\b"):
+        assert client.put(base + path, content=b"evil", headers=token("tr-mine")).status_code in (400, 404)
+    other = "/ingest/runs/team-a/tr-other/artifacts/report/index.html"
+    assert client.put(other, content=b"evil", headers=token("tr-mine")).status_code == 403
+    assert client.put(other, content=b"evil").status_code == 401
+    assert not (home / "artifacts" / "test" / "runs" / "tr-other").exists()
+
+
+def _runner_settings(url: str, name: str, token_header: dict[str, str], tmp: Path) -> RunnerSettings:
+    return RunnerSettings(
+        SUPERTEST_RUN_ID=name,
+        SUPERTEST_SCRIPTS_DIR=str(tmp),
+        SUPERTEST_INGEST_URL=url,
+        SUPERTEST_RUN_TOKEN=token_header["Authorization"].removeprefix("Bearer "),
+        SUPERTEST_RUN_NAMESPACE="team-a",
+    )
+
+
+def test_the_runner_publishes_and_uploads_through_ingest(home: Path, bus: MemoryEventBus, tmp_path: Path) -> None:
+    settings = make_settings(home, RUN_TOKEN_KEY=KEY)
+    launcher = FakeLauncher(settings, bus)
+    report = tmp_path / "report"
+    (report / "data").mkdir(parents=True)
+    (report / "index.html").write_text("<html>report</html>")
+    (report / "data" / "trace.zip").write_bytes(b"\x00" * 3_000_000)  # over the API's 2 MiB JSON cap
+    (tmp_path / "results.json").write_text("{}")
+    (tmp_path / "logs.txt").write_text("log\n")
+    with serving(create_app(settings, launcher, bus=bus)) as url:
+        runner = _runner_settings(url, "tr-mine", token("tr-mine"), tmp_path)
+        uploaded = upload_run(
+            IngestArtifactStore(IngestTarget(runner)),
+            "tr-mine",
+            report,
+            tmp_path / "results.json",
+            tmp_path / "logs.txt",
+        )
+
+        async def publish() -> int:
+            sink = QueuedSink(IngestTransport(IngestTarget(runner)), queue_size=100)
+            for i in range(30):
+                await sink.publish(log_event("tr-mine", f"line {i}"))
+            await sink.close()
+            return sink.dropped
+
+        assert asyncio.run(publish()) == 0
+        assert _events(launcher, "tr-mine") == [f"line {i}" for i in range(30)]
+    assert uploaded.files == 4 and uploaded.report
+    stored = home / "artifacts" / "test" / "runs" / "tr-mine"
+    assert (stored / "report" / "data" / "trace.zip").stat().st_size == 3_000_000
+    assert (stored / "logs.txt").read_text() == "log\n"
+
+
+def test_a_black_holed_ingest_endpoint_costs_the_runner_about_the_drain(tmp_path: Path) -> None:
+    with socket.socket() as hole:  # accepts connections (backlog) and never answers
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(64)
+        url = f"http://127.0.0.1:{hole.getsockname()[1]}"
+        runner = _runner_settings(url, "tr-mine", token("tr-mine"), tmp_path)
+
+        async def publish() -> tuple[float, int]:
+            sink = QueuedSink(IngestTransport(IngestTarget(runner)), queue_size=100)
+            started = time.monotonic()
+            for i in range(300):
+                await sink.publish(log_event("tr-mine", f"line {i}"))
+            await sink.close()
+            return time.monotonic() - started, sink.dropped
+
+        elapsed, dropped = asyncio.run(publish())
+    assert elapsed < DRAIN_SECONDS + 1.0
+    assert dropped == 300
