@@ -153,6 +153,8 @@ def test_namespaced_rbac_by_default() -> None:
             "resources": ["testjobs"],
             "verbs": ["create", "get", "list", "watch", "patch", "update", "delete"],
         },
+        # Secret variables (found missing by tests/integration/api/test_fuzz.py: a 403, then a 502).
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "patch"]},
     ]
 
 
