@@ -30,8 +30,9 @@ from supertest.db import runs as run_repo
 from supertest.db.engine import in_session
 from supertest.db.ids import new_run_id
 from supertest.db.models import RunRecord
-from supertest.events import EventType, RunEvent, decode_stdout_event, log_event, status_event
+from supertest.events import EventType, RunEvent, decode_stdout_event, log_event, status_event, truncate_line
 from supertest.launch import LaunchedRun, RunAlreadyFinished, RunRequest, scripts_from_spec
+from supertest.local.lines import read_line
 from supertest.local.workspace import write_scripts
 from supertest.phases import IllegalTransition, Phase, phase_for_exit_code
 from supertest.settings import CoreSettings
@@ -41,6 +42,8 @@ T = TypeVar("T")
 
 # Beyond the runner's own timeout, how long before the dispatcher stops trusting it.
 WATCHDOG_GRACE_SECONDS = 60
+# The longest runner stdout line read whole (an event with a long result); longer ones are cut (local/lines.py).
+RELAY_READ_LIMIT = 1 << 20
 # A restarted dispatcher requeues orphaned runs this many times before calling them Error.
 MAX_RECOVERY_ATTEMPTS = 3
 
@@ -185,6 +188,11 @@ class LocalDispatcher:
             await _terminate(process)
             await self._finish(run_id, Phase.TIMED_OUT, "the runner did not stop at its timeout and was stopped")
             return
+        except Exception as exc:  # a relay that dies must not leave the run Running with its slot held
+            log.exception("relay_failed", run_id=run_id)
+            await _terminate(process)
+            await self._finish(run_id, Phase.ERROR, f"the dispatcher lost the runner's output: {exc!r}")
+            return
         finally:
             self._active.pop(run_id, None)
             self._wake.set()
@@ -211,7 +219,7 @@ class LocalDispatcher:
             stderr=asyncio.subprocess.STDOUT,
             env=env,
             start_new_session=True,  # its own process group; the runner itself tears down Playwright's
-            limit=1 << 20,
+            limit=RELAY_READ_LIMIT,
         )
 
     def _runner_env(self, record: RunRecord, scripts_dir: Path, work_dir: Path) -> dict[str, str]:
@@ -236,18 +244,23 @@ class LocalDispatcher:
     async def _relay(self, active: _ActiveRun) -> None:
         stream = active.process.stdout
         assert stream is not None
+        max_bytes = self._settings.log_line_max_bytes
         while True:
-            raw = await stream.readline()
-            if not raw:
+            raw = await read_line(stream)
+            if raw.eof:
                 return
-            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            event = decode_stdout_event(line)
+            line = raw.data.decode("utf-8", errors="replace")
+            event = decode_stdout_event(line) if not raw.dropped else None
             if event is None:
-                # The runner's own diagnostics (e.g. a traceback) still belong in the run log.
-                await publish_or_warn(self._bus, log_event(active.run_id, line, stream="runner"))
+                # The runner's own diagnostics (e.g. a traceback), or an event line too long to read whole: both
+                # still belong in the run log, cut to size.
+                text = truncate_line(line, max_bytes, raw.dropped)
+                await publish_or_warn(self._bus, log_event(active.run_id, text, stream="runner"))
                 continue
             if event.run_id != active.run_id:
                 continue
+            if event.type is EventType.LOG and event.line is not None:
+                event = event.model_copy(update={"line": truncate_line(event.line, max_bytes)})
             await publish_or_warn(self._bus, event)
             await self._mirror(active, event)
 
