@@ -246,7 +246,7 @@ class LocalDispatcher:
         assert stream is not None
         max_bytes = self._settings.log_line_max_bytes
         while True:
-            raw = await read_line(stream)
+            raw = await read_line(stream, keep=max_bytes)
             if raw.eof:
                 return
             line = raw.data.decode("utf-8", errors="replace")

@@ -2,7 +2,7 @@
 
 StreamReader.readline raises ValueError on a line longer than the reader's limit, and that ended the dispatcher's
 relay: the run stayed Running for ever, its slot held, and a restart ran it again. Here an over-long line keeps its
-first `limit` bytes and the rest is read and dropped (counted), so memory stays bounded by the limit.
+first `keep` bytes and the rest is read and dropped (counted), so memory stays bounded by the reader's limit.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ class Line:
     eof: bool = False
 
 
-async def read_line(stream: asyncio.StreamReader) -> Line:
-    """The next line, cut at the stream's own limit (set when the subprocess was created)."""
+async def read_line(stream: asyncio.StreamReader, keep: int) -> Line:
+    """The next line; one longer than the stream's limit keeps its first `keep` bytes."""
     try:
         return Line(_strip(await stream.readuntil(b"\n")))
     except asyncio.IncompleteReadError as exc:  # the last line had no newline, or the stream ended
         return Line(_strip(exc.partial), eof=not exc.partial)
     except asyncio.LimitOverrunError as exc:
-        head = await stream.readexactly(exc.consumed)
+        head = await stream.readexactly(min(exc.consumed, keep))
     return Line(head, dropped=await _skip_rest_of_line(stream))
 
 

@@ -25,6 +25,7 @@ from supertest_operator import metrics, scripts
 from supertest_operator.builders import ScriptFile, build_configmap, build_pod, child_name, reserved_env_names
 from supertest_operator.cluster import Snapshot
 from supertest_operator.context import OperatorContext
+from supertest_operator.handlers.children import delete_children
 from supertest_operator.handlers.retries import error_update
 from supertest_operator.run import RunView
 from supertest_operator.status_writer import apply
@@ -145,8 +146,12 @@ async def create_children(
     try:
         await asyncio.gather(*creations)
     except KubeError as exc:
-        message, status = f"could not create the run's pod: {exc.message}", exc.status
-        await apply(ctx, view.ref, lambda v: _creation_failed(ctx, v, message, status))
+        kind = str((exc.body.get("details") or {}).get("kind", ""))
+        what = "script ConfigMap" if kind == "configmaps" else "pod"
+        message, status = f"Kubernetes refused the run's {what} ({exc.status}): {exc.message}", exc.status
+        new = await apply(ctx, view.ref, lambda v: _creation_failed(ctx, v, message, status))
+        if new is not None and new.phase is Phase.ERROR:
+            await delete_children(ctx, view.ref, view.status.pod_name)
 
 
 def _creation_failed(ctx: OperatorContext, view: RunView, message: str, status: int) -> Update | None:
