@@ -139,15 +139,18 @@ async def create_children(
     """Create (or find) the ConfigMap and the pod; 409 means a previous try already did."""
     configmap = build_configmap(view.ref, files)
     pod = build_pod(view.ref, spec, files, attempt, ctx.settings)
-    creations = [_create(ctx, core_path("pods", view.ref.namespace), pod)]
+    creations = {"pod": _create(ctx, core_path("pods", view.ref.namespace), pod)}
     if configmap is not None:
         # In parallel: a pod whose ConfigMap is not there yet just waits for it (ContainerCreating).
-        creations.append(_create(ctx, core_path("configmaps", view.ref.namespace), configmap))
-    try:
-        await asyncio.gather(*creations)
-    except KubeError as exc:
-        kind = str((exc.body.get("details") or {}).get("kind", ""))
-        what = "script ConfigMap" if kind == "configmaps" else "pod"
+        creations["script ConfigMap"] = _create(ctx, core_path("configmaps", view.ref.namespace), configmap)
+    # Both calls finish before we look: a refused ConfigMap must not leave a pod created after its clean-up.
+    outcomes = dict(zip(creations, await asyncio.gather(*creations.values(), return_exceptions=True), strict=True))
+    for outcome in outcomes.values():
+        if isinstance(outcome, BaseException) and not isinstance(outcome, KubeError):
+            raise outcome
+    refused = [(what, o) for what, o in outcomes.items() if isinstance(o, KubeError)]
+    if refused:
+        what, exc = refused[-1]  # the ConfigMap's refusal, when both were refused: it is the likelier cause
         message, status = f"Kubernetes refused the run's {what} ({exc.status}): {exc.message}", exc.status
         new = await apply(ctx, view.ref, lambda v: _creation_failed(ctx, v, message, status))
         if new is not None and new.phase is Phase.ERROR:
