@@ -44,3 +44,30 @@ def test_refused_configmap_ends_error_and_frees_the_slot(cluster: Cluster, start
     assert "ConfigMap" in status["message"] and "refused" in status["message"], status
     assert status.get("retryAt") is None, status  # the same ConfigMap would be refused again: no retry
     assert cluster.wait_phase("next", "Passed", timeout=180)["status"]["phase"] == "Passed"
+
+
+def test_a_pod_that_cannot_start_is_deleted_and_frees_the_slot(
+    cluster: Cluster, start_operator: OperatorFactory
+) -> None:
+    """PodStartFailed (here CreateContainerConfigError: a Secret that does not exist) ends the run Error, and its
+    Pending pod, which would otherwise wait for the Secret for ever, is deleted with the script ConfigMap."""
+    start_operator(running_capacity="1")
+    missing = {"secretKeyRef": {"name": "supertest-vars-missing", "key": "TOKEN"}}
+    cluster.create_run(make_testrun("no-secret", TINY, env=[{"name": "TOKEN", "valueFrom": missing}]))
+    run = cluster.wait_phase("no-secret", "Error", timeout=90)
+    ended = time.monotonic()
+    cluster.create_run(make_testrun("after", TINY))
+    cluster.wait_phase("after", {"Starting", "Running", "Passed"}, timeout=5 + 2)
+    assert time.monotonic() - ended < 5 + 2
+    wait_for(
+        lambda: not cluster.pods("supertest.dev/run=no-secret"),
+        timeout=5,
+        message=lambda: (
+            f"no-secret's pod to go: {[p.status.phase for p in cluster.pods('supertest.dev/run=no-secret')]}"
+        ),
+    )
+    assert not cluster.configmaps("supertest.dev/run=no-secret")
+    assert (
+        run["status"]["conditions"][-1]["reason"] == "PodStartFailed" or "failed to start" in run["status"]["message"]
+    )
+    assert cluster.wait_phase("after", "Passed", timeout=180)["status"]["phase"] == "Passed"
