@@ -65,6 +65,16 @@ def status_event(run_id: str, phase: Phase, message: str | None = None, **extra:
     return RunEvent(type=EventType.STATUS, run_id=run_id, phase=phase, message=message, **extra)
 
 
+def truncate_line(line: str, max_bytes: int, dropped: int = 0) -> str:
+    """`line` cut to at most `max_bytes` of UTF-8, with a marker saying how much was left out (plus `dropped`
+    bytes a reader already threw away): one long line must not fill the event stream."""
+    data = line.encode("utf-8", errors="replace")
+    if len(data) <= max_bytes and not dropped:
+        return line
+    kept = data[:max_bytes].decode("utf-8", errors="ignore")  # never half a character
+    return f"{kept}… [line truncated: {len(data) - len(kept.encode('utf-8')) + dropped} more bytes]"
+
+
 def log_event(run_id: str, line: str, stream: str = "stdout") -> RunEvent:
     return RunEvent(type=EventType.LOG, run_id=run_id, line=line, stream=stream)
 

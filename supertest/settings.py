@@ -53,6 +53,10 @@ class CoreSettings(BaseSettings):
 
     event_stream_maxlen: int = Field(default=1000, ge=10, alias="EVENT_STREAM_MAXLEN")
     event_stream_ttl_seconds: int = Field(default=86_400, ge=60, alias="EVENT_STREAM_TTL_SECONDS")
+    # A log line longer than this is cut, with a marker, before it reaches the event stream (local mode's relay).
+    log_line_max_bytes: int = Field(default=16 * 1024, ge=256, le=1 << 20, alias="LOG_LINE_MAX_BYTES")
+    # Local mode's in-process bus keeps a finished run's events this long (late SSE viewers), then drops them.
+    memory_bus_linger_seconds: float = Field(default=600.0, ge=0, le=86_400, alias="MEMORY_BUS_LINGER_SECONDS")
     # Redis, set explicitly rather than inherited from redis-py's defaults (a pool of 100, 5 s timeouts):
     # - REDIS_MAX_CONNECTIONS bounds the pool of the request path (XADD, XRANGE, EXPIRE, DEL: sub-millisecond
     #   commands). Live readers never take from it (the bus's one shared reader has its own connection), so it

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,6 +40,7 @@ from supertest_api.metrics.router import router as metrics_router
 from supertest_api.metrics.service import ApiMetrics
 from supertest_api.middleware import BodySizeLimitMiddleware, RequestLogMiddleware
 from supertest_api.notifications.router import router as notifications_router
+from supertest_api.params import reject_unstorable_params
 from supertest_api.resources import AppResources
 from supertest_api.results.router import router as results_router
 from supertest_api.runs.router import router as runs_router
@@ -166,6 +167,7 @@ def create_app(
         # FastAPI's own pages load Swagger UI and ReDoc from CDNs: /docs is ours (apidocs), served offline.
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(reject_unstorable_params)],
     )
     app.state.settings = settings
     app.state.metrics = metrics

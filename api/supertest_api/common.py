@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
+
+from supertest_api.text import check_storable
 
 
 class CamelModel(BaseModel):
@@ -16,6 +18,18 @@ class CamelModel(BaseModel):
         serialize_by_alias=True,
         from_attributes=True,
     )
+
+
+class RequestModel(CamelModel):
+    """Base of every request body: unknown fields are a 422 (a typo is not silently dropped), and so is a
+    NUL byte or a lone surrogate in any string, nested ones included."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return check_storable(value)
 
 
 class ErrorOut(CamelModel):

@@ -19,6 +19,7 @@ from supertest.artifacts import InvalidArtifactPath
 from supertest.bus.base import BusUnavailable
 from supertest.db.catalog import NotFound
 from supertest.db.runs import RunNotFound
+from supertest.kube.client import KubeError
 from supertest.launch import RunAlreadyFinished
 from supertest.phases import IllegalTransition
 from supertest_api.metrics.schemas import RejectReason
@@ -148,9 +149,26 @@ def from_core(exc: Exception) -> ApiError | None:
         return InvalidPath(str(exc))
     if isinstance(exc, RunAlreadyFinished | IllegalTransition):
         return Conflict(str(exc))
+    if isinstance(exc, KubeError):
+        return from_kube(exc)
     if isinstance(exc, BusUnavailable):
         return ServiceUnavailable(f"the event bus is unreachable; try again shortly ({exc})")
     return None
+
+
+def from_kube(exc: KubeError) -> ApiError:
+    """An apiserver refusal nothing else handled: the client's 4xx with Kubernetes' own words, never a 500."""
+    said = f"Kubernetes refused the request: {exc.message or exc.reason}"
+    details = {"kubernetesStatus": exc.status, "reason": exc.reason}
+    if exc.status == 413:
+        return PayloadTooLarge(said, details=details)
+    if exc.status == 409:
+        return Conflict(said, details=details)
+    if exc.status in (401, 403):  # the API's own credentials or RBAC, not the caller's input
+        return ClusterWriteFailed(f"{said} (check the API's service account and RBAC)", details=details)
+    if 400 <= exc.status < 500:
+        return ValidationFailed(said, details=details)
+    return ServiceUnavailable(f"Kubernetes is unavailable ({exc.status} {exc.reason}); nothing was saved")
 
 
 def describe_validation(errors: Sequence[Any]) -> tuple[str, list[dict[str, Any]]]:
@@ -215,6 +233,7 @@ def install_error_handlers(app: FastAPI) -> None:
         RunAlreadyFinished,
         IllegalTransition,
         BusUnavailable,
+        KubeError,
     ):
         app.add_exception_handler(core, on_core_error)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -54,12 +54,18 @@ class Snapshot:
         self.pod_names = {((p.get("metadata") or {}).get("namespace", ""), p["metadata"]["name"]) for p in self.pods}
 
     def active_keys(self) -> set[RunKey]:
-        """Runs holding a slot: Starting/Running, or any run that still has a live pod."""
+        """Runs holding a slot: Starting/Running, or a run whose pod still runs (a cancelled one, stopping).
+
+        A finished run's Pending pod holds no slot: it never ran (a refused ConfigMap, an image that never came)."""
         keys = {v.ref.key for v in self.runs if v.phase in ACTIVE_PHASES}
+        finished = {v.ref.key for v in self.runs if v.phase is not None and v.phase.is_terminal}
         for pod in self.pods:
             key = pod_run_key(pod)
-            if key is not None and pod_is_live(pod):
-                keys.add(key)
+            if key is None or not pod_is_live(pod):
+                continue
+            if key in finished and (pod.get("status") or {}).get("phase") == "Pending":
+                continue
+            keys.add(key)
         return keys
 
     def queued(self) -> list[RunView]:

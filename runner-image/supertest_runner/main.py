@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import TextIO
 
 from supertest.artifacts import ArtifactStore, create_store, report_key, report_url
-from supertest.events import RunEvent, Summary, log_event, result_event, status_event
+from supertest.events import RunEvent, Summary, log_event, result_event, status_event, truncate_line
 from supertest.phases import Phase
 from supertest.settings import RunnerSettings
-from supertest.truncation import truncate_line
 from supertest.verdict import FailedTest, Verdict
 from supertest.verdict import write as write_verdict
 from supertest_runner import config, reaper, workspace

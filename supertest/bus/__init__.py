@@ -23,7 +23,7 @@ def create_bus(settings: CoreSettings) -> EventBus:
             max_connections=settings.redis_max_connections,
             socket_timeout=settings.redis_socket_timeout_seconds,
         )
-    return MemoryEventBus(maxlen=settings.event_stream_maxlen)
+    return MemoryEventBus(maxlen=settings.event_stream_maxlen, linger_seconds=settings.memory_bus_linger_seconds)
 
 
 def create_redis_client(settings: CoreSettings) -> aioredis.Redis:

@@ -19,8 +19,13 @@ Browser = Literal["chromium", "firefox", "webkit"]
 ConditionType = Literal["Admitted", "Running", "Complete", "Failed"]
 ConditionStatus = Literal["True", "False", "Unknown"]
 
+# Mirrors of crds/jobrun.yaml and crds/testrun.yaml (tests/unit/kube/test_crd_limits.py keeps them equal), so the
+# API refuses with a readable 413/422 what the apiserver would refuse anyway.
 MAX_SCRIPT_LENGTH = 262_144
 MAX_JOB_TESTS = 50
+# A run's inline scripts all go into one ConfigMap, which Kubernetes caps at 1 MiB (data plus metadata), and they
+# are in the run resource's spec too. This leaves room for the keys and metadata under that cap.
+MAX_RUN_SCRIPT_BYTES = 1_000_000
 
 
 def _default_browsers() -> list[Browser]:

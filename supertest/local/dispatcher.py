@@ -32,9 +32,9 @@ from supertest.db import runs as run_repo
 from supertest.db.engine import in_session
 from supertest.db.ids import new_run_id
 from supertest.db.models import RunRecord
-from supertest.events import EventType, RunEvent, decode_stdout_event, log_event, status_event
+from supertest.events import EventType, RunEvent, decode_stdout_event, log_event, status_event, truncate_line
 from supertest.launch import LaunchedRun, RunAlreadyFinished, RunRequest, scripts_from_spec
-from supertest.local.lines import bounded_lines
+from supertest.local.lines import read_line
 from supertest.local.runner_env import runner_env
 from supertest.local.workspace import write_scripts
 from supertest.phases import IllegalTransition, Phase, phase_for_exit_code
@@ -47,11 +47,10 @@ T = TypeVar("T")
 
 # Beyond the runner's own timeout, how long before the dispatcher stops trusting it.
 WATCHDOG_GRACE_SECONDS = 60
+# The longest runner stdout line read whole (an event with a long result); longer ones are cut (local/lines.py).
+RELAY_READ_LIMIT = 1 << 20
 # A restarted dispatcher requeues orphaned runs this many times before calling them Error.
 MAX_RECOVERY_ATTEMPTS = 3
-# The runner cuts its log lines at 16 KiB; anything else it prints (a traceback, a stray write) is cut here, so
-# one long line can neither break the relay nor fill the bus.
-RELAY_LINE_MAX_BYTES = 64 * 1024
 VERDICT_FILE = "verdict.json"
 
 
@@ -195,6 +194,11 @@ class LocalDispatcher:
             await _terminate(process)
             await self._finish(run_id, Phase.TIMED_OUT, "the runner did not stop at its timeout and was stopped")
             return
+        except Exception as exc:  # a relay that dies must not leave the run Running with its slot held
+            log.exception("relay_failed", run_id=run_id)
+            await _terminate(process)
+            await self._finish(run_id, Phase.ERROR, f"the dispatcher lost the runner's output: {exc!r}")
+            return
         finally:
             self._active.pop(run_id, None)
             self._wake.set()
@@ -253,21 +257,29 @@ class LocalDispatcher:
             stderr=asyncio.subprocess.STDOUT,
             env=env,
             start_new_session=True,  # its own process group; the runner itself tears down Playwright's
-            limit=RELAY_LINE_MAX_BYTES,
+            limit=RELAY_READ_LIMIT,
         )
 
     async def _relay(self, active: _ActiveRun) -> None:
         stream = active.process.stdout
         assert stream is not None
-        async for raw in bounded_lines(stream, RELAY_LINE_MAX_BYTES):
-            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            event = decode_stdout_event(line)
+        max_bytes = self._settings.log_line_max_bytes
+        while True:
+            raw = await read_line(stream, keep=max_bytes)
+            if raw.eof:
+                return
+            line = raw.data.decode("utf-8", errors="replace")
+            event = decode_stdout_event(line) if not raw.dropped else None
             if event is None:
-                # The runner's own diagnostics (e.g. a traceback) still belong in the run log.
-                await publish_or_warn(self._bus, log_event(active.run_id, line, stream="runner"))
+                # The runner's own diagnostics (e.g. a traceback), or an event line too long to read whole: both
+                # still belong in the run log, cut to size.
+                text = truncate_line(line, max_bytes, raw.dropped)
+                await publish_or_warn(self._bus, log_event(active.run_id, text, stream="runner"))
                 continue
             if event.run_id != active.run_id:
                 continue
+            if event.type is EventType.LOG and event.line is not None:
+                event = event.model_copy(update={"line": truncate_line(event.line, max_bytes)})
             await publish_or_warn(self._bus, event)
             await self._mirror(active, event)
 

@@ -1,38 +1,44 @@
-"""Lines from a child's pipe, each at most a bound long: an over-long line is cut, never fatal to the reader."""
+"""Reading the runner's stdout line by line without a line length able to kill the reader.
+
+StreamReader.readline raises ValueError on a line longer than the reader's limit, and that ended the dispatcher's
+relay: the run stayed Running for ever, its slot held, and a restart ran it again. Here an over-long line keeps its
+first `keep` bytes and the rest is read and dropped (counted), so memory stays bounded by the reader's limit.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-
-from supertest.truncation import TRUNCATED_MARKER
+from dataclasses import dataclass
 
 
-async def bounded_lines(stream: asyncio.StreamReader, max_bytes: int) -> AsyncIterator[bytes]:
-    """Yields each line (with its newline, if any) until EOF. StreamReader.readline raises on a line past the
-    reader's limit and loses the stream; here the head is kept, the rest of that line skipped and counted."""
-    while True:
-        try:
-            yield await stream.readuntil(b"\n")
-        except asyncio.IncompleteReadError as exc:
-            if exc.partial:
-                yield exc.partial
-            return
-        except asyncio.LimitOverrunError as exc:
-            head = await stream.read(exc.consumed)
-            dropped = await _skip_rest_of_line(stream)
-            kept = head[:max_bytes]
-            marker = TRUNCATED_MARKER.format(dropped=len(head) - len(kept) + dropped).encode()
-            yield kept + marker + b"\n"
+@dataclass(frozen=True)
+class Line:
+    data: bytes  # without the newline; empty with eof=True at the end of the stream
+    dropped: int = 0  # bytes past the limit that were read and thrown away
+    eof: bool = False
+
+
+async def read_line(stream: asyncio.StreamReader, keep: int) -> Line:
+    """The next line; one longer than the stream's limit keeps its first `keep` bytes."""
+    try:
+        return Line(_strip(await stream.readuntil(b"\n")))
+    except asyncio.IncompleteReadError as exc:  # the last line had no newline, or the stream ended
+        return Line(_strip(exc.partial), eof=not exc.partial)
+    except asyncio.LimitOverrunError as exc:
+        head = await stream.readexactly(min(exc.consumed, keep))
+    return Line(head, dropped=await _skip_rest_of_line(stream))
 
 
 async def _skip_rest_of_line(stream: asyncio.StreamReader) -> int:
     dropped = 0
     while True:
         try:
-            dropped += len(await stream.readuntil(b"\n")) - 1
-            return dropped
+            return dropped + len(await stream.readuntil(b"\n"))
         except asyncio.IncompleteReadError as exc:
             return dropped + len(exc.partial)
         except asyncio.LimitOverrunError as exc:
-            dropped += len(await stream.read(exc.consumed))
+            dropped += len(await stream.readexactly(exc.consumed))
+
+
+def _strip(raw: bytes) -> bytes:
+    return raw.rstrip(b"\r\n")

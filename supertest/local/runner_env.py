@@ -32,7 +32,6 @@ INHERITED = (
     "PW_SCREENSHOT",
     "PW_RETRIES",
     "UPLOAD_ATTEMPTS",
-    "SUPERTEST_LOG_LINE_MAX_BYTES",
     "SUPERTEST_MAX_EVENTS",
 )
 
@@ -73,6 +72,8 @@ def runner_env(
         ARTIFACTS_DIR=str(settings.effective_artifacts_dir),
         MAX_CONCURRENT_TESTS=str(record.spec.get("workers") or settings.max_concurrent_tests),
         RUN_BACKEND="local",
+        # The runner cuts its lines where the relay would: one setting (LOG_LINE_MAX_BYTES) for both.
+        SUPERTEST_LOG_LINE_MAX_BYTES=str(settings.log_line_max_bytes),
     )
     if secret_names:
         env["SUPERTEST_MASK_NAMES"] = ",".join(secret_names)

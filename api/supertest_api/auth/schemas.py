@@ -4,10 +4,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from supertest_api.common import CamelModel
+from supertest_api.common import CamelModel, RequestModel
 
 
-class LoginIn(CamelModel):
+class LoginIn(RequestModel):
     api_key: str = Field(min_length=1, max_length=512, description="An API key, as printed by `supertest dev`")
 
 

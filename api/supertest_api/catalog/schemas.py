@@ -5,14 +5,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from supertest_api.common import CamelModel
+from supertest_api.common import CamelModel, RequestModel
 
 Language = Literal["javascript", "typescript"]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 
 
-class TestIn(CamelModel):
+class TestIn(RequestModel):
     __test__ = False  # not a pytest class
 
     title: Title
@@ -21,7 +21,7 @@ class TestIn(CamelModel):
     tags: list[Tag] = Field(default_factory=list, max_length=20)
 
 
-class TestPatch(CamelModel):
+class TestPatch(RequestModel):
     __test__ = False
 
     title: Title | None = None

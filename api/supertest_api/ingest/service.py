@@ -12,9 +12,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from supertest.artifacts import ArtifactStore
 from supertest.artifacts.layout import InvalidArtifactPath, run_prefix, safe_relative_path
 from supertest.bus.base import EventBus
-from supertest.events import EventType, RunEvent
+from supertest.events import EventType, RunEvent, truncate_line
 from supertest.run_token import RunClaims
-from supertest.truncation import truncate_line
 from supertest_api.errors import Forbidden, InvalidPath, PayloadTooLarge, ServiceUnavailable
 
 INGEST_PREFIX = "/ingest/runs/"

@@ -5,18 +5,22 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from supertest_api.common import CamelModel
+from supertest.kube.models import MAX_JOB_TESTS
+from supertest_api.common import CamelModel, RequestModel
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Schedule = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
 TimeZone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-TestIds = Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=32)]], Field(max_length=200)]
+# A job runs as one JobRun, whose CRD takes at most MAX_JOB_TESTS tests.
+TestIds = Annotated[
+    list[Annotated[str, StringConstraints(min_length=1, max_length=32)]], Field(max_length=MAX_JOB_TESTS)
+]
 Policy = Literal["Allow", "Forbid", "Replace"]
 Deadline = Annotated[int, Field(ge=1, le=86_400)]
 HistoryLimit = Annotated[int, Field(ge=0, le=100)]
 
 
-class JobIn(CamelModel):
+class JobIn(RequestModel):
     name: Name
     description: Annotated[str, StringConstraints(max_length=2000)] = ""
     schedule: Schedule | None = Field(default=None, description="5-field cron expression (or @hourly, @daily...)")
@@ -29,7 +33,7 @@ class JobIn(CamelModel):
     failed_runs_history_limit: HistoryLimit = 1
 
 
-class JobPatch(CamelModel):
+class JobPatch(RequestModel):
     name: Name | None = None
     description: Annotated[str, StringConstraints(max_length=2000)] | None = None
     schedule: Schedule | None = Field(default=None, description="Empty string removes the schedule")

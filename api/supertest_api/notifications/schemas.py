@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from supertest_api.common import CamelModel
+from supertest_api.common import CamelModel, RequestModel
 
 ChannelName = Annotated[
     str,
@@ -20,11 +20,7 @@ def _default_events() -> list[EventName]:
     return ["failure", "recovery"]
 
 
-class StrictIn(CamelModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class WebhookChannelIn(StrictIn):
+class WebhookChannelIn(RequestModel):
     kind: Literal["webhook"]
     name: ChannelName
     url: HttpUrl
@@ -39,13 +35,13 @@ class WebhookChannelIn(StrictIn):
     )
 
 
-class SlackChannelIn(StrictIn):
+class SlackChannelIn(RequestModel):
     kind: Literal["slack"]
     name: ChannelName
     webhook_url: HttpUrl = Field(description="The Slack incoming-webhook URL (a credential: write-only)")
 
 
-class EmailChannelIn(StrictIn):
+class EmailChannelIn(RequestModel):
     kind: Literal["email"]
     name: ChannelName
     host: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=253)]
@@ -86,7 +82,7 @@ class SendTestOut(CamelModel):
     duration_ms: int
 
 
-class RuleIn(StrictIn):
+class RuleIn(RequestModel):
     channel_id: str = Field(min_length=1, max_length=32)
     job_id: str | None = Field(default=None, max_length=32)
     test_id: str | None = Field(default=None, max_length=32)

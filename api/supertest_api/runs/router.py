@@ -154,7 +154,8 @@ def list_runs(
     test_id: Annotated[str | None, Query(alias="testId", max_length=32)] = None,
     job_id: Annotated[str | None, Query(alias="jobId", max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    # Bounded so a huge offset is a 422, not a database overflow (Postgres OFFSET is a bigint).
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> schemas.RunListOut:
     flt = run_repo.RunFilter(
         phase=[p.value for p in phase or []],

@@ -6,8 +6,9 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from supertest.events import Summary
+from supertest.kube.models import MAX_JOB_TESTS
 from supertest.phases import Phase
-from supertest_api.common import CamelModel
+from supertest_api.common import CamelModel, RequestModel
 
 Language = Literal["javascript", "typescript"]
 RunKindName = Literal["test", "job"]
@@ -16,7 +17,7 @@ Timeout = Annotated[int, Field(ge=1, le=86_400, description="Run timeout; defaul
 Title = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 
 
-class SubmitTestIn(CamelModel):
+class SubmitTestIn(RequestModel):
     script: str | None = Field(default=None, description="Playwright Test source; omit to run the stored `testId`")
     language: Language | None = None
     title: Title | None = None
@@ -25,22 +26,22 @@ class SubmitTestIn(CamelModel):
     timeout_seconds: Timeout | None = None
 
 
-class RunOptionsIn(CamelModel):
+class RunOptionsIn(RequestModel):
     """Options when running a stored test or job by id."""
 
     priority: Priority = 0
     timeout_seconds: Timeout | None = None
 
 
-class InlineTestIn(CamelModel):
+class InlineTestIn(RequestModel):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     script: str
     language: Language = "javascript"
 
 
-class SubmitJobIn(CamelModel):
+class SubmitJobIn(RequestModel):
     job_id: str | None = Field(default=None, max_length=32, description="A stored job; or give `tests` inline")
-    tests: list[InlineTestIn] | None = Field(default=None, max_length=200)
+    tests: list[InlineTestIn] | None = Field(default=None, max_length=MAX_JOB_TESTS)
     title: Title | None = None
     priority: Priority = 0
     timeout_seconds: Timeout | None = None

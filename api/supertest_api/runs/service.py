@@ -18,6 +18,7 @@ from supertest.db import runs as run_repo
 from supertest.db.engine import in_session
 from supertest.db.models import JobRecord, RunRecord, TestRecord
 from supertest.events import Summary
+from supertest.kube.models import MAX_JOB_TESTS, MAX_RUN_SCRIPT_BYTES
 from supertest.launch import (
     Idempotency,
     Language,
@@ -30,7 +31,14 @@ from supertest.launch import (
 )
 from supertest.phases import IllegalTransition, Phase
 from supertest.settings import ApiSettings
-from supertest_api.errors import Conflict, IdempotencyKeyReused, NotFoundError, QueueFullError, ValidationFailed
+from supertest_api.errors import (
+    Conflict,
+    IdempotencyKeyReused,
+    NotFoundError,
+    PayloadTooLarge,
+    QueueFullError,
+    ValidationFailed,
+)
 from supertest_api.metrics.service import ApiMetrics
 from supertest_api.runs.schemas import (
     RunListOut,
@@ -265,6 +273,7 @@ def _job_run(
     job_ref: str | None = None,
 ) -> RunRequest:
     """A job's run request: inline tests, a stored job's tests, or a jobRef; the options are the body's."""
+    check_run_limits(scripts)
     return RunRequest(
         kind="job",
         scripts=scripts,
@@ -276,6 +285,24 @@ def _job_run(
         timeout_seconds=body.timeout_seconds,
         workers=body.workers,
     )
+
+
+def check_run_limits(scripts: Sequence[ScriptSpec]) -> None:
+    """Refuse what Kubernetes would refuse later (the CRD's test count, the scripts ConfigMap's size): the same
+    limits in local mode, so a job behaves alike in both."""
+    if len(scripts) > MAX_JOB_TESTS:
+        raise ValidationFailed(
+            f"a job run has at most {MAX_JOB_TESTS} tests; this one has {len(scripts)}",
+            details=[{"loc": ["body", "tests"], "msg": f"at most {MAX_JOB_TESTS} tests"}],
+            reject_reason="too_large",
+        )
+    size = sum(len(s.script.encode("utf-8")) for s in scripts)
+    if size > MAX_RUN_SCRIPT_BYTES:
+        raise PayloadTooLarge(
+            f"the run's scripts are {size} bytes together; the limit is {MAX_RUN_SCRIPT_BYTES} bytes "
+            "(they travel in one Kubernetes ConfigMap, which holds at most 1 MiB)",
+            details={"size": size, "limit": MAX_RUN_SCRIPT_BYTES},
+        )
 
 
 # -- reading and cancelling -----------------------------------------------------------------------

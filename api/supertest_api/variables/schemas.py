@@ -3,25 +3,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from supertest_api.common import CamelModel
+from supertest_api.common import CamelModel, RequestModel
 
 VarName = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
-class VariableIn(CamelModel):
-    model_config = ConfigDict(extra="forbid")
-
+class VariableIn(RequestModel):
     name: VarName
     value: str = Field(max_length=32_768, description="Write-only for secrets")
     secret: bool = False
     job_id: str | None = Field(default=None, max_length=32, description="None: project-wide")
 
 
-class VariableUpdateIn(CamelModel):
-    model_config = ConfigDict(extra="forbid")
-
+class VariableUpdateIn(RequestModel):
     value: str = Field(max_length=32_768)
 
 

@@ -32,6 +32,7 @@ from supertest_operator.builders import (
 )
 from supertest_operator.cluster import Snapshot
 from supertest_operator.context import OperatorContext
+from supertest_operator.handlers.children import delete_children
 from supertest_operator.handlers.retries import error_update
 from supertest_operator.run import RunView
 from supertest_operator.status_writer import apply
@@ -145,19 +146,32 @@ async def create_children(
     """Create (or find) the token Secret, the ConfigMap and the pod; 409 means a previous try already did."""
     configmap = build_configmap(view.ref, files)
     pod = build_pod(view.ref, spec, files, attempt, ctx.settings)
-    try:
-        if ctx.settings.ingest_url:
-            # Before the pod: a pod whose env names a missing Secret fails with CreateContainerConfigError.
-            token = build_token_secret(view.ref, spec, attempt, ctx.settings, datetime.now(UTC))
+    if ctx.settings.ingest_url:
+        # Before the pod: a pod whose env names a missing Secret fails with CreateContainerConfigError.
+        token = build_token_secret(view.ref, spec, attempt, ctx.settings, datetime.now(UTC))
+        try:
             await _create(ctx, core_path("secrets", view.ref.namespace), token)
-        creations = [_create(ctx, core_path("pods", view.ref.namespace), pod)]
-        if configmap is not None:
-            # In parallel: a pod whose ConfigMap is not there yet just waits for it (ContainerCreating).
-            creations.append(_create(ctx, core_path("configmaps", view.ref.namespace), configmap))
-        await asyncio.gather(*creations)
-    except KubeError as exc:
-        message, status = f"could not create the run's pod: {exc.message}", exc.status
-        await apply(ctx, view.ref, lambda v: _creation_failed(ctx, v, message, status))
+        except KubeError as refusal:
+            message = f"Kubernetes refused the run's token Secret ({refusal.status}): {refusal.message}"
+            status = refusal.status
+            await apply(ctx, view.ref, lambda v: _creation_failed(ctx, v, message, status))
+            return
+    creations = {"pod": _create(ctx, core_path("pods", view.ref.namespace), pod)}
+    if configmap is not None:
+        # In parallel: a pod whose ConfigMap is not there yet just waits for it (ContainerCreating).
+        creations["script ConfigMap"] = _create(ctx, core_path("configmaps", view.ref.namespace), configmap)
+    # Both calls finish before we look: a refused ConfigMap must not leave a pod created after its clean-up.
+    outcomes = dict(zip(creations, await asyncio.gather(*creations.values(), return_exceptions=True), strict=True))
+    for outcome in outcomes.values():
+        if isinstance(outcome, BaseException) and not isinstance(outcome, KubeError):
+            raise outcome
+    refused = [(what, o) for what, o in outcomes.items() if isinstance(o, KubeError)]
+    if refused:
+        what, exc = refused[-1]  # the ConfigMap's refusal, when both were refused: it is the likelier cause
+        message, status = f"Kubernetes refused the run's {what} ({exc.status}): {exc.message}", exc.status
+        new = await apply(ctx, view.ref, lambda v: _creation_failed(ctx, v, message, status))
+        if new is not None and new.phase is Phase.ERROR:
+            await delete_children(ctx, view.ref, view.status.pod_name)
 
 
 def _creation_failed(ctx: OperatorContext, view: RunView, message: str, status: int) -> Update | None:

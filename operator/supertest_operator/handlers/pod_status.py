@@ -19,6 +19,7 @@ from supertest.kube.names import LABEL_KIND, LABEL_RUN, resource_for_kind
 from supertest.phases import ACTIVE_PHASES, ExitCode, Phase, phase_for_exit_code
 from supertest.verdict import Verdict, decode
 from supertest_operator.context import OperatorContext
+from supertest_operator.handlers.children import delete_children
 from supertest_operator.handlers.retries import error_update
 from supertest_operator.run import RunRef, RunView
 from supertest_operator.status_writer import apply
@@ -157,7 +158,11 @@ async def on_pod_event(ctx: OperatorContext, event_type: str | None, pod: Mappin
         warning = outcome.phase is not Phase.PASSED
         return Update(outcome.phase, outcome.reason, outcome.message, fields, warning=warning, publish=not said)
 
-    await apply(ctx, ref, decide)
+    new = await apply(ctx, ref, decide)
+    never_ran = not deleted and (pod.get("status") or {}).get("phase") == "Pending"
+    # PodStartFailed: nothing to keep for `kubectl logs`, and the Pending pod would otherwise wait for ever.
+    if never_ran and new is not None and new.phase is Phase.ERROR and new.status.pod_name == pod_name:
+        await delete_children(ctx, ref, pod_name)
 
 
 async def sweep_vanished(ctx: OperatorContext, snap: Any) -> None:

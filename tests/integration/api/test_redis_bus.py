@@ -30,7 +30,7 @@ from supertest.db import apikeys
 from supertest.db.engine import make_engine, make_session_factory, session_scope
 from supertest.db.migrate import upgrade
 from supertest.db.models import RunRecord
-from supertest.events import status_event
+from supertest.events import log_event, status_event
 from supertest.local.dispatcher import LocalDispatcher
 from supertest.phases import Phase
 from supertest.settings import ApiSettings
@@ -238,5 +238,100 @@ def test_redis_lost_right_after_a_submit_commits_is_still_202_and_a_retry_makes_
                 assert stream.status_code == 200
                 first_event = next(line for line in stream.iter_lines() if line.startswith("data:"))
                 assert run_id in first_event
+    finally:
+        server.stop()
+
+
+def restart_redis(server: RedisServer) -> None:
+    """Stop redis-server and start a new one on the same port (no persistence: the streams are gone)."""
+    assert server.process is not None
+    server.process.stop()
+    server.process = None
+    server._boot(timeout=30)
+
+
+def test_sse_resumes_after_a_redis_restart_and_skips_a_malformed_entry(start_api):
+    server = RedisServer.start()
+    try:
+        api = start_api(server.url)
+        with httpx.Client(base_url=api.url, headers=api.auth, timeout=30) as http:
+            res = http.post("/api/test", json={"script": SCRIPT, "title": "followed through a Redis restart"})
+            assert res.status_code == 202, res.text
+            run_id = res.json()["runId"]
+
+        async def scenario() -> tuple[list[str], list[str]]:
+            seen: list[str] = []
+            ids: dict[str, str] = {}
+            got: dict[str, asyncio.Event] = {m: asyncio.Event() for m in ("before", "after", "past-garbage")}
+
+            async def follow() -> None:
+                async with (
+                    httpx.AsyncClient(base_url=api.url, headers=api.auth, timeout=120) as client,
+                    aconnect_sse(client, "GET", f"/api/test-status/sse/{run_id}") as source,
+                ):
+                    assert source.response.status_code == 200
+                    async for sse in source.aiter_sse():
+                        seen.append(sse.data)
+                        for marker, flag in got.items():
+                            if f"log {marker}" in sse.data:
+                                ids.setdefault(marker, sse.id)
+                                flag.set()
+                        if '"phase":"Passed"' in sse.data.replace(" ", ""):
+                            return
+
+            async def publish_until_seen(marker: str, within: float) -> None:
+                """Publish a log line again until the viewer has it: the publisher's own Redis may be coming back."""
+                publisher = RedisEventBus(server.url)
+                try:
+                    deadline = asyncio.get_running_loop().time() + within
+                    while not got[marker].is_set():
+                        assert asyncio.get_running_loop().time() < deadline, f"the viewer never got {marker!r}"
+                        with contextlib.suppress(Exception):
+                            await publisher.publish(log_event(run_id, f"log {marker}"))
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(got[marker].wait(), timeout=1.0)
+                finally:
+                    await publisher.close()
+
+            viewer = asyncio.create_task(follow())
+            try:
+                await publish_until_seen("before", 30)
+                await asyncio.to_thread(restart_redis, server)
+                await publish_until_seen("after", 30)
+                # A foreign entry in the run's stream is skipped (and logged); later events still arrive.
+                raw = redis.Redis.from_url(server.url)
+                try:
+                    raw.xadd(f"supertest:run:{run_id}:events", {"event": "{not json"})
+                    raw.xadd(f"supertest:run:{run_id}:events", {"other": "field"})
+                finally:
+                    raw.close()
+                await publish_until_seen("past-garbage", 30)
+                publisher = RedisEventBus(server.url)
+                try:
+                    await publisher.publish(status_event(run_id, Phase.PASSED, "done"))
+                finally:
+                    await publisher.close()
+                await asyncio.wait_for(viewer, timeout=30)
+            finally:
+                viewer.cancel()
+            # A viewer that reconnects with the Last-Event-ID it had before the restart gets what came after it.
+            resumed: list[str] = []
+            async with (
+                httpx.AsyncClient(base_url=api.url, headers=api.auth, timeout=60) as client,
+                aconnect_sse(
+                    client, "GET", f"/api/test-status/sse/{run_id}", headers={"Last-Event-ID": ids["before"]}
+                ) as source,
+            ):
+                async for sse in source.aiter_sse():
+                    resumed.append(sse.data)
+            return seen, resumed
+
+        seen, resumed = asyncio.run(scenario())
+        assert not any("log before" in data for data in resumed)
+        assert any("log after" in data for data in resumed)
+        assert '"phase":"Passed"' in resumed[-1].replace(" ", "")
+        assert any("log after" in data for data in seen)
+        assert any("log past-garbage" in data for data in seen)
+        assert '"phase":"Passed"' in seen[-1].replace(" ", "")
     finally:
         server.stop()

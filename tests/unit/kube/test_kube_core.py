@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -10,7 +11,13 @@ from supertest.admission import QueueFull
 from supertest.kube.client import KubeError
 from supertest.kube.counting import count_waiting, pod_is_live
 from supertest.kube.manifests import run_manifest
-from supertest.kube.models import human_duration, parse_spec
+from supertest.kube.models import (
+    MAX_JOB_TESTS,
+    MAX_RUN_SCRIPT_BYTES,
+    MAX_SCRIPT_LENGTH,
+    human_duration,
+    parse_spec,
+)
 from supertest.launch import RunRequest, ScriptSpec
 
 REPO = Path(__file__).resolve().parents[3]
@@ -97,3 +104,19 @@ def test_crds_are_typed_and_complete(crd: str) -> None:
         "observedGeneration",
     ):
         assert field in status
+
+
+def _spec_schema(crd: str) -> dict[str, Any]:
+    doc = yaml.safe_load((REPO / "crds" / crd).read_text())
+    return dict(doc["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"])
+
+
+def test_limits_the_api_checks_are_the_crds() -> None:
+    """The API refuses up front what the CRD would refuse; these constants are its copy of the CRD's limits."""
+    jobrun = _spec_schema("jobrun.yaml")
+    assert jobrun["tests"]["maxItems"] == MAX_JOB_TESTS
+    assert jobrun["tests"]["items"]["properties"]["script"]["maxLength"] == MAX_SCRIPT_LENGTH
+    testjob = _spec_schema("testjob.yaml")
+    assert testjob["tests"]["maxItems"] == MAX_JOB_TESTS
+    assert _spec_schema("testrun.yaml")["script"]["maxLength"] == MAX_SCRIPT_LENGTH
+    assert MAX_RUN_SCRIPT_BYTES < 1024 * 1024  # a ConfigMap holds at most 1 MiB

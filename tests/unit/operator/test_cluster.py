@@ -39,3 +39,24 @@ def test_active_counts_phases_and_live_pods_once_per_run() -> None:
     assert snap.has_pod(views[1]) and not snap.has_pod(views[0])
     assert pod_run_key(pod("x", "j", "Running", kind="job")) == ("jobruns", "ns", "j")
     assert pod_run_key({"metadata": {"labels": {}}}) is None
+
+
+def test_a_finished_runs_pending_pod_holds_no_slot() -> None:
+    """A pod that never ran (its ConfigMap refused, its image never pulled) must not hold capacity for its Error run;
+    the same Pending pod of a run still Starting does."""
+    bodies = [
+        run_body("refused", status={"phase": "Error", "podName": "refused-a1"}),
+        run_body("starting", status={"phase": "Starting", "podName": "starting-a1"}),
+        run_body("retrying", status={"phase": "Queued", "podName": "retrying-a1", "attempts": 1}),
+    ]
+    views = [RunView.from_body(b) for b in bodies]
+    snap = Snapshot(
+        runs=views,
+        bodies={v.ref.key: b for v, b in zip(views, bodies, strict=True)},
+        pods=[
+            pod("refused-a1", "refused", "Pending"),
+            pod("starting-a1", "starting", "Pending"),
+            pod("retrying-a1", "retrying", "Pending"),
+        ],
+    )
+    assert snap.active_keys() == {("testruns", "ns", "starting"), ("testruns", "ns", "retrying")}

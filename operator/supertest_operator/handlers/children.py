@@ -1,0 +1,29 @@
+"""Removing a run's children when its attempt ends in Error without having run: the pod and the script ConfigMap.
+
+A pod left behind waiting for a ConfigMap the apiserver refused (or an image that never comes) would sit Pending
+for as long as the run lives; a retry creates both again (creation tolerates 409, so the order never matters).
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from supertest.kube.client import KubeError, core_path
+from supertest_operator.builders import child_name
+from supertest_operator.context import OperatorContext
+from supertest_operator.run import RunRef
+
+log = structlog.get_logger("supertest.operator.children")
+
+
+async def delete_children(ctx: OperatorContext, ref: RunRef, pod_name: str | None) -> None:
+    """Best effort: a failure is logged, and the orphan sweep and the TTL (owner references) still remove them."""
+    paths = [core_path("configmaps", ref.namespace, child_name(ref.name))]
+    if pod_name:
+        paths.append(core_path("pods", ref.namespace, pod_name))
+    for path in paths:
+        try:
+            await ctx.kube.delete(path, grace_seconds=0)  # nothing ran in it: no runner to let finish
+        except KubeError as exc:
+            log.warning("child_delete_failed", run=ref.name, path=path, error=str(exc))
+    ctx.wake.set()  # a slot may be free now
