@@ -35,6 +35,10 @@ class OperatorSettings(CoreSettings):
     timeout_grace_seconds: int = Field(default=30, ge=0, le=3600, alias="TIMEOUT_GRACE_SECONDS")
     # A pod that has not started running after this long is a failure to start (Error, retried).
     start_timeout_seconds: int = Field(default=300, ge=5, le=86_400, alias="START_TIMEOUT_SECONDS")
+    # A run pod's node whose Ready condition has left True this long ago (the node lifecycle controller already
+    # waited its own grace before it said so), or that no longer exists: the attempt ends Error NodeLost and
+    # the pod is force-deleted (its kubelet is gone and will never finish a graceful deletion).
+    node_lost_seconds: float = Field(default=60.0, ge=0, le=86_400, alias="NODE_LOST_SECONDS")
     retry_backoff_seconds: float = Field(default=5.0, ge=0.1, le=3600, alias="RETRY_BACKOFF_SECONDS")
     retry_backoff_max_seconds: float = Field(default=300.0, ge=1, le=86_400, alias="RETRY_BACKOFF_MAX_SECONDS")
 

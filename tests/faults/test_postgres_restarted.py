@@ -33,9 +33,9 @@ def test_postgres_restarted_mid_burst(
     answers: list[tuple[str, int, str]] = []
     with (
         httpx.Client(base_url=url, headers=headers, timeout=30) as http,
-        fault(faults_postgres.halt, faults_postgres.resume, seconds=20) as healed,
+        fault(faults_postgres.halt, faults_postgres.resume, seconds=20) as outage,
     ):
-        while not healed.wait(1.0):  # probe the API all through the outage (1 s apart: a probe, not a sync)
+        while not outage.over(poll=1.0):  # probe the API all through the outage, a second apart
             for method, path, body in (("GET", "/api/runs", None), ("POST", "/api/test", {"script": TINY})):
                 resp = http.request(method, path, json=body)
                 answers.append((f"{method} {path}", resp.status_code, resp.headers.get("Retry-After", "")))
