@@ -49,6 +49,9 @@ class OperatorSettings(CoreSettings):
     retention_interval_seconds: float = Field(default=3600.0, ge=1, alias="RETENTION_INTERVAL_SECONDS")
     retention_batch_size: int = Field(default=200, ge=1, le=10_000, alias="RETENTION_BATCH_SIZE")
     orphan_interval_seconds: float = Field(default=60.0, ge=1, alias="ORPHAN_INTERVAL_SECONDS")
+    # An unfinished row whose resource is missing is repaired only once it is this old: the API inserts its row
+    # just before it creates the resource.
+    orphan_row_grace_seconds: float = Field(default=60.0, ge=1, le=86_400, alias="ORPHAN_ROW_GRACE_SECONDS")
     reconcile_interval_seconds: float = Field(default=2.0, ge=0.1, le=300, alias="RECONCILE_INTERVAL_SECONDS")
     max_pass_gap_seconds: float = Field(default=1.0, ge=0.0, le=10, alias="MAX_PASS_GAP_SECONDS")
     # The TestJob scheduler waits this long after a wake-up so a burst of changes costs one pass.
