@@ -11,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import time
 from pathlib import Path
 
 import structlog
 
 log = structlog.get_logger("supertest.dispatcher")
 PIDFILE = "runner.pid"
+GONE_TIMEOUT_SECONDS = 10.0
 
 
 def record_runner(run_dir: Path, pid: int) -> None:
@@ -41,5 +43,9 @@ def stop_orphan_runner(run_dir: Path, run_id: str) -> bool:
         return False
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)  # its own session: the group is the runner and its Playwright children
+    # Gone before the run is requeued, or for a moment the old and the new runner would both hold a slot.
+    deadline = time.monotonic() + GONE_TIMEOUT_SECONDS
+    while _is_runner_of(pid, run_id) and time.monotonic() < deadline:
+        time.sleep(0.02)  # a SIGKILLed process is gone within milliseconds; bounded by the deadline
     log.warning("orphan_runner_stopped", run_id=run_id, pid=pid)
     return True
