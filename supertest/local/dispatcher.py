@@ -32,7 +32,7 @@ from supertest.db.ids import new_run_id
 from supertest.db.models import RunRecord
 from supertest.events import EventType, RunEvent, decode_stdout_event, log_event, status_event
 from supertest.launch import LaunchedRun, RunAlreadyFinished, RunRequest, scripts_from_spec
-from supertest.local.orphan_runners import record_runner, stop_orphan_runner
+from supertest.local.orphan_runners import stop_orphan_runners
 from supertest.local.workspace import write_scripts
 from supertest.phases import IllegalTransition, Phase, phase_for_exit_code
 from supertest.settings import CoreSettings
@@ -154,8 +154,9 @@ class LocalDispatcher:
         ]
 
     def _recover_orphans(self, session: Session) -> None:
-        for record in run_repo.active_runs(session):
-            stop_orphan_runner(self._settings.home / "runs" / record.id, record.id)
+        active = run_repo.active_runs(session)
+        stop_orphan_runners(self._settings.home, [r.id for r in active])
+        for record in active:
             if record.attempts < MAX_RECOVERY_ATTEMPTS:
                 change = run_repo.PhaseUpdate(Phase.QUEUED, "requeued: the dispatcher restarted while it ran")
             else:
@@ -206,7 +207,7 @@ class LocalDispatcher:
         env = {**env, **{k: v for k, v in resolved.env.items() if k not in (record.spec.get("env") or {})}}
         if resolved.secret_names:
             env["SUPERTEST_MASK_NAMES"] = ",".join(resolved.secret_names)
-        process = await asyncio.create_subprocess_exec(
+        return await asyncio.create_subprocess_exec(
             *self._runner_command,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
@@ -215,8 +216,6 @@ class LocalDispatcher:
             start_new_session=True,  # its own process group; the runner itself tears down Playwright's
             limit=1 << 20,
         )
-        await asyncio.to_thread(record_runner, run_dir, process.pid)  # found again if this server is killed
-        return process
 
     def _runner_env(self, record: RunRecord, scripts_dir: Path, work_dir: Path) -> dict[str, str]:
         s = self._settings

@@ -2,8 +2,8 @@
 
 Each runner runs in its own session, so a SIGKILL of `supertest dev` leaves it running. A restarted dispatcher
 requeues the run; without this, the old runner and the new one would both run it, over the running capacity.
-The pid is kept in the run's directory and trusted only if /proc shows the same run's runner behind it (pids are
-reused); where /proc is missing (macOS) the orphan is left to finish on its own.
+Runners are found in /proc by what the dispatcher put in their environment (this home, the run's id), which also
+finds one launched in the instant before the kill; where /proc is missing (macOS) an orphan finishes on its own.
 """
 
 from __future__ import annotations
@@ -12,40 +12,51 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import structlog
 
 log = structlog.get_logger("supertest.dispatcher")
-PIDFILE = "runner.pid"
 GONE_TIMEOUT_SECONDS = 10.0
+RUNNER_MODULE = b"supertest_runner"
 
 
-def record_runner(run_dir: Path, pid: int) -> None:
-    (run_dir / PIDFILE).write_text(f"{pid}\n")
-
-
-def _is_runner_of(pid: int, run_id: str) -> bool:
+def _environ(pid: str) -> dict[bytes, bytes]:
     try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    except OSError:  # gone, not ours, or no /proc
-        return False
-    return f"SUPERTEST_RUN_ID={run_id}".encode() in environ
+        if RUNNER_MODULE not in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return {}
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:  # gone, or another user's
+        return {}
+    return dict(item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
 
 
-def stop_orphan_runner(run_dir: Path, run_id: str) -> bool:
-    """SIGKILL the process group of the run's previous runner, if it is still that runner; True if it was."""
-    try:
-        pid = int((run_dir / PIDFILE).read_text().strip())
-    except (OSError, ValueError):
-        return False
-    if not _is_runner_of(pid, run_id):
-        return False
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)  # its own session: the group is the runner and its Playwright children
-    # Gone before the run is requeued, or for a moment the old and the new runner would both hold a slot.
+def find_runners(home: Path, run_ids: Iterable[str], proc: Path = Path("/proc")) -> dict[int, str]:
+    """pid -> run id of the runner processes of this home running one of `run_ids`."""
+    wanted = {r.encode() for r in run_ids}
+    found: dict[int, str] = {}
+    if not wanted or not proc.is_dir():
+        return found
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        env = _environ(entry.name)
+        if env.get(b"SUPERTEST_HOME") == str(home).encode() and env.get(b"SUPERTEST_RUN_ID") in wanted:
+            found[int(entry.name)] = env[b"SUPERTEST_RUN_ID"].decode()
+    return found
+
+
+def stop_orphan_runners(home: Path, run_ids: Iterable[str]) -> dict[int, str]:
+    """SIGKILL the process groups of these runs' runners and wait (bounded) until they are gone."""
+    ids = list(run_ids)
+    runners = find_runners(home, ids)
+    for pid, run_id in runners.items():
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)  # its own session: the group is the runner and its Playwright children
+        log.warning("orphan_runner_stopped", run_id=run_id, pid=pid)
+    # Gone before the runs are requeued, or for a moment the old and the new runner would both hold a slot.
     deadline = time.monotonic() + GONE_TIMEOUT_SECONDS
-    while _is_runner_of(pid, run_id) and time.monotonic() < deadline:
+    while runners and find_runners(home, ids) and time.monotonic() < deadline:
         time.sleep(0.02)  # a SIGKILLed process is gone within milliseconds; bounded by the deadline
-    log.warning("orphan_runner_stopped", run_id=run_id, pid=pid)
-    return True
+    return runners

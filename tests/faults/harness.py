@@ -104,7 +104,7 @@ def summary_table(outcomes: list[Outcome]) -> str:
 class Burst:
     """A burst of TestRuns (passing, failing and slow), watched from before the first until checked."""
 
-    def __init__(self, cluster: Cluster, api: k8s.ApiClient, scenario: str, count: int = 24) -> None:
+    def __init__(self, cluster: Cluster, api: k8s.ApiClient, scenario: str, count: int = 20) -> None:
         self.cluster = cluster
         self.scenario = scenario
         self.expected: dict[str, str] = {}

@@ -2,7 +2,7 @@
 
 Where it is still used, and why: the e2e tier and the chart install run on a real kubelet with containerd
 (tests/k8s/node.py, tests/e2e/kubelet/). This agent remains only where container start-up would swamp what is
-measured: the fault tier's bursts (tests/faults/: 24-30 runs, 4 at a time) and the admission and
+measured: the fault tier's bursts (tests/faults/: 20-30 runs, 4 at a time) and the admission and
 schedule benchmarks (bench/), which time the control loop, not the runtime. New tests of pods, images or
 isolation belong on the real node.
 
