@@ -2,7 +2,7 @@
 other tier shares them), the session's control plane and node agent, and the e2e tier's cluster helpers.
 
 The node agent (tests/k8s/node_agent.py, pods as local processes) stands in for kubelet here on purpose: each
-scenario runs a burst of 24 runs, and container start-up on a real node would swamp what is measured.
+scenario runs a burst of 20-30 runs, and container start-up on a real node would swamp what is measured.
 """
 
 from __future__ import annotations
