@@ -147,7 +147,9 @@ class LocalDispatcher:
 
     def _admit_batch(self, session: Session) -> list[RunRecord]:
         capacity = self._settings.running_capacity
-        running = run_repo.count_active(session)
+        # A slot is held until the runner process has exited, not only until its row says it finished: a runner
+        # reports its end and then still exits (the fault tier's process sampler saw one over the capacity).
+        running = len({r.id for r in run_repo.active_runs(session)} | set(self._active))
         chosen = select_to_admit(run_repo.queued_candidates(session, capacity), running, capacity)
         return [
             run_repo.apply_phase(session, c.run_id, run_repo.PhaseUpdate(Phase.STARTING, "admitted")) for c in chosen
