@@ -23,6 +23,14 @@ from tests.support.local_server import local_server, wait_for
 RUNS = 20
 
 
+def _parent(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])  # the field after the state; the name may contain spaces
+
+
 class RunnerSampler:
     """Samples the runner processes of one SUPERTEST_HOME from /proc (every 0.1 s: a sampler, not a sync)."""
 
@@ -56,7 +64,9 @@ class RunnerSampler:
                 continue
             if env.get(b"SUPERTEST_HOME", b"").decode() == self.home:
                 found[int(entry.name)] = env.get(b"SUPERTEST_RUN_ID", b"?").decode()
-        return found
+        # A runner's own child between its fork and its exec (Playwright's launch) still shows the runner's command
+        # line and environment: it is that runner, not a second one.
+        return {pid: run for pid, run in found.items() if _parent(pid) not in found}
 
     def _loop(self) -> None:
         while not self._stop.wait(0.1):
