@@ -34,5 +34,5 @@ step "import contracts (layers, independence, no import cycles)"
 step "UI API types match the OpenAPI schema (openapi-typescript)"
 bash scripts/gen-ui-types.sh --check
 
-step "pytest: unit, integration, e2e"
+step "pytest: unit, integration, e2e, faults"
 .venv/bin/python -m pytest tests "$@"

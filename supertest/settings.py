@@ -158,6 +158,9 @@ class ApiSettings(CoreSettings):
     port: int = Field(default=8000, ge=1, le=65535, alias="SUPERTEST_PORT")
     session_secret: SecretStr | None = Field(default=None, alias="SESSION_SECRET")
     kube_namespace: str = Field(default="default", alias="SUPERTEST_NAMESPACE")
+    # Test-only fault hook (tests/faults/test_api_killed.py): the process SIGKILLs itself right after a run's row
+    # is committed and before its resource is created, the window that the operator's orphan-row repair covers.
+    fault_kill_after_row_insert: bool = Field(default=False, alias="SUPERTEST_FAULT_KILL_AFTER_ROW_INSERT")
 
     @model_validator(mode="after")
     def _refuse_placeholder_session_secret(self) -> ApiSettings:

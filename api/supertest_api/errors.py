@@ -12,6 +12,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from supertest.admission import QueueFull
@@ -28,6 +29,8 @@ log = structlog.get_logger("supertest.api")
 
 # Seconds a client should wait before resubmitting after a 429; runs take tens of seconds.
 QUEUE_FULL_RETRY_AFTER = 15
+# After a 503 for an unreachable database: a restart or fail-over takes seconds.
+DATABASE_DOWN_RETRY_AFTER = 5
 
 
 class ApiError(Exception):
@@ -153,6 +156,12 @@ def from_core(exc: Exception) -> ApiError | None:
         return from_kube(exc)
     if isinstance(exc, BusUnavailable):
         return ServiceUnavailable(f"the event bus is unreachable; try again shortly ({exc})")
+    if isinstance(exc, OperationalError):
+        # Connection refused or dropped: the database is down or restarting, which is no bug of the request.
+        return ServiceUnavailable(
+            "the database is unreachable; try again shortly",
+            headers={"Retry-After": str(DATABASE_DOWN_RETRY_AFTER)},
+        )
     return None
 
 
@@ -234,6 +243,7 @@ def install_error_handlers(app: FastAPI) -> None:
         IllegalTransition,
         BusUnavailable,
         KubeError,
+        OperationalError,
     ):
         app.add_exception_handler(core, on_core_error)
     app.add_exception_handler(RequestValidationError, on_validation)

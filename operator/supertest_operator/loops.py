@@ -23,6 +23,7 @@ from supertest_operator.handlers import (
     admission,
     cancel,
     cleanup,
+    node_loss,
     orphans,
     pod_status,
     retries,
@@ -42,6 +43,7 @@ async def reconcile_once(ctx: OperatorContext) -> int:
         await cancel.sweep(ctx, snap.runs)
         await timeout.check(ctx, snap)
         await pod_status.sweep_vanished(ctx, snap)
+        await node_loss.sweep(ctx, snap)
         now = datetime.now(UTC)
         for view in snap.runs:
             if retries.retry_due(view, now):

@@ -40,6 +40,10 @@ class OperatorSettings(CoreSettings):
     timeout_grace_seconds: int = Field(default=30, ge=0, le=3600, alias="TIMEOUT_GRACE_SECONDS")
     # A pod that has not started running after this long is a failure to start (Error, retried).
     start_timeout_seconds: int = Field(default=300, ge=5, le=86_400, alias="START_TIMEOUT_SECONDS")
+    # A run pod's node whose Ready condition has left True this long ago (the node lifecycle controller already
+    # waited its own grace before it said so), or that no longer exists: the attempt ends Error NodeLost and
+    # the pod is force-deleted (its kubelet is gone and will never finish a graceful deletion).
+    node_lost_seconds: float = Field(default=60.0, ge=0, le=86_400, alias="NODE_LOST_SECONDS")
     retry_backoff_seconds: float = Field(default=5.0, ge=0.1, le=3600, alias="RETRY_BACKOFF_SECONDS")
     retry_backoff_max_seconds: float = Field(default=300.0, ge=1, le=86_400, alias="RETRY_BACKOFF_MAX_SECONDS")
 
@@ -50,6 +54,9 @@ class OperatorSettings(CoreSettings):
     retention_interval_seconds: float = Field(default=3600.0, ge=1, alias="RETENTION_INTERVAL_SECONDS")
     retention_batch_size: int = Field(default=200, ge=1, le=10_000, alias="RETENTION_BATCH_SIZE")
     orphan_interval_seconds: float = Field(default=60.0, ge=1, alias="ORPHAN_INTERVAL_SECONDS")
+    # An unfinished row whose resource is missing is repaired only once it is this old: the API inserts its row
+    # just before it creates the resource.
+    orphan_row_grace_seconds: float = Field(default=60.0, ge=1, le=86_400, alias="ORPHAN_ROW_GRACE_SECONDS")
     reconcile_interval_seconds: float = Field(default=2.0, ge=0.1, le=300, alias="RECONCILE_INTERVAL_SECONDS")
     max_pass_gap_seconds: float = Field(default=1.0, ge=0.0, le=10, alias="MAX_PASS_GAP_SECONDS")
     # The TestJob scheduler waits this long after a wake-up so a burst of changes costs one pass.

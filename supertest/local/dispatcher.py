@@ -35,7 +35,8 @@ from supertest.db.models import RunRecord
 from supertest.events import EventType, RunEvent, decode_stdout_event, log_event, status_event, truncate_line
 from supertest.launch import LaunchedRun, RunAlreadyFinished, RunRequest, scripts_from_spec
 from supertest.local.lines import read_line
-from supertest.local.runner_env import runner_env
+from supertest.local.orphan_runners import stop_orphan_runners
+from supertest.local.runner_env import run_dir_of, runner_env
 from supertest.local.workspace import write_scripts
 from supertest.phases import IllegalTransition, Phase, phase_for_exit_code
 from supertest.settings import CoreSettings
@@ -155,14 +156,18 @@ class LocalDispatcher:
 
     def _admit_batch(self, session: Session) -> list[RunRecord]:
         capacity = self._settings.running_capacity
-        running = run_repo.count_active(session)
+        # A slot is held until the runner process has exited, not only until its row says it finished: a runner
+        # reports its end and then still exits (the fault tier's process sampler saw one over the capacity).
+        running = len({r.id for r in run_repo.active_runs(session)} | set(self._active))
         chosen = select_to_admit(run_repo.queued_candidates(session, capacity), running, capacity)
         return [
             run_repo.apply_phase(session, c.run_id, run_repo.PhaseUpdate(Phase.STARTING, "admitted")) for c in chosen
         ]
 
     def _recover_orphans(self, session: Session) -> None:
-        for record in run_repo.active_runs(session):
+        active = run_repo.active_runs(session)
+        stop_orphan_runners(self._settings.home, [r.id for r in active])
+        for record in active:
             if record.attempts < MAX_RECOVERY_ATTEMPTS:
                 change = run_repo.PhaseUpdate(Phase.QUEUED, "requeued: the dispatcher restarted while it ran")
             else:
@@ -231,7 +236,7 @@ class LocalDispatcher:
             await publish_or_warn(self._bus, status_event(run_id, verdict.phase, verdict.message))
 
     def _run_dir(self, run_id: str) -> Path:
-        return self._settings.home / "runs" / run_id
+        return run_dir_of(self._settings.home, run_id)
 
     async def _launch(self, record: RunRecord) -> asyncio.subprocess.Process:
         run_dir = self._run_dir(record.id)

@@ -36,6 +36,11 @@ INHERITED = (
 )
 
 
+def run_dir_of(home: Path, run_id: str) -> Path:
+    """A local run's own folder, which is also its runner's SUPERTEST_HOME (how orphan_runners finds it again)."""
+    return home / "runs" / run_id
+
+
 def runner_env(
     settings: CoreSettings,
     server_env: Mapping[str, str],

@@ -77,6 +77,18 @@ def e2e(
     s3_server: S3Server,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> E2eEnv:
+    return make_env(control_plane, node_agent, redis_url, postgres_server, s3_server, tmp_path_factory)
+
+
+def make_env(
+    control_plane: ControlPlane,
+    node_agent: NodeAgent | None,
+    redis_url: str,
+    postgres_server: Any,
+    s3_server: S3Server,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> E2eEnv:
+    """CRDs, a migrated database, two buckets and Playwright on the given services (the fault tier brings its own)."""
     control_plane.install_crds()
     database_url = postgres_server.create_database()
     upgrade(database_url)

@@ -37,23 +37,36 @@ class PodTracker:
         while not self._stop.is_set():
             w = watch.Watch()
             try:
+                if not resource_version:
+                    resource_version = self._relist()
                 for event in w.stream(
                     self._core.list_namespaced_pod,
                     self._ns,
                     label_selector="supertest.dev/run",
                     resource_version=resource_version,
                     timeout_seconds=5,
+                    _request_timeout=(5, 30),
                 ):
                     pod: Any = event["object"]
                     resource_version = pod.metadata.resource_version
                     self._observe(event["type"], pod)
                     if self._stop.is_set():
                         break
-            except Exception as exc:  # 410 Gone or a dropped stream: start over from a fresh list
+            except Exception as exc:  # 410 Gone, a dropped stream, an apiserver restart: start over from a list
                 self.errors.append(repr(exc))
                 resource_version = ""
+                self._stop.wait(0.2)  # back-off while the apiserver is down, not a synchronisation
             finally:
                 w.stop()
+
+    def _relist(self) -> str:
+        """A fresh list replaces what the watch knew: pods deleted while it was down are no longer live."""
+        pods = self._core.list_namespaced_pod(self._ns, label_selector="supertest.dev/run", _request_timeout=10)
+        with self._lock:
+            self.live.clear()
+        for pod in pods.items:
+            self._observe("ADDED", pod)
+        return str(pods.metadata.resource_version)
 
     def _observe(self, kind: str, pod: Any) -> None:
         name = pod.metadata.name

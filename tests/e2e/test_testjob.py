@@ -126,6 +126,10 @@ def test_every_minute_ticks_survive_an_operator_kill_and_keep_history(
 
     # Operator killed before tick 2 and started after it. While it is down, its status write is lost too:
     # the tick must still neither be skipped (it is within startingDeadlineSeconds) nor fire twice.
+    # Run 1 ends first: killed before admitting it, the restarted operator would run it alongside run 2, and either
+    # could finish last; the history limit (newest two by completion) would then keep run 1 or run 2 by chance,
+    # which is what made this test flaky (it waited for exactly {run 2, run 3}).
+    cluster.wait_phase(tick_run("tick", first), "Passed", timeout=50, plural="jobruns")
     second = first + timedelta(minutes=1)
     operator.kill()
     cluster.custom.patch_namespaced_custom_object_status(

@@ -23,6 +23,7 @@ import http.client
 import os
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -177,6 +178,7 @@ class ControlPlane:
     ca: certs.KeyPair | None = None
     startup_seconds: float = 0.0
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    args: dict[str, list[str]] = field(default_factory=dict)  # per component, to restart one (fault tier)
     keep_work_dir: bool = False
     _stopped: bool = False
 
@@ -335,8 +337,23 @@ class ControlPlane:
     def _spawn(self, name: str, args: list[str]) -> None:
         logs = self.work_dir / "logs"
         logs.mkdir(exist_ok=True)
+        self.args[name] = args
         with (logs / f"{name}.log").open("ab") as log:
             self.processes[name] = procs.spawn([str(self.bin_dir / name), *args], label=name, log=log)
+
+    # ----------------------------------------------------------------------------------------------- faults
+    def kill_apiserver(self) -> None:
+        """SIGKILL kube-apiserver (etcd keeps the state): an apiserver crash, for the fault tier."""
+        proc = self.processes["kube-apiserver"]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    def start_apiserver(self, timeout: float = 60.0) -> None:
+        """Start kube-apiserver again after kill_apiserver(), same port, certificates and etcd."""
+        assert self.processes["kube-apiserver"].poll() is not None, "kube-apiserver is still running"
+        self._spawn("kube-apiserver", self.args["kube-apiserver"])
+        self._wait_ready("kube-apiserver", self._apiserver_ready, time.monotonic() + timeout)
 
     def log_path(self, component: str) -> Path:
         return self.work_dir / "logs" / f"{component}.log"

@@ -2,7 +2,7 @@
 
 Where it is still used, and why: the e2e tier and the chart install run on a real kubelet with containerd
 (tests/k8s/node.py, tests/e2e/kubelet/). This agent remains only where container start-up would swamp what is
-measured: the large capacity scenarios (tests/e2e/test_capacity.py: 60 runs, 3 at a time) and the admission and
+measured: the fault tier's bursts (tests/faults/: 20-30 runs, 4 at a time) and the admission and
 schedule benchmarks (bench/), which time the control loop, not the runtime. New tests of pods, images or
 isolation belong on the real node.
 
@@ -95,6 +95,7 @@ from urllib.parse import urlparse
 if __package__ in (None, ""):  # run as a script: make `tests.k8s` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+import urllib3
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
@@ -565,20 +566,35 @@ class NodeAgent:
                 raise
 
     def patch_pod_status(self, pod: Obj, status: Obj) -> None:
+        """Like kubelet's status manager, keep trying while the apiserver is unreachable (restarted, in the
+        fault tier): a finished pod's status must not be lost to an outage."""
         meta = pod["metadata"]
-        try:
-            # merge-patch replaces lists (conditions, containerStatuses) wholesale and merges nothing stale
-            # in.
-            self.core.patch_namespaced_pod_status(
-                meta["name"],
-                meta["namespace"],
-                {"status": status},
-                _content_type="application/merge-patch+json",
-                _preload_content=False,
-            )
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
+        backoff = 0.2
+        while True:
+            try:
+                # merge-patch replaces lists (conditions, containerStatuses) wholesale and merges nothing stale
+                # in.
+                self.core.patch_namespaced_pod_status(
+                    meta["name"],
+                    meta["namespace"],
+                    {"status": status},
+                    _content_type="application/merge-patch+json",
+                    _preload_content=False,
+                    _request_timeout=(5, 30),
+                )
+                return
+            except ApiException as exc:
+                if exc.status == 404:
+                    return
+                if exc.status < 500:
+                    raise
+                why = f"HTTP {exc.status}"
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                why = repr(exc)
+            if self._stopping.wait(backoff):
+                return
+            log.info("pod status patch for %s/%s failed (%s): retrying", meta["namespace"], meta["name"], why)
+            backoff = min(backoff * 2, 5.0)
 
     def read_object(self, kind: str, namespace: str, name: str) -> Obj | None:
         read: Callable[..., Any] = (

@@ -83,9 +83,13 @@ class PostgresServer(Service):
             conn.execute(statement)
 
     def _boot(self, timeout: float) -> None:
+        self._initdb(find_bindir(), self.workdir / "data")
+        self._launch(timeout)
+        self.create_database(self.database)
+
+    def _launch(self, timeout: float) -> None:
         bindir = find_bindir()
         datadir = self.workdir / "data"
-        self._initdb(bindir, datadir)
         settings = {
             "port": self.port,
             "listen_addresses": self.host,
@@ -102,7 +106,6 @@ class PostgresServer(Service):
             stop_signal=signal.SIGINT,  # "fast" shutdown; SIGTERM would wait for clients to disconnect
         )
         wait_for(self._accepts_connections, what=f"postgres on port {self.port}", timeout=timeout, process=process)
-        self.create_database(self.database)
 
     def _initdb(self, bindir: Path, datadir: Path) -> None:
         pwfile = self.workdir / "pwfile"

@@ -286,7 +286,28 @@ class Service:
         return service
 
     def _boot(self, timeout: float) -> None:
+        """First start: prepare the workdir (once), then launch."""
+        self._launch(timeout)
+
+    def _launch(self, timeout: float) -> None:
+        """Start the server process on the same port and data as before, and wait until it serves."""
         raise NotImplementedError
+
+    def halt(self) -> None:
+        """Stop the process but keep port, credentials and data: a crash or an outage (the fault tier)."""
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+
+    def resume(self, timeout: float = 60) -> None:
+        """Start again after halt(), on the same port with the same data, as a restarted server would."""
+        assert self.process is None, f"{self.label} is still running"
+        self._launch(timeout)
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, f"{self.label} is not running"
+        return self.process.popen.pid
 
     def _spawn(self, argv: Sequence[str], **kwargs: Any) -> ManagedProcess:
         self.process = ManagedProcess.spawn(

@@ -29,7 +29,7 @@ class RedisServer(Service):
         auth = f":{self.password}@" if self.password else ""
         return f"redis://{auth}{self.host}:{self.port}/0"
 
-    def _boot(self, timeout: float) -> None:
+    def _launch(self, timeout: float) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise ServiceError("redis-server not found on PATH: run scripts/install-system-deps.sh")

@@ -104,15 +104,17 @@ class S3Server(Service):
         return name
 
     def _boot(self, timeout: float) -> None:
-        binary = ensure_binary()
         data = self.workdir / "data"
         data.mkdir()
         self.metadata = self._metadata_mode(data)
-        posix_options: list[str] = []
         if self.metadata == "sidecar":
-            sidecar = self.workdir / "meta"  # must not be inside the data root
-            sidecar.mkdir()
-            posix_options = ["--sidecar", str(sidecar)]
+            (self.workdir / "meta").mkdir()  # must not be inside the data root
+        self._launch(timeout)
+
+    def _launch(self, timeout: float) -> None:
+        binary = ensure_binary()
+        data = self.workdir / "data"
+        posix_options = ["--sidecar", str(self.workdir / "meta")] if self.metadata == "sidecar" else []
         process = self._spawn([
             str(binary),
             "--access", self.access_key,

@@ -72,7 +72,7 @@ def local_server(home: Path, env: dict[str, str] | None = None, startup_timeout:
     home.mkdir(parents=True, exist_ok=True)
     log_path = home / "server.log"
     full_env = {**os.environ, "SUPERTEST_HOME": str(home), "LOG_LEVEL": "INFO", **(env or {})}
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:  # appended: a restarted server keeps the earlier log
         process = subprocess.Popen(
             [sys.executable, "-m", "supertest.cli.main", "dev", "--no-browser", "--port", str(port)],
             cwd=REPO,

@@ -10,6 +10,8 @@ becomes QueueFull.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -90,6 +92,8 @@ class KubernetesLauncher:
 
         row = run_repo.queued_record(run_id, request, self._namespace, spec=manifest["spec"])
         await self._db(lambda s: run_repo.insert_new(s, row))
+        if self._settings.fault_kill_after_row_insert:
+            os.kill(os.getpid(), signal.SIGKILL)  # test-only: a crash in the worst place (see ApiSettings)
         try:
             created = await self.kube.create(run_path(resource, self._namespace), manifest)
         except KubeError as exc:

@@ -1,5 +1,5 @@
 """Pods and ConfigMaps labelled supertest.dev/run whose owning run is gone are deleted; unfinished
-Postgres rows whose run is gone are closed as Cancelled.
+Postgres rows whose run is gone are closed: Cancelled if it was deleted, Error if it was never created.
 
 The garbage collector normally does this through owner references; this sweep covers children that lost
 them (hand-made, or a cluster without the GC) and runs under the admission lock so a pod created for a
@@ -27,7 +27,7 @@ from supertest_operator.context import OperatorContext
 from supertest_operator.handlers.cancel import DELETED_MESSAGE
 
 log = structlog.get_logger("supertest.operator.orphans")
-GRACE = timedelta(minutes=1)
+NEVER_CREATED_MESSAGE = "the run was never created in the cluster (the API stopped after saving it); nothing ran"
 
 
 def is_orphan(child: dict[str, Any], live_uids: set[str]) -> bool:
@@ -54,22 +54,29 @@ async def sweep(ctx: OperatorContext) -> int:
     if ctx.sessions is not None:
         live_runs = {(v.ref.namespace, v.name) for v in snap.runs}
         sessions, namespaces = ctx.sessions, ctx.settings.namespace_list
-        removed += await asyncio.to_thread(cancel_vanished_rows, sessions, namespaces, live_runs)
+        grace = timedelta(seconds=ctx.settings.orphan_row_grace_seconds)
+        removed += await asyncio.to_thread(repair_vanished_rows, sessions, namespaces, live_runs, grace)
     return removed
 
 
-def cancel_vanished_rows(
-    sessions: sessionmaker[Session], namespaces: list[str], live: set[tuple[str, str]], now: datetime | None = None
+def repair_vanished_rows(
+    sessions: sessionmaker[Session],
+    namespaces: list[str],
+    live: set[tuple[str, str]],
+    grace: timedelta,
+    now: datetime | None = None,
 ) -> int:
-    """Unfinished rows whose resource is gone (deleted while the operator was down): Cancelled.
+    """Unfinished rows whose resource is missing, once older than `grace`, are closed.
 
-    Rows younger than a minute are left alone: the API inserts its row just before it creates the resource.
+    A row with a Kubernetes uid had a resource, deleted while the operator was down: Cancelled. A row without one
+    never had its resource created (the API stopped between its insert and its create): Error, nothing ran.
+    Younger rows are left alone: the API inserts its row just before it creates the resource.
     """
     now = now or datetime.now(UTC)
     unfinished = [Phase.QUEUED.value, Phase.STARTING.value, Phase.RUNNING.value]
     with session_scope(sessions) as session:
         query = select(RunRecord).where(
-            RunRecord.phase.in_(unfinished), RunRecord.created_at < now - GRACE, RunRecord.namespace.is_not(None)
+            RunRecord.phase.in_(unfinished), RunRecord.created_at < now - grace, RunRecord.namespace.is_not(None)
         )
         if namespaces:
             query = query.where(RunRecord.namespace.in_(namespaces))
@@ -77,7 +84,11 @@ def cancel_vanished_rows(
         for row in session.scalars(query):
             if (row.namespace, row.id) in live:
                 continue
-            row.phase, row.completed_at, row.message = Phase.CANCELLED.value, now, DELETED_MESSAGE
-            log.info("vanished_run_cancelled", run=row.id, namespace=row.namespace)
+            if row.k8s_uid:
+                row.phase, row.message = Phase.CANCELLED.value, DELETED_MESSAGE
+            else:
+                row.phase, row.message = Phase.ERROR.value, NEVER_CREATED_MESSAGE
+            row.completed_at = now
+            log.info("vanished_run_closed", run=row.id, namespace=row.namespace, phase=row.phase)
             count += 1
         return count

@@ -340,10 +340,13 @@ def test_lease_namespace_is_the_release_namespace_in_every_mode() -> None:
         assert "supertest-operator-supertest" in json.dumps(lease_role["rules"])
 
 
-def test_no_cluster_role_without_webhook_or_cluster_peering() -> None:
+def test_without_webhook_or_cluster_peering_the_only_cluster_rule_is_listing_nodes() -> None:
+    # Node loss (handlers/node_loss.py) lists Nodes, which are cluster-scoped; nothing else is cluster-wide.
     manifests = render(sets=["operator.webhook.enabled=false"])
-    assert find(manifests, "ClusterRole") == []
-    assert find(manifests, "ClusterRoleBinding") == []
+    assert one(manifests, "ClusterRole", f"{FULL}-operator-cluster")["rules"] == [
+        {"apiGroups": [""], "resources": ["nodes"], "verbs": ["list"]}
+    ]
+    assert len(find(manifests, "ClusterRoleBinding")) == 1
 
 
 def test_secrets_key_is_a_generated_fernet_key_the_api_and_operator_read() -> None:

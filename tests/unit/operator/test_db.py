@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 from supertest_operator.db_mirror import DbMirror
-from supertest_operator.handlers.orphans import cancel_vanished_rows
+from supertest_operator.handlers.orphans import NEVER_CREATED_MESSAGE, repair_vanished_rows
 
 from supertest.db.engine import make_engine, make_session_factory, session_scope
 from supertest.db.models import Base, RunRecord
@@ -21,28 +21,34 @@ def _db(tmp_path: Path) -> sessionmaker[Session]:
     return make_session_factory(engine)
 
 
-def _add(sessions: sessionmaker[Session], run_id: str, phase: str, age: timedelta, namespace: str = "ns") -> None:
+def _add(
+    sessions: sessionmaker[Session], run_id: str, phase: str, age: timedelta, namespace: str = "ns", uid: str = "u"
+) -> None:
     with session_scope(sessions) as session:
-        session.add(RunRecord(id=run_id, kind="test", phase=phase, namespace=namespace, created_at=NOW - age))
+        row = RunRecord(id=run_id, kind="test", phase=phase, namespace=namespace, created_at=NOW - age, k8s_uid=uid)
+        session.add(row)
 
 
-def test_unfinished_rows_of_deleted_runs_become_cancelled(tmp_path: Path) -> None:
+def test_unfinished_rows_of_vanished_runs_are_closed(tmp_path: Path) -> None:
     sessions = _db(tmp_path)
     _add(sessions, "gone", "Running", timedelta(minutes=5))
+    _add(sessions, "never-created", "Queued", timedelta(seconds=31), uid="")  # the API died before its create
     _add(sessions, "alive", "Running", timedelta(minutes=5))
-    _add(sessions, "fresh", "Queued", timedelta(seconds=5))  # the API's row, resource about to be created
+    _add(sessions, "fresh", "Queued", timedelta(seconds=5), uid="")  # the API's row, resource about to be created
     _add(sessions, "done", "Passed", timedelta(minutes=5))
     _add(sessions, "elsewhere", "Queued", timedelta(minutes=5), namespace="other")
-    assert cancel_vanished_rows(sessions, ["ns"], {("ns", "alive")}, now=NOW) == 1
+    assert repair_vanished_rows(sessions, ["ns"], {("ns", "alive")}, timedelta(seconds=30), now=NOW) == 2
     with session_scope(sessions) as session:
-        phases = {r.id: r.phase for r in session.query(RunRecord)}
-    assert phases == {
+        rows = {r.id: r for r in session.query(RunRecord)}
+    assert {k: r.phase for k, r in rows.items()} == {
         "gone": "Cancelled",
+        "never-created": "Error",
         "alive": "Running",
         "fresh": "Queued",
         "done": "Passed",
         "elsewhere": "Queued",
     }
+    assert rows["never-created"].message == NEVER_CREATED_MESSAGE
 
 
 async def test_mirror_coalesces_and_upserts(tmp_path: Path) -> None:
