@@ -16,12 +16,21 @@ from supertest_api.metrics.service import MetricsDep
 from supertest_api.results import service as results_service
 from supertest_api.results.schemas import ArtifactListOut
 from supertest_api.runs import schemas, service
+from supertest_api.runs.urls import RunUrls
 
 router = APIRouter(prefix="/api", tags=["runs"], dependencies=[Depends(require_principal)])
 
 
+def run_urls(res: ResourcesDep) -> RunUrls:
+    return RunUrls(res.settings, res.artifact_links)
+
+
+RunUrlsDep = Annotated[RunUrls, Depends(run_urls)]
+
+
 def submit_context(
     settings: SettingsDep,
+    urls: RunUrlsDep,
     factory: SessionFactoryDep,
     launcher: LauncherDep,
     metrics: MetricsDep,
@@ -45,6 +54,7 @@ def submit_context(
         trigger = "cli"
     return service.SubmitContext(
         settings=settings,
+        urls=urls,
         factory=factory,
         launcher=launcher,
         metrics=metrics,
@@ -66,7 +76,7 @@ def submitted_out(
     request.state.run_id = submitted.record.id
     if submitted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return service.submit_out(ctx.settings, submitted.record)
+    return service.submit_out(ctx.urls, submitted.record)
 
 
 def _submit_endpoint(
@@ -147,7 +157,7 @@ for _path, _body, _name, _summary in (
 @router.get("/runs", response_model=schemas.RunListOut, responses=responses(), summary="Run history, newest first")
 def list_runs(
     session: SessionDep,
-    settings: SettingsDep,
+    urls: RunUrlsDep,
     phase: Annotated[list[Phase] | None, Query(description="Repeatable: ?phase=Queued&phase=Running")] = None,
     kind: schemas.RunKindName | None = None,
     trigger: Annotated[str | None, Query(max_length=16)] = None,
@@ -165,13 +175,13 @@ def list_runs(
         limit=limit,
         offset=offset,
     )
-    return service.list_runs(session, settings, flt)
+    return service.list_runs(session, urls, flt)
 
 
 @router.get("/runs/{run_id}", response_model=schemas.RunOut, responses=responses(404), summary="One run")
-def get_run(run_id: str, request: Request, session: SessionDep, settings: SettingsDep) -> schemas.RunOut:
+def get_run(run_id: str, request: Request, session: SessionDep, urls: RunUrlsDep) -> schemas.RunOut:
     request.state.run_id = run_id
-    return service.run_out(settings, service.get_run(session, run_id))
+    return service.run_out(urls, service.get_run(session, run_id))
 
 
 @router.post(
@@ -183,7 +193,7 @@ def get_run(run_id: str, request: Request, session: SessionDep, settings: Settin
 )
 async def cancel_run(run_id: str, request: Request, ctx: SubmitContextDep) -> schemas.RunOut:
     request.state.run_id = run_id
-    return service.run_out(ctx.settings, await service.cancel_run(ctx, run_id))
+    return service.run_out(ctx.urls, await service.cancel_run(ctx, run_id))
 
 
 @router.get(
