@@ -144,7 +144,8 @@ class ArtifactsSettings(CoreSettings):
     database URL, only the stores and the token key.
     """
 
-    # The separate origin that serves reports, traces and attachments (scheme://host[:port], no path). Unset: the
+    # The separate origin that serves reports, traces and attachments (scheme://host[:port], no path). The host may
+    # be `*`: the host name each request came to the API by, on the given port (one Service, two ports). Unset: the
     # API serves no artifacts at all (`supertest dev` sets it to its second port).
     artifacts_url: str | None = Field(default=None, alias="ARTIFACTS_URL")
     # HMAC key of the run-scoped tokens in artifacts URLs; the API and the artifacts server share it. Local mode
@@ -160,10 +161,12 @@ class ArtifactsSettings(CoreSettings):
     def _origin_only(cls, value: str | None) -> str | None:
         if not value:
             return None
-        parts = urlsplit(value)
+        parts = urlsplit(value.replace("://*", "://wildcard.invalid", 1))
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/") or parts.query:
-            raise ValueError("ARTIFACTS_URL must be an origin such as https://artifacts.<your domain> (no path)")
-        return f"{parts.scheme}://{parts.netloc}"
+            raise ValueError(
+                "ARTIFACTS_URL must be an origin such as https://artifacts.<your domain> or http://*:8081 (no path)"
+            )
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _refuse_weak_artifacts_key(self) -> ArtifactsSettings:

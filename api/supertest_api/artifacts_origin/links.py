@@ -21,11 +21,26 @@ def load_artifacts_key(settings: ArtifactsSettings) -> bytes:
     return read_or_create_secret(settings.home / _KEY_FILE)
 
 
+WILDCARD_HOST = "://*"
+
+
+def resolve_origin(origin: str, request_host: str | None) -> str:
+    """ARTIFACTS_URL for one request: a `*` host becomes the host name the request came by (same host, own port)."""
+    if WILDCARD_HOST not in origin:
+        return origin
+    host = request_host or "localhost"
+    return origin.replace(WILDCARD_HOST, "://" + (f"[{host}]" if ":" in host else host), 1)
+
+
 @dataclass(frozen=True, slots=True)
 class ArtifactLinks:
     origin: str
     key: bytes
     ttl_seconds: int
+
+    def at(self, request_host: str | None) -> ArtifactLinks:
+        """These links as seen by a request that came to `request_host`."""
+        return ArtifactLinks(resolve_origin(self.origin, request_host), self.key, self.ttl_seconds)
 
     def url(self, run_id: str, kind: str, relative: str = "") -> str:
         """`relative` (to runs/{runId}/) on the artifacts origin, with a fresh token for the run."""

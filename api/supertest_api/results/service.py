@@ -24,17 +24,13 @@ async def _run_kind(factory: sessionmaker[Session], run_id: str) -> str:
         raise NotFoundError(f"run {run_id!r} not found") from exc
 
 
-def _links(resources: AppResources) -> ArtifactLinks:
-    if resources.artifact_links is None:
-        raise NotFoundError("this server has no artifacts origin (set ARTIFACTS_URL); it serves no run files")
-    return resources.artifact_links
-
-
-async def artifact_location(resources: AppResources, run_id: str, path: str) -> str:
+async def artifact_location(resources: AppResources, links: ArtifactLinks | None, run_id: str, path: str) -> str:
     """Where the artifacts origin serves `path` of the run, under a fresh token for this viewer."""
     relative = safe_path(path)
     kind = await _run_kind(resources.session_factory, run_id)
-    return _links(resources).url(run_id, kind, relative)
+    if links is None:
+        raise NotFoundError("this server has no artifacts origin (set ARTIFACTS_URL); it serves no run files")
+    return links.url(run_id, kind, relative)
 
 
 # The report keeps attachments here; other report files (the app, trace viewer) are not artifacts.
@@ -62,11 +58,11 @@ def _list_attachments(store: ArtifactStore, links: ArtifactLinks, run_id: str, k
     return sorted(items, key=lambda a: (order[a.kind], a.path))
 
 
-async def list_artifacts(resources: AppResources, run_id: str) -> ArtifactListOut:
+async def list_artifacts(resources: AppResources, links: ArtifactLinks | None, run_id: str) -> ArtifactListOut:
     """Screenshots, videos and traces attached to a run's report (empty before the report is uploaded)."""
     kind = await _run_kind(resources.session_factory, run_id)
-    if resources.artifact_links is None:
+    if links is None:
         return ArtifactListOut(items=[])
     store = resources.store_for(kind)
-    items = await run_in_threadpool(_list_attachments, store, resources.artifact_links, run_id, kind)
+    items = await run_in_threadpool(_list_attachments, store, links, run_id, kind)
     return ArtifactListOut(items=items)

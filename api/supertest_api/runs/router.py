@@ -11,7 +11,7 @@ from supertest.launch import Trigger
 from supertest.phases import Phase
 from supertest_api.auth.deps import PrincipalDep, require_principal
 from supertest_api.common import responses
-from supertest_api.deps import LauncherDep, ResourcesDep, SessionDep, SessionFactoryDep, SettingsDep
+from supertest_api.deps import ArtifactLinksDep, LauncherDep, ResourcesDep, SessionDep, SessionFactoryDep, SettingsDep
 from supertest_api.metrics.service import MetricsDep
 from supertest_api.results import service as results_service
 from supertest_api.results.schemas import ArtifactListOut
@@ -21,8 +21,8 @@ from supertest_api.runs.urls import RunUrls
 router = APIRouter(prefix="/api", tags=["runs"], dependencies=[Depends(require_principal)])
 
 
-def run_urls(res: ResourcesDep) -> RunUrls:
-    return RunUrls(res.settings, res.artifact_links)
+def run_urls(settings: SettingsDep, links: ArtifactLinksDep) -> RunUrls:
+    return RunUrls(settings, links)
 
 
 RunUrlsDep = Annotated[RunUrls, Depends(run_urls)]
@@ -200,8 +200,8 @@ async def cancel_run(run_id: str, request: Request, ctx: SubmitContextDep) -> sc
     "/runs/{run_id}/artifacts",
     response_model=ArtifactListOut,
     responses=responses(404),
-    summary="Screenshots, videos and traces attached to a run's report (served by /api/test-results)",
+    summary="Screenshots, videos and traces attached to a run's report (served by the artifacts origin)",
 )
-async def list_artifacts(run_id: str, request: Request, res: ResourcesDep) -> ArtifactListOut:
+async def list_artifacts(run_id: str, request: Request, res: ResourcesDep, links: ArtifactLinksDep) -> ArtifactListOut:
     request.state.run_id = run_id
-    return await results_service.list_artifacts(res, run_id)
+    return await results_service.list_artifacts(res, links, run_id)

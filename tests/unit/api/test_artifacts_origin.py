@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
+from supertest_api.app import create_app
 from supertest_api.artifacts_origin.links import load_artifacts_key
 
 from supertest.artifacts import LocalArtifactStore, tokens
 from supertest.phases import Phase
 from supertest.settings import ApiSettings
-from tests.unit.api.conftest import insert_run
+from tests.unit.api.conftest import insert_run, make_settings
 from tests.unit.api.test_results import located
 
 FILES = {
@@ -114,3 +116,15 @@ def test_expired_foreign_and_tampered_tokens_are_refused(
     other_key = tokens.mint(b"another key of thirty-two bytes!", run_id, "test", 3600)
     assert artifacts.get(f"/{other_key}/runs/{run_id}/logs.txt").status_code == 403
     assert artifacts.get(f"/{token}/runs/NOT_A_RUN/logs.txt").status_code == 404
+
+
+def test_a_wildcard_host_follows_the_host_the_viewer_came_by(home: Path, api_key: str, run_id: str) -> None:
+    # One Service with two ports (the chart's default): the artifacts origin is the UI's host on its own port.
+    settings = make_settings(home, ARTIFACTS_URL="http://*:8081")
+    with TestClient(create_app(settings), base_url="http://supertest.internal") as client:
+        client.headers["Authorization"] = f"Bearer {api_key}"
+        assert client.get(f"/api/runs/{run_id}").json()["reportUrl"].startswith("http://supertest.internal:8081/")
+        moved = client.get(f"/api/test-results/{run_id}/logs.txt", follow_redirects=False)
+        assert moved.headers["location"].startswith("http://supertest.internal:8081/")
+        csp = client.get("/runs").headers["content-security-policy"]
+        assert "frame-src 'self' http://supertest.internal:8081;" in csp

@@ -308,7 +308,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Screenshots, videos and traces attached to a run's report (served by /api/test-results) */
+        /** Screenshots, videos and traces attached to a run's report (served by the artifacts origin) */
         get: operations["list_artifacts_api_runs__run_id__artifacts_get"];
         put?: never;
         post?: never;
