@@ -122,6 +122,14 @@ imagePullSecrets:
 {{- default (printf "%s-session" (include "supertest.fullname" .)) .Values.api.existingSecret -}}
 {{- end -}}
 
+{{- define "supertest.artifactsSecret" -}}
+{{- default (printf "%s-artifacts" (include "supertest.fullname" .)) .Values.api.artifacts.existingSecret -}}
+{{- end -}}
+{{/* ARTIFACTS_URL as the API reads it: the configured origin, or the UI's host on the Service's artifacts port. */}}
+{{- define "supertest.artifactsUrl" -}}
+{{- default (printf "http://*:%d" (int .Values.api.artifacts.servicePort)) (trimSuffix "/" .Values.api.artifacts.url) -}}
+{{- end -}}
+
 {{- define "supertest.s3Endpoint" -}}
 {{- if .Values.objectStore.enabled -}}
 http://{{ include "supertest.objectStoreHost" . }}.{{ .Release.Namespace }}.svc:7070
