@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import typer
 import uvicorn
+from starlette.types import ASGIApp
 
 from supertest.logs import configure_logging
 from supertest.settings import ApiSettings, ArtifactsSettings
@@ -20,14 +21,11 @@ def api(
 
     settings = ApiSettings()
     configure_logging(settings.log_format, settings.log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_config=None,
-        proxy_headers=True,
-        timeout_graceful_shutdown=20,
-    )
+    _serve(create_app(settings), host or settings.host, port or settings.port)
+
+
+def _serve(app: ASGIApp, host: str, port: int) -> None:
+    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True, timeout_graceful_shutdown=20)
 
 
 ARTIFACTS_HELP = (
@@ -44,11 +42,4 @@ def artifacts(
 
     settings = ArtifactsSettings()
     configure_logging(settings.log_format, settings.log_level)
-    uvicorn.run(
-        create_artifacts_app(settings),
-        host=host or settings.artifacts_host,
-        port=port or settings.artifacts_port,
-        log_config=None,
-        proxy_headers=True,
-        timeout_graceful_shutdown=20,
-    )
+    _serve(create_artifacts_app(settings), host or settings.artifacts_host, port or settings.artifacts_port)
