@@ -42,8 +42,9 @@ def dev(
         os.environ["SUPERTEST_HOME"] = str(home)
     os.environ.setdefault("RUN_BACKEND", RunBackend.local.value)
     artifacts_port = artifacts_port or port + 1
-    # Reports and attachments are user-generated: they get their own origin (another port), never the UI's.
-    os.environ.setdefault("ARTIFACTS_URL", f"http://{host}:{artifacts_port}")
+    # Reports and attachments are user-generated: they get their own origin (another port), never the UI's. `*` is
+    # the host the viewer opened the UI by (127.0.0.1 or localhost alike), so links work whichever they typed.
+    os.environ.setdefault("ARTIFACTS_URL", f"http://*:{artifacts_port}")
     settings = ApiSettings()
     if not settings.is_local:
         raise typer.BadParameter("supertest dev runs local mode; unset RUN_BACKEND or set it to 'local'")
