@@ -159,6 +159,8 @@ def test_a_hostile_html_attachment_gets_nothing_and_the_report_still_works(
     assert (frame.get_attribute("src") or "").startswith(server.artifacts_url + "/")
     report = page.frame_locator("iframe[title='Report']")
     expect(report.get_by_text("attaches a hostile page").first).to_be_visible(timeout=30_000)
+    # The finished run's log comes through the API's redirect to the artifacts origin (CORS, no credentials).
+    expect(page.get_by_role("log", name="Log")).to_contain_text(re.compile("1 passed", re.I), timeout=15_000)
 
     # Opened in a tab, the attachment is a download: the browser never renders it.
     tab = context.new_page()
