@@ -11,6 +11,7 @@ import base64
 import binascii
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -153,7 +154,48 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-class ApiSettings(CoreSettings):
+class ArtifactsSettings(CoreSettings):
+    """The artifacts origin: what the API needs to mint its URLs, and what the artifacts server needs to serve them.
+
+    The artifacts server (`supertest artifacts`) reads this class alone; it holds no session secret and no
+    database URL, only the stores and the token key.
+    """
+
+    # The separate origin that serves reports, traces and attachments (scheme://host[:port], no path). The host may
+    # be `*`: the host name each request came to the API by, on the given port (one Service, two ports). Unset: the
+    # API serves no artifacts at all (`supertest dev` sets it to its second port).
+    artifacts_url: str | None = Field(default=None, alias="ARTIFACTS_URL")
+    # HMAC key of the run-scoped tokens in artifacts URLs; the API and the artifacts server share it. Local mode
+    # keeps a random one in SUPERTEST_HOME/artifacts.key when unset.
+    artifacts_signing_key: SecretStr | None = Field(default=None, alias="ARTIFACTS_SIGNING_KEY")
+    # How long a minted artifacts URL opens its run (it is rounded up by at most a quarter of this).
+    artifacts_token_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 86_400, alias="ARTIFACTS_TOKEN_TTL_SECONDS")
+    artifacts_host: str = Field(default="127.0.0.1", alias="ARTIFACTS_HOST")
+    artifacts_port: int = Field(default=8001, ge=1, le=65535, alias="ARTIFACTS_PORT")
+
+    @field_validator("artifacts_url")
+    @classmethod
+    def _origin_only(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value.replace("://*", "://wildcard.invalid", 1))
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/") or parts.query:
+            raise ValueError(
+                "ARTIFACTS_URL must be an origin such as https://artifacts.<your domain> or http://*:8081 (no path)"
+            )
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _refuse_weak_artifacts_key(self) -> ArtifactsSettings:
+        if self.is_local or not self.artifacts_url:
+            return self
+        key = self.artifacts_signing_key.get_secret_value() if self.artifacts_signing_key else ""
+        if key.lower() in PLACEHOLDER_SECRETS or len(key) < 32:
+            raise ValueError("ARTIFACTS_SIGNING_KEY must be a random value of 32+ characters when ARTIFACTS_URL is set")
+        return self
+
+
+class ApiSettings(ArtifactsSettings):
     host: str = Field(default="127.0.0.1", alias="SUPERTEST_HOST")
     port: int = Field(default=8000, ge=1, le=65535, alias="SUPERTEST_PORT")
     session_secret: SecretStr | None = Field(default=None, alias="SESSION_SECRET")

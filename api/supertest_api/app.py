@@ -27,6 +27,7 @@ from supertest.notify.sender import OutboxSender
 from supertest.settings import ApiSettings
 from supertest_api.apidocs import service as apidocs_service
 from supertest_api.apidocs.router import router as apidocs_router
+from supertest_api.artifacts_origin.links import artifact_links
 from supertest_api.auth.router import router as auth_router
 from supertest_api.backends import build_launcher, build_testjob_cluster
 from supertest_api.capacity.router import router as capacity_router
@@ -56,7 +57,7 @@ log = structlog.get_logger("supertest.api")
 OPENAPI_TAGS = [
     {"name": "runs", "description": "Submit tests and jobs, list, inspect and cancel runs"},
     {"name": "status", "description": "Live run status and logs over Server-Sent Events"},
-    {"name": "results", "description": "The Playwright HTML report and artifacts of a run"},
+    {"name": "results", "description": "Redirects to a run's report and files on the artifacts origin"},
     {"name": "tests", "description": "Stored tests"},
     {"name": "jobs", "description": "Stored jobs: ordered tests, optionally on a cron schedule"},
     {"name": "capacity", "description": "Running and queued capacity"},
@@ -102,6 +103,7 @@ async def _build(settings: ApiSettings, launcher: RunLauncher | None, bus: Event
         stores=stores,
         signer=SessionSigner(load_session_secret(settings)),
         secrets=load_secret_box(settings),
+        artifact_links=artifact_links(settings),
     )
 
 

@@ -16,6 +16,7 @@ from supertest.bus.base import EventBus
 from supertest.db.engine import session_scope
 from supertest.launch import RunLauncher
 from supertest.settings import ApiSettings
+from supertest_api.artifacts_origin.links import ArtifactLinks
 from supertest_api.errors import ServiceUnavailable
 from supertest_api.resources import AppResources
 
@@ -57,3 +58,12 @@ SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 LauncherDep = Annotated[RunLauncher, Depends(get_launcher)]
 BusDep = Annotated[EventBus, Depends(get_bus)]
+
+
+def get_artifact_links(request: Request, resources: ResourcesDep) -> ArtifactLinks | None:
+    """Artifacts-origin links as this request sees them (a `*` ARTIFACTS_URL host is the request's host)."""
+    links = resources.artifact_links
+    return links.at(request.url.hostname) if links is not None else None
+
+
+ArtifactLinksDep = Annotated[ArtifactLinks | None, Depends(get_artifact_links)]

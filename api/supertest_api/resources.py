@@ -13,6 +13,7 @@ from supertest.bus.base import EventBus
 from supertest.crypto import SecretBox
 from supertest.launch import RunLauncher
 from supertest.settings import ApiSettings
+from supertest_api.artifacts_origin.links import ArtifactLinks
 from supertest_api.kubernetes.testjobs import TestJobCluster
 from supertest_api.session import SessionSigner
 
@@ -28,6 +29,8 @@ class AppResources:
     signer: SessionSigner
     # Encrypts secrets and channel credentials at rest (SECRETS_KEY; a local key file in local mode).
     secrets: SecretBox
+    # Mints artifacts-origin URLs (None without ARTIFACTS_URL: then no run files are reachable through the API).
+    artifact_links: ArtifactLinks | None = None
     # Kubernetes mode: writes the TestJob of each scheduled job (set once the launcher has started).
     testjobs: TestJobCluster | None = None
     # Local mode: wakes the in-process scheduler after a job's schedule changed.

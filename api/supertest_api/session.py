@@ -67,10 +67,11 @@ def load_session_secret(settings: ApiSettings) -> bytes:
     if not settings.is_local:  # ApiSettings already refuses this; keep the guard close to the use
         raise RuntimeError("SESSION_SECRET must be set outside local mode")
     path = settings.home / _SECRET_FILE
-    return _read_or_create(path)
+    return read_or_create_secret(path)
 
 
-def _read_or_create(path: Path) -> bytes:
+def read_or_create_secret(path: Path) -> bytes:
+    """A random secret kept in a 0600 file of local mode's state folder, created on first use."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

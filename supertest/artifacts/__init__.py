@@ -5,6 +5,8 @@ from __future__ import annotations
 from supertest.artifacts.base import ArtifactNotFound, ArtifactStore, ByteRange, ObjectInfo
 from supertest.artifacts.layout import (
     InvalidArtifactPath,
+    artifact_scope,
+    artifact_url,
     logs_key,
     report_key,
     report_prefix,
@@ -42,6 +44,8 @@ __all__ = [
     "LocalArtifactStore",
     "ObjectInfo",
     "S3ArtifactStore",
+    "artifact_scope",
+    "artifact_url",
     "create_store",
     "logs_key",
     "report_key",

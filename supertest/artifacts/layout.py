@@ -1,5 +1,10 @@
-"""Where a run's artifacts live: object keys (runs/{runId}/report/..., results.json, logs.txt) and the API URLs
-that serve them (/api/test-results/{runId}/...). The one definition of both; everything else asks here."""
+"""Where a run's artifacts live: object keys (runs/{runId}/report/..., results.json, logs.txt), the artifacts
+origin's URLs that serve them ({ARTIFACTS_URL}/{token}/runs/{runId}/...), and the API's stable entry
+(/api/test-results/{runId}/...) that only redirects there. The one definition of all three; everything else asks here.
+
+The token is a path segment, not a query parameter: the Playwright report links its files relatively (data/...,
+trace/index.html?trace=...), and the trace viewer's service worker is scoped by path, so everything a report loads
+stays under the same run-scoped prefix."""
 
 from __future__ import annotations
 
@@ -61,6 +66,16 @@ def results_url(run_id: str, relative: str = "", base: str = "") -> str:
     Not validated: a kubectl-made run's name may be any DNS subdomain, and a URL is only ever read back.
     """
     return f"{base}{RESULTS_ROUTE}/{run_id}/{relative}"
+
+
+def artifact_scope(token: str, run_id: str) -> str:
+    """The artifacts origin's path prefix of one run under one token: `/{token}/runs/{runId}/`."""
+    return f"/{token}/{run_prefix(run_id)}"
+
+
+def artifact_url(origin: str, token: str, run_id: str, relative: str = "") -> str:
+    """Where the artifacts origin serves the run's object `relative` (to runs/{runId}/)."""
+    return origin.rstrip("/") + artifact_scope(token, run_id) + relative
 
 
 def report_url(run_id: str, base: str = "") -> str:

@@ -32,12 +32,19 @@ console = Console(stderr=True)
 def dev(
     host: str = typer.Option("127.0.0.1", help="Address to bind."),
     port: int = typer.Option(8000, help="Port to bind."),
+    artifacts_port: int | None = typer.Option(
+        None, help="Port of the artifacts origin that serves reports and attachments (default: --port + 1)."
+    ),
     no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser tab."),
     home: Path | None = typer.Option(None, envvar="SUPERTEST_HOME", help="State folder (default ./.supertest)."),
 ) -> None:
     if home is not None:
         os.environ["SUPERTEST_HOME"] = str(home)
     os.environ.setdefault("RUN_BACKEND", RunBackend.local.value)
+    artifacts_port = artifacts_port or port + 1
+    # Reports and attachments are user-generated: they get their own origin (another port), never the UI's. `*` is
+    # the host the viewer opened the UI by (127.0.0.1 or localhost alike), so links work whichever they typed.
+    os.environ.setdefault("ARTIFACTS_URL", f"http://*:{artifacts_port}")
     settings = ApiSettings()
     if not settings.is_local:
         raise typer.BadParameter("supertest dev runs local mode; unset RUN_BACKEND or set it to 'local'")
@@ -50,11 +57,22 @@ def dev(
     _seed_example(settings)
 
     from supertest_api.app import create_app
+    from supertest_api.artifacts_origin.app import create_artifacts_app
 
     url = f"http://{host}:{port}/"
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, log_config=None))
+    artifacts = uvicorn.Server(
+        uvicorn.Config(create_artifacts_app(settings), host=host, port=artifacts_port, log_config=None)
+    )
+    # The artifacts origin runs in a thread (uvicorn leaves signals to the main thread's server) and stops with it.
+    artifacts_thread = threading.Thread(target=artifacts.run, name="artifacts-origin", daemon=True)
+    artifacts_thread.start()
     threading.Thread(target=_announce, args=(url, key, not no_browser), daemon=True).start()
-    server.run()
+    try:
+        server.run()
+    finally:
+        artifacts.should_exit = True
+        artifacts_thread.join(timeout=10)
 
 
 def _ensure_dev_key(settings: ApiSettings) -> str:

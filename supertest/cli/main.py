@@ -12,6 +12,7 @@ app = typer.Typer(
 )
 app.command("dev", help=dev.HELP)(dev.dev)
 app.command("api", help=serve.API_HELP)(serve.api)
+app.command("artifacts", help=serve.ARTIFACTS_HELP)(serve.artifacts)
 app.command("operator", help=operate.HELP)(operate.operator)
 app.command("migrate", help=migrate.HELP)(migrate.migrate)
 app.command("run", help=run.HELP)(run.run)

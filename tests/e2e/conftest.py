@@ -20,6 +20,7 @@ import yaml
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 from supertest_api.app import create_app
+from supertest_api.artifacts_origin.app import create_artifacts_app
 from supertest_api.kubernetes.launcher import KubernetesLauncher
 
 from supertest.bus import create_bus
@@ -35,6 +36,7 @@ from tests.k8s.node_agent import NodeAgent
 from tests.k8s.wait import wait_for
 from tests.services.s3 import S3Server
 from tests.support.api_thread import serving
+from tests.support.local_server import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SETUP_PLAYWRIGHT = REPO / "scripts" / "setup-playwright.sh"
@@ -286,8 +288,11 @@ def serve_api(
     """The real API for this namespace, on `host`; yields its URL and an API key's Authorization header."""
     apply_rbac(cluster, "api.yaml")
     kubeconfig = e2e.cp.serviceaccount_kubeconfig(cluster.ns, "supertest-api")
+    artifacts_port = free_port()
     values: dict[str, Any] = {
         "RUN_BACKEND": "kubernetes",
+        "ARTIFACTS_URL": f"http://{host}:{artifacts_port}",
+        "ARTIFACTS_SIGNING_KEY": "e2e-artifacts-signing-key-0123456789abcdef",
         "DATABASE_URL": e2e.database_url,
         "REDIS_URL": e2e.redis_url,
         "SESSION_SECRET": "e2e-session-secret-0123456789",
@@ -303,7 +308,11 @@ def serve_api(
         _, key = apikeys.create_key(session, "e2e")
     launcher = KubernetesLauncher(settings, sessions, create_bus(settings), kubeconfig=str(kubeconfig))
     try:
-        with serving(create_app(settings, launcher), host=host) as url:
+        # The artifacts origin next to the API, as the chart runs it: the API's report links redirect there.
+        with (
+            serving(create_artifacts_app(settings), host=host, port=artifacts_port),
+            serving(create_app(settings, launcher), host=host) as url,
+        ):
             yield url, {"Authorization": f"Bearer {key}"}
     finally:
         engine.dispose()

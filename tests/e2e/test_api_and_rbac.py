@@ -66,8 +66,11 @@ def test_api_submit_sse_report_cancel_and_queue_full(
     phases = [e["phase"] for e in events if e["type"] == "status"]
     assert phases[-1] == "Passed", events
     assert "Running" in phases and any(e["type"] == "log" for e in events)
-    report = httpx.get(f"{url}/api/test-results/{run_id}/report/index.html", headers=auth, timeout=30)
+    # The API redirects to the artifacts origin (httpx drops the API key on the way: the URL's token suffices).
+    report_path = f"{url}/api/test-results/{run_id}/report/index.html"
+    report = httpx.get(report_path, headers=auth, timeout=30, follow_redirects=True)
     assert report.status_code == 200 and "<html" in report.text.lower()
+    assert report.history and report.history[0].status_code == 307 and report.url.port != httpx.URL(url).port
 
     def row() -> RunRecord | None:
         engine = sa.create_engine(e2e.database_url)

@@ -65,13 +65,14 @@ def server(shared_server: LocalServer) -> LocalServer:
     return shared_server
 
 
-def watch_foreign_requests(context: BrowserContext, app_url: str) -> list[str]:
+def watch_foreign_requests(context: BrowserContext, *app_urls: str) -> list[str]:
+    """Requests to any host but the app's own origins (the UI/API and the artifacts origin)."""
     foreign: list[str] = []
-    app_host = urlparse(app_url).netloc
+    app_hosts = {urlparse(url).netloc for url in app_urls}
 
     def watch(request: Request) -> None:
         parsed = urlparse(request.url)
-        if parsed.scheme in ("http", "https", "ws", "wss") and parsed.netloc != app_host:
+        if parsed.scheme in ("http", "https", "ws", "wss") and parsed.netloc not in app_hosts:
             foreign.append(request.url)
 
     # On the context, so report iframes, the trace viewer and pages opened from links are watched too.
@@ -82,7 +83,7 @@ def watch_foreign_requests(context: BrowserContext, app_url: str) -> list[str]:
 @pytest.fixture
 def page(browser: Browser, server: LocalServer) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 720}, base_url=server.url)
-    foreign = watch_foreign_requests(context, server.url)
+    foreign = watch_foreign_requests(context, server.url, server.artifacts_url)
     page = context.new_page()
     yield page
     context.close()

@@ -42,6 +42,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.2
 @dataclass
 class LocalServer:
     url: str
+    artifacts_url: str  # the artifacts origin: `supertest dev`'s second port
     home: Path
     api_key: str
     process: subprocess.Popen[bytes]
@@ -68,13 +69,23 @@ class LocalServer:
 
 @contextmanager
 def local_server(home: Path, env: dict[str, str] | None = None, startup_timeout: float = 90) -> Iterator[LocalServer]:
-    port = free_port()
+    port, artifacts_port = free_port(), free_port()
     home.mkdir(parents=True, exist_ok=True)
     log_path = home / "server.log"
     full_env = {**os.environ, "SUPERTEST_HOME": str(home), "LOG_LEVEL": "INFO", **(env or {})}
     with log_path.open("ab") as log:  # appended: a restarted server keeps the earlier log
         process = subprocess.Popen(
-            [sys.executable, "-m", "supertest.cli.main", "dev", "--no-browser", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "supertest.cli.main",
+                "dev",
+                "--no-browser",
+                "--port",
+                str(port),
+                "--artifacts-port",
+                str(artifacts_port),
+            ],
             cwd=REPO,
             env=full_env,
             stdout=log,
@@ -94,9 +105,20 @@ def local_server(home: Path, env: dict[str, str] | None = None, startup_timeout:
 
         wait_for(healthy, startup_timeout, 0.2, "supertest dev to become ready")
         key = (home / "dev-api-key").read_text().strip()
-        yield LocalServer(url=url, home=home, api_key=key, process=process, log_path=log_path)
+        artifacts_url = f"http://127.0.0.1:{artifacts_port}"
+        wait_for(lambda: _answers(artifacts_url + "/healthz"), startup_timeout, 0.2, "the artifacts origin to answer")
+        yield LocalServer(
+            url=url, artifacts_url=artifacts_url, home=home, api_key=key, process=process, log_path=log_path
+        )
     finally:
         stop(process)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def stop(process: subprocess.Popen[bytes], grace: float = 30) -> None:

@@ -1,51 +1,19 @@
-"""The report proxy: run artifacts from the store, with traversal checks, types and byte ranges."""
+"""The API's side of run artifacts: it lists them and hands out artifacts-origin URLs, never their bytes."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from dataclasses import dataclass
-from email.utils import formatdate
-from urllib.parse import unquote
 
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from supertest.artifacts import (
-    ArtifactNotFound,
-    ArtifactStore,
-    ByteRange,
-    InvalidArtifactPath,
-    ObjectInfo,
-    run_prefix,
-    safe_relative_path,
-)
-from supertest.artifacts.layout import check_run_id, results_url
+from supertest.artifacts import ArtifactStore, InvalidArtifactPath, run_prefix
+from supertest.artifacts.layout import check_run_id
 from supertest.db import runs as run_repo
 from supertest.db.engine import in_session
-from supertest_api.errors import InvalidPath, NotFoundError, RangeNotSatisfiable
+from supertest_api.artifacts_origin.files import safe_path
+from supertest_api.artifacts_origin.links import ArtifactLinks
+from supertest_api.errors import NotFoundError
 from supertest_api.resources import AppResources
-from supertest_api.results.schemas import ArtifactListOut, ArtifactOut, artifact_kind, content_type
-
-
-@dataclass(frozen=True, slots=True)
-class Artifact:
-    key: str
-    path: str
-    info: ObjectInfo
-    store: ArtifactStore
-
-
-def safe_path(path: str) -> str:
-    """The run-relative path, refusing traversal in plain, encoded and double-encoded forms."""
-    if path.endswith("/"):
-        path += "index.html"
-    try:
-        decoded = unquote(path)
-        if decoded != path:  # the server decoded once; %252e%252e arrives here as %2e%2e
-            safe_relative_path(decoded)
-        return safe_relative_path(path)
-    except InvalidArtifactPath as exc:
-        raise InvalidPath(f"invalid report path: {exc}") from exc
+from supertest_api.results.schemas import ArtifactListOut, ArtifactOut, artifact_kind
 
 
 async def _run_kind(factory: sessionmaker[Session], run_id: str) -> str:
@@ -56,70 +24,13 @@ async def _run_kind(factory: sessionmaker[Session], run_id: str) -> str:
         raise NotFoundError(f"run {run_id!r} not found") from exc
 
 
-async def locate(resources: AppResources, run_id: str, path: str) -> Artifact:
+async def artifact_location(resources: AppResources, links: ArtifactLinks | None, run_id: str, path: str) -> str:
+    """Where the artifacts origin serves `path` of the run, under a fresh token for this viewer."""
     relative = safe_path(path)
     kind = await _run_kind(resources.session_factory, run_id)
-    store = resources.store_for(kind)
-    key = run_prefix(run_id) + relative
-    try:
-        info = await run_in_threadpool(store.stat, key)
-    except ArtifactNotFound as exc:
-        raise NotFoundError(f"no file {relative!r} in the artifacts of run {run_id}") from exc
-    return Artifact(key=key, path=relative, info=info, store=store)
-
-
-def parse_range(header: str | None, size: int) -> ByteRange | None:
-    """One `bytes=` range, or None to send the whole file (multi-range and malformed headers are ignored)."""
-    if not header:
-        return None
-    unit, _, spec = header.partition("=")
-    spec = spec.strip()
-    if unit.strip().lower() != "bytes" or "," in spec:
-        return None
-    first, dash, last = spec.partition("-")
-    if not dash:
-        return None
-    try:
-        if first == "":
-            suffix = int(last)
-            if suffix <= 0 or size == 0:
-                raise RangeNotSatisfiable(size)
-            return ByteRange(max(0, size - suffix), size - 1)
-        start = int(first)
-        end = int(last) if last else size - 1
-    except ValueError:
-        return None
-    if start < 0 or end < start:
-        return None
-    if start >= size:
-        raise RangeNotSatisfiable(size)
-    return ByteRange(start, min(end, size - 1))
-
-
-def etag(info: ObjectInfo) -> str:
-    return f'"{info.size:x}-{int(info.last_modified * 1000):x}"'
-
-
-def headers_for(run_id: str, artifact: Artifact) -> dict[str, str]:
-    headers = {
-        "Accept-Ranges": "bytes",
-        "Content-Type": content_type(artifact.path),
-        "ETag": etag(artifact.info),
-        "Last-Modified": formatdate(artifact.info.last_modified, usegmt=True),
-        # Reports change while a run uploads; revalidate cheaply with the ETag.
-        "Cache-Control": "private, no-cache",
-        "X-Content-Type-Options": "nosniff",
-        "X-Frame-Options": "SAMEORIGIN",
-    }
-    if artifact.path.rsplit("/", 1)[-1] == "sw.bundle.js":
-        # The trace viewer's service worker may control the whole report of this run.
-        headers["Service-Worker-Allowed"] = results_url(run_id)
-    return headers
-
-
-async def open_stream(artifact: Artifact, byte_range: ByteRange | None) -> Iterator[bytes]:
-    # S3's get_object blocks, so even opening happens off the event loop.
-    return await run_in_threadpool(artifact.store.open_range, artifact.key, byte_range)
+    if links is None:
+        raise NotFoundError("this server has no artifacts origin (set ARTIFACTS_URL); it serves no run files")
+    return links.url(run_id, kind, relative)
 
 
 # The report keeps attachments here; other report files (the app, trace viewer) are not artifacts.
@@ -127,7 +38,7 @@ ATTACHMENTS_DIR = "report/data/"
 MAX_LISTED = 500
 
 
-def _list_attachments(store: ArtifactStore, run_id: str) -> list[ArtifactOut]:
+def _list_attachments(store: ArtifactStore, links: ArtifactLinks, run_id: str, kind: str) -> list[ArtifactOut]:
     prefix = run_prefix(run_id)
     items: list[ArtifactOut] = []
     for info in store.list(prefix + ATTACHMENTS_DIR):
@@ -135,7 +46,7 @@ def _list_attachments(store: ArtifactStore, run_id: str) -> list[ArtifactOut]:
         items.append(
             ArtifactOut(
                 path=relative,
-                url=results_url(run_id, relative),
+                url=links.url(run_id, kind, relative),
                 kind=artifact_kind(relative),
                 size=info.size,
             )
@@ -147,8 +58,11 @@ def _list_attachments(store: ArtifactStore, run_id: str) -> list[ArtifactOut]:
     return sorted(items, key=lambda a: (order[a.kind], a.path))
 
 
-async def list_artifacts(resources: AppResources, run_id: str) -> ArtifactListOut:
+async def list_artifacts(resources: AppResources, links: ArtifactLinks | None, run_id: str) -> ArtifactListOut:
     """Screenshots, videos and traces attached to a run's report (empty before the report is uploaded)."""
     kind = await _run_kind(resources.session_factory, run_id)
+    if links is None:
+        return ArtifactListOut(items=[])
     store = resources.store_for(kind)
-    return ArtifactListOut(items=await run_in_threadpool(_list_attachments, store, run_id))
+    items = await run_in_threadpool(_list_attachments, store, links, run_id, kind)
+    return ArtifactListOut(items=items)

@@ -11,17 +11,26 @@ from supertest.launch import Trigger
 from supertest.phases import Phase
 from supertest_api.auth.deps import PrincipalDep, require_principal
 from supertest_api.common import responses
-from supertest_api.deps import LauncherDep, ResourcesDep, SessionDep, SessionFactoryDep, SettingsDep
+from supertest_api.deps import ArtifactLinksDep, LauncherDep, ResourcesDep, SessionDep, SessionFactoryDep, SettingsDep
 from supertest_api.metrics.service import MetricsDep
 from supertest_api.results import service as results_service
 from supertest_api.results.schemas import ArtifactListOut
 from supertest_api.runs import schemas, service
+from supertest_api.runs.urls import RunUrls
 
 router = APIRouter(prefix="/api", tags=["runs"], dependencies=[Depends(require_principal)])
 
 
+def run_urls(settings: SettingsDep, links: ArtifactLinksDep) -> RunUrls:
+    return RunUrls(settings, links)
+
+
+RunUrlsDep = Annotated[RunUrls, Depends(run_urls)]
+
+
 def submit_context(
     settings: SettingsDep,
+    urls: RunUrlsDep,
     factory: SessionFactoryDep,
     launcher: LauncherDep,
     metrics: MetricsDep,
@@ -45,6 +54,7 @@ def submit_context(
         trigger = "cli"
     return service.SubmitContext(
         settings=settings,
+        urls=urls,
         factory=factory,
         launcher=launcher,
         metrics=metrics,
@@ -66,7 +76,7 @@ def submitted_out(
     request.state.run_id = submitted.record.id
     if submitted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return service.submit_out(ctx.settings, submitted.record)
+    return service.submit_out(ctx.urls, submitted.record)
 
 
 def _submit_endpoint(
@@ -147,7 +157,7 @@ for _path, _body, _name, _summary in (
 @router.get("/runs", response_model=schemas.RunListOut, responses=responses(), summary="Run history, newest first")
 def list_runs(
     session: SessionDep,
-    settings: SettingsDep,
+    urls: RunUrlsDep,
     phase: Annotated[list[Phase] | None, Query(description="Repeatable: ?phase=Queued&phase=Running")] = None,
     kind: schemas.RunKindName | None = None,
     trigger: Annotated[str | None, Query(max_length=16)] = None,
@@ -166,13 +176,13 @@ def list_runs(
         limit=limit,
         offset=offset,
     )
-    return service.list_runs(session, settings, flt)
+    return service.list_runs(session, urls, flt)
 
 
 @router.get("/runs/{run_id}", response_model=schemas.RunOut, responses=responses(404), summary="One run")
-def get_run(run_id: str, request: Request, session: SessionDep, settings: SettingsDep) -> schemas.RunOut:
+def get_run(run_id: str, request: Request, session: SessionDep, urls: RunUrlsDep) -> schemas.RunOut:
     request.state.run_id = run_id
-    return service.run_out(settings, service.get_run(session, run_id))
+    return service.run_out(urls, service.get_run(session, run_id))
 
 
 @router.post(
@@ -184,15 +194,15 @@ def get_run(run_id: str, request: Request, session: SessionDep, settings: Settin
 )
 async def cancel_run(run_id: str, request: Request, ctx: SubmitContextDep) -> schemas.RunOut:
     request.state.run_id = run_id
-    return service.run_out(ctx.settings, await service.cancel_run(ctx, run_id))
+    return service.run_out(ctx.urls, await service.cancel_run(ctx, run_id))
 
 
 @router.get(
     "/runs/{run_id}/artifacts",
     response_model=ArtifactListOut,
     responses=responses(404),
-    summary="Screenshots, videos and traces attached to a run's report (served by /api/test-results)",
+    summary="Screenshots, videos and traces attached to a run's report (served by the artifacts origin)",
 )
-async def list_artifacts(run_id: str, request: Request, res: ResourcesDep) -> ArtifactListOut:
+async def list_artifacts(run_id: str, request: Request, res: ResourcesDep, links: ArtifactLinksDep) -> ArtifactListOut:
     request.state.run_id = run_id
-    return await results_service.list_artifacts(res, run_id)
+    return await results_service.list_artifacts(res, links, run_id)

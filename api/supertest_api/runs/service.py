@@ -48,7 +48,7 @@ from supertest_api.runs.schemas import (
     SubmitOut,
     SubmitTestIn,
 )
-from supertest_api.runs.urls import report_url, status_url
+from supertest_api.runs.urls import RunUrls
 from supertest_api.validation import check_script, slugify, strip_spec_suffix, unique_names
 
 log = structlog.get_logger("supertest.api.runs")
@@ -58,6 +58,7 @@ T = TypeVar("T")
 @dataclass(frozen=True, slots=True)
 class SubmitContext:
     settings: ApiSettings
+    urls: RunUrls
     factory: sessionmaker[Session]
     launcher: RunLauncher
     metrics: ApiMetrics
@@ -315,9 +316,9 @@ def get_run(session: Session, run_id: str) -> RunRecord:
         raise NotFoundError(str(exc)) from exc
 
 
-def list_runs(session: Session, settings: ApiSettings, flt: run_repo.RunFilter) -> RunListOut:
+def list_runs(session: Session, urls: RunUrls, flt: run_repo.RunFilter) -> RunListOut:
     rows, total = run_repo.list_runs(session, flt)
-    return RunListOut(items=[run_out(settings, r) for r in rows], total=total, limit=flt.limit, offset=flt.offset)
+    return RunListOut(items=[run_out(urls, r) for r in rows], total=total, limit=flt.limit, offset=flt.offset)
 
 
 async def cancel_run(ctx: SubmitContext, run_id: str) -> RunRecord:
@@ -341,17 +342,17 @@ async def cancel_run(ctx: SubmitContext, run_id: str) -> RunRecord:
 # -- output ----------------------------------------------------------------------------------
 
 
-def submit_out(settings: ApiSettings, record: LaunchedRun) -> SubmitOut:
+def submit_out(urls: RunUrls, record: LaunchedRun) -> SubmitOut:
     return SubmitOut(
         run_id=record.id,
         kind="job" if record.kind == "job" else "test",
         phase=Phase(record.phase),
-        report_url=report_url(settings, record.id),
-        status_url=status_url(settings, record.id, record.kind),
+        report_url=urls.report(record.id, record.kind),
+        status_url=urls.status(record.id, record.kind),
     )
 
 
-def run_out(settings: ApiSettings, r: RunRecord) -> RunOut:
+def run_out(urls: RunUrls, r: RunRecord) -> RunOut:
     return RunOut(
         run_id=r.id,
         kind="job" if r.kind == "job" else "test",
@@ -364,8 +365,8 @@ def run_out(settings: ApiSettings, r: RunRecord) -> RunOut:
         summary=Summary(
             total=r.total, passed=r.passed, failed=r.failed, flaky=r.flaky, skipped=r.skipped, duration_ms=r.duration_ms
         ),
-        report_url=report_url(settings, r.id),
-        status_url=status_url(settings, r.id, r.kind),
+        report_url=urls.report(r.id, r.kind),
+        status_url=urls.status(r.id, r.kind),
         message=r.message,
         exit_code=r.exit_code,
         attempts=r.attempts,

@@ -1,19 +1,29 @@
-"""Public URLs of a run: the report behind the results proxy and the SSE status stream."""
+"""Public URLs of a run: its report (on the artifacts origin, under a fresh token) and the SSE status stream."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from supertest.artifacts.layout import report_url as report_path
 from supertest.settings import ApiSettings
+from supertest_api.artifacts_origin.links import ArtifactLinks
 
 
 def _base(settings: ApiSettings) -> str:
     return (settings.public_url or "").rstrip("/")
 
 
-def report_url(settings: ApiSettings, run_id: str) -> str:
-    return report_path(run_id, _base(settings))
+@dataclass(frozen=True, slots=True)
+class RunUrls:
+    settings: ApiSettings
+    links: ArtifactLinks | None
 
+    def report(self, run_id: str, kind: str) -> str:
+        """The report on the artifacts origin for this viewer; without one, the API's (file-less) stable path."""
+        if self.links is not None:
+            return self.links.report(run_id, kind)
+        return report_path(run_id, _base(self.settings))
 
-def status_url(settings: ApiSettings, run_id: str, kind: str) -> str:
-    twin = "job-status" if kind == "job" else "test-status"
-    return f"{_base(settings)}/api/{twin}/sse/{run_id}"
+    def status(self, run_id: str, kind: str) -> str:
+        twin = "job-status" if kind == "job" else "test-status"
+        return f"{_base(self.settings)}/api/{twin}/sse/{run_id}"

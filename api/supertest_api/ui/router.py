@@ -3,15 +3,16 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from supertest_api.deps import ArtifactLinksDep
 from supertest_api.ui import service
 
 router = APIRouter(tags=["ui"], include_in_schema=False)
 
 
-def _page() -> HTMLResponse:
+def _page(links: ArtifactLinksDep) -> HTMLResponse:
     # Public: the app itself shows the login form; every /api call it makes is authenticated.
     try:
-        page = service.index_page()
+        page = service.index_page(links.origin if links is not None else None)
     except service.UiNotBuilt as missing:
         return HTMLResponse(
             missing.page,

@@ -11,13 +11,15 @@ from supertest_api.ui import repository
 NONCE_PLACEHOLDER = "{{CSP_NONCE}}"
 
 
-def content_security_policy(nonce: str) -> str:
-    # Everything comes from our origin; the report iframe is same-origin too. CodeMirror injects one <style>
-    # element for its theme: it carries the per-response nonce, so no 'unsafe-inline' is needed.
+def content_security_policy(nonce: str, artifacts_origin: str | None = None) -> str:
+    # Everything comes from our origin, except run files: the report iframe and the report check load them from
+    # the artifacts origin (never ours). CodeMirror injects one <style> element for its theme: it carries the
+    # per-response nonce, so no 'unsafe-inline' is needed.
+    artifacts = f" {artifacts_origin}" if artifacts_origin else ""
     return (
-        f"default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; "
-        "font-src 'self'; connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-        "form-action 'self'"
+        f"default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data:{artifacts}; "
+        f"font-src 'self'; connect-src 'self'{artifacts}; frame-src 'self'{artifacts}; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'self'"
     )
 
 
@@ -54,10 +56,10 @@ class Page:
     csp: str
 
 
-def index_page() -> Page:
+def index_page(artifacts_origin: str | None = None) -> Page:
     # Read per request (under 1 kB): a rebuild that re-links dist/ is picked up without a restart.
     page = repository.read_index()
     if page is None:
         raise UiNotBuilt()
     nonce = secrets.token_urlsafe(16)
-    return Page(html=page.replace(NONCE_PLACEHOLDER, nonce), csp=content_security_policy(nonce))
+    return Page(html=page.replace(NONCE_PLACEHOLDER, nonce), csp=content_security_policy(nonce, artifacts_origin))

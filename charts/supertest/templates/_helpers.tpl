@@ -129,6 +129,14 @@ imagePullSecrets:
 {{- default (printf "%s-session" (include "supertest.fullname" .)) .Values.api.existingSecret -}}
 {{- end -}}
 
+{{- define "supertest.artifactsSecret" -}}
+{{- default (printf "%s-artifacts" (include "supertest.fullname" .)) .Values.api.artifacts.existingSecret -}}
+{{- end -}}
+{{/* ARTIFACTS_URL as the API reads it: the configured origin, or the UI's host on the Service's artifacts port. */}}
+{{- define "supertest.artifactsUrl" -}}
+{{- default (printf "http://*:%d" (int .Values.api.artifacts.servicePort)) (trimSuffix "/" .Values.api.artifacts.url) -}}
+{{- end -}}
+
 {{- define "supertest.s3Endpoint" -}}
 {{- if .Values.objectStore.enabled -}}
 http://{{ include "supertest.objectStoreHost" . }}.{{ .Release.Namespace }}.svc:7070
@@ -300,13 +308,13 @@ spec:
 
 {{/*
 The hash the API and operator pods carry as an annotation, so that they roll when a chart-managed Secret they
-read changes: the rendered connection, S3, session, secrets-key and run-token-key Secrets, joined with `---` (as the single
+read changes: the rendered connection, S3, session, secrets-key, run-token-key and artifacts-signing Secrets, joined with `---` (as the single
 secrets.yaml of earlier chart versions rendered the first three).
 */}}
 {{- define "supertest.secretsChecksum" -}}
 {{- $base := .Template.BasePath -}}
 {{- $joined := include (print $base "/shared/connections-secret.yaml") . | trimSuffix "\n" -}}
-{{- range $file := list "/shared/s3-secret.yaml" "/api/secret.yaml" "/shared/secrets-key-secret.yaml" "/shared/run-token-secret.yaml" -}}
+{{- range $file := list "/shared/s3-secret.yaml" "/api/secret.yaml" "/shared/secrets-key-secret.yaml" "/shared/run-token-secret.yaml" "/api/artifacts-secret.yaml" -}}
 {{- $doc := include (print $base $file) $ | trimSuffix "\n" -}}
 {{- if $doc -}}{{- $joined = print $joined "\n---" $doc -}}{{- end -}}
 {{- end -}}

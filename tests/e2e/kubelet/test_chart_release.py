@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -208,7 +209,9 @@ def ui_run_passes_and_shows_its_report(release: Release) -> None:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 720}, base_url=release.api_url)
-            foreign = watch_foreign_requests(context, release.api_url)
+            # Reports come from the artifacts origin: the same Service, its second port (api.artifacts.servicePort).
+            artifacts_url = f"http://{urlsplit(release.api_url).hostname}:8081"
+            foreign = watch_foreign_requests(context, release.api_url, artifacts_url)
             page = context.new_page()
             page.goto("/playground")
             page.get_by_label("API key").fill(release.api_key)
@@ -220,6 +223,8 @@ def ui_run_passes_and_shows_its_report(release: Release) -> None:
             expect(page.get_by_label("Test counts")).to_contain_text("0 failed")
             report = page.frame_locator("iframe[title='Report']")
             expect(report.get_by_text("passed").first).to_be_visible(timeout=60_000)
+            frame_src = page.locator("iframe[title='Report']").get_attribute("src") or ""
+            assert frame_src.startswith(artifacts_url + "/"), frame_src
             close = page.get_by_role("button", name="Dismiss notification")
             while close.count():
                 close.first.click()

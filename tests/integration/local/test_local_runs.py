@@ -35,7 +35,8 @@ def submit(client: httpx.Client, script: str, **extra: object) -> str:
 
 
 def report_files(client: httpx.Client, run_id: str) -> httpx.Response:
-    return client.get(f"/api/test-results/{run_id}/report/index.html")
+    # The API redirects to the artifacts origin under a run-scoped token (no cookie, no API key needed there).
+    return client.get(f"/api/test-results/{run_id}/report/index.html", follow_redirects=True)
 
 
 def test_outcomes_end_in_the_right_phase_with_counts_report_and_row(server: LocalServer, client: httpx.Client):

@@ -88,8 +88,8 @@ def test_a_printed_secret_is_masked_everywhere_and_never_returned(server: LocalS
     assert run["phase"] == "Failed", run
 
     stream = sse_text(client, run_id)
-    logs = client.get(f"/api/test-results/{run_id}/logs.txt").text
-    results = client.get(f"/api/test-results/{run_id}/results.json").text
+    logs = client.get(f"/api/test-results/{run_id}/logs.txt", follow_redirects=True).text
+    results = client.get(f"/api/test-results/{run_id}/results.json", follow_redirects=True).text
     # The script really printed it (the plain variable shows), and every copy has the mask instead.
     for name, text in {"sse": stream, "logs.txt": logs, "results.json": results}.items():
         assert "hello-plain" in text, name

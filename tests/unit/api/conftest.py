@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from supertest_api.app import create_app
+from supertest_api.artifacts_origin.app import create_artifacts_app
 
 from supertest.bus.memory import MemoryEventBus
 from supertest.db import apikeys
@@ -100,6 +101,10 @@ def home(tmp_path: Path, migrated_template: Path) -> Path:
     return tmp_path
 
 
+# The artifacts origin of the unit tests' settings: the `artifacts` client's base URL.
+ARTIFACTS_ORIGIN = "http://artifacts.testserver"
+
+
 def make_settings(home: Path, **overrides: Any) -> ApiSettings:
     values: dict[str, Any] = {
         "SUPERTEST_HOME": home,
@@ -109,6 +114,8 @@ def make_settings(home: Path, **overrides: Any) -> ApiSettings:
         "S3_ENDPOINT": None,
         "SESSION_SECRET": None,
         "PUBLIC_URL": None,
+        "ARTIFACTS_URL": ARTIFACTS_ORIGIN,
+        "ARTIFACTS_SIGNING_KEY": "unit-tests-artifacts-key-0123456789abcdef",
         "QUEUED_CAPACITY": 3,
         "RUNNING_CAPACITY": 2,
         "MAX_SCRIPT_BYTES": 4096,
@@ -150,6 +157,13 @@ def launcher(settings: ApiSettings, bus: MemoryEventBus) -> FakeLauncher:
 def anon(settings: ApiSettings, launcher: FakeLauncher, bus: MemoryEventBus) -> Iterator[TestClient]:
     """A client with no credentials; the lifespan runs for the duration of the test."""
     with TestClient(create_app(settings, launcher, bus=bus), base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def artifacts(settings: ApiSettings) -> Iterator[TestClient]:
+    """The artifacts origin's app, with the same settings (and so the same local token key) as the API."""
+    with TestClient(create_artifacts_app(settings), base_url=ARTIFACTS_ORIGIN) as client:
         yield client
 
 

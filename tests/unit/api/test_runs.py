@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from supertest.db.engine import session_scope
 from supertest.db.models import JobRecord, RunRecord
 from supertest.phases import Phase
-from tests.unit.api.conftest import FakeLauncher, insert_run
+from tests.unit.api.conftest import ARTIFACTS_ORIGIN, FakeLauncher, insert_run
 
 SCRIPT = "import { test } from '@playwright/test';\ntest('ok', async () => {});\n"
 
@@ -22,7 +22,8 @@ def test_submit_inline_test(client: TestClient, launcher: FakeLauncher, db: sess
     body = res.json()
     run_id = body["runId"]
     assert body["phase"] == "Queued"
-    assert body["reportUrl"] == f"/api/test-results/{run_id}/report/index.html"
+    assert body["reportUrl"].startswith(ARTIFACTS_ORIGIN + "/")  # a run-scoped token, then the run's report
+    assert body["reportUrl"].endswith(f"/runs/{run_id}/report/index.html")
     assert body["statusUrl"] == f"/api/test-status/sse/{run_id}"
     request = launcher.submitted[0]
     assert request.kind == "test"

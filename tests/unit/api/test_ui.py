@@ -12,7 +12,7 @@ from supertest_api.ui import repository, service
 from supertest.artifacts import LocalArtifactStore
 from supertest.phases import Phase
 from supertest.settings import ApiSettings
-from tests.unit.api.conftest import insert_run
+from tests.unit.api.conftest import ARTIFACTS_ORIGIN, insert_run
 
 INDEX = (
     '<!doctype html><html><head><meta name="csp-nonce" content="{{CSP_NONCE}}">'
@@ -93,7 +93,9 @@ def test_schedule_preview_needs_auth(anon: TestClient) -> None:
     assert anon.get("/api/jobs/schedule-preview", params={"schedule": "@daily"}).status_code == 401
 
 
-def test_run_artifacts_are_listed_by_kind(client: TestClient, db: sessionmaker[Session], settings: ApiSettings) -> None:
+def test_run_artifacts_are_listed_by_kind(
+    client: TestClient, artifacts: TestClient, db: sessionmaker[Session], settings: ApiSettings
+) -> None:
     run_id = insert_run(db, Phase.FAILED)
     store = LocalArtifactStore(settings.effective_artifacts_dir / "test")
     for name in ("report/index.html", "report/trace/index.html", "results.json"):
@@ -110,8 +112,9 @@ def test_run_artifacts_are_listed_by_kind(client: TestClient, db: sessionmaker[S
         ("trace", "report/data/b.zip"),
         ("other", "report/data/d.md"),
     ]
-    assert items[0]["url"] == f"/api/test-results/{run_id}/report/data/a.png" and items[0]["size"] == 4
-    assert client.get(items[0]["url"]).content == b"png!"
+    assert items[0]["url"].startswith(ARTIFACTS_ORIGIN + "/") and items[0]["size"] == 4
+    assert items[0]["url"].endswith(f"/runs/{run_id}/report/data/a.png")
+    assert artifacts.get(items[0]["url"]).content == b"png!"
 
 
 def test_run_artifacts_empty_and_unknown(client: TestClient, db: sessionmaker[Session]) -> None:

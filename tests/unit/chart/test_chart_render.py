@@ -13,7 +13,7 @@ from cryptography.fernet import Fernet
 from pydantic_settings import BaseSettings
 from supertest_operator.settings import OperatorSettings
 
-from supertest.settings import ApiSettings, CoreSettings
+from supertest.settings import ApiSettings, ArtifactsSettings, CoreSettings
 from tests.unit.chart.chartlib import (
     CHART,
     CI_VALUES,
@@ -225,7 +225,8 @@ def test_bundled_services_share_generated_credentials() -> None:
 def test_external_services_render_no_bundled_workloads() -> None:
     manifests = render(values_files=[CHART / "ci" / "external-services-values.yaml"])
     assert find(manifests, "StatefulSet") == []
-    # Only the Redis URL is chart-managed: Postgres, S3, the session secret and the Fernet key are the user's.
+    # Only the Redis URL is chart-managed: Postgres, S3, the session secret and the Fernet, run-token and
+    # artifacts keys are the user's.
     assert {s["metadata"]["name"] for s in find(manifests, "Secret")} == {f"{FULL}-connections"}
     operator_env = container_env(one(manifests, "Deployment", f"{FULL}-operator"))
     assert operator_env["S3_CREDENTIALS_SECRET"] == "supertest-s3-credentials"
@@ -397,3 +398,25 @@ def test_run_pods_get_the_ingest_url_and_only_the_api_and_operator_get_the_token
             assert "RUNNER_DIRECT_CREDENTIALS" not in env
     role = next(r for r in find(manifests, "Role") if r["metadata"]["name"].endswith("-operator"))
     assert {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]} in role["rules"]
+
+
+def test_artifacts_origin_is_a_second_container_and_service_port() -> None:
+    manifests = render()
+    api = one(manifests, "Deployment", f"{FULL}-api")
+    containers = {c["name"]: c for c in api["spec"]["template"]["spec"]["containers"]}
+    artifacts = containers["artifacts"]
+    assert artifacts["command"] == ["supertest", "artifacts"]
+    env = container_env(api, "artifacts")
+    # It serves files and nothing else: no database, Redis or session secret reaches it.
+    assert not {"DATABASE_URL", "REDIS_URL", "SESSION_SECRET"} & set(env)
+    assert set(env) - NON_SETTINGS_ENV <= aliases(ArtifactsSettings)
+    assert "secretKeyRef" in env["ARTIFACTS_SIGNING_KEY"]
+    api_env = container_env(api)
+    assert api_env["ARTIFACTS_URL"] == "http://*:8081"
+    assert api_env["ARTIFACTS_SIGNING_KEY"]["secretKeyRef"] == env["ARTIFACTS_SIGNING_KEY"]["secretKeyRef"]
+    service = one(manifests, "Service", f"{FULL}-api")
+    assert {"name": "artifacts", "port": 8081, "targetPort": "artifacts", "protocol": "TCP"} in service["spec"]["ports"]
+    key = one(manifests, "Secret", f"{FULL}-artifacts")["stringData"]["ARTIFACTS_SIGNING_KEY"]
+    assert len(key) >= 32
+    custom = render(sets=["api.artifacts.url=https://artifacts.internal/"])
+    assert container_env(one(custom, "Deployment", f"{FULL}-api"))["ARTIFACTS_URL"] == "https://artifacts.internal"

@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from supertest.settings import ApiSettings, CoreSettings, normalise_database_url
+from supertest.settings import ApiSettings, ArtifactsSettings, CoreSettings, normalise_database_url
 
 
 def test_defaults_select_embedded_parts(monkeypatch, tmp_path):
@@ -52,3 +52,17 @@ def test_session_secret_required_outside_local_mode(monkeypatch):
 def test_postgres_urls_get_the_psycopg_driver():
     assert normalise_database_url("postgres://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
     assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_artifacts_url_is_an_origin_and_needs_a_strong_key_outside_local_mode() -> None:
+    base = {"RUN_BACKEND": "kubernetes", "S3_ENDPOINT": None}
+    assert ArtifactsSettings(**base).artifacts_url is None
+    strong = "s" * 40
+    ok = ArtifactsSettings(**base, ARTIFACTS_URL="https://artifacts.internal:8443/", ARTIFACTS_SIGNING_KEY=strong)
+    assert ok.artifacts_url == "https://artifacts.internal:8443"
+    for bad_url in ("artifacts.internal", "https://artifacts.internal/reports", "ftp://artifacts.internal"):
+        with pytest.raises(ValidationError, match="ARTIFACTS_URL must be an origin"):
+            ArtifactsSettings(**base, ARTIFACTS_URL=bad_url, ARTIFACTS_SIGNING_KEY=strong)
+    for weak in (None, "changeme", "short"):
+        with pytest.raises(ValidationError, match="ARTIFACTS_SIGNING_KEY"):
+            ArtifactsSettings(**base, ARTIFACTS_URL="https://artifacts.internal", ARTIFACTS_SIGNING_KEY=weak)

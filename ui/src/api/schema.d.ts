@@ -308,7 +308,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Screenshots, videos and traces attached to a run's report (served by /api/test-results) */
+        /** Screenshots, videos and traces attached to a run's report (served by the artifacts origin) */
         get: operations["list_artifacts_api_runs__run_id__artifacts_get"];
         put?: never;
         post?: never;
@@ -376,7 +376,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A file of a run's artifacts (report/index.html, results.json, logs.txt, videos, traces) */
+        /** Redirect to a file of a run's artifacts on the artifacts origin (report/index.html, logs.txt, ...) */
         get: operations["get_file_api_test_results__run_id___path__get"];
         put?: never;
         post?: never;
@@ -570,7 +570,7 @@ export interface components {
             size: number;
             /**
              * Url
-             * @description Where the results proxy serves it
+             * @description Where the artifacts origin serves it (a run-scoped, expiring URL)
              */
             url: string;
         };
@@ -2981,21 +2981,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The file, streamed */
-            200: {
+            /** @description The file on the artifacts origin (ARTIFACTS_URL), under a run-scoped expiring token */
+            307: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": unknown;
+                    "application/json": unknown;
                 };
-            };
-            /** @description The requested byte range (Range: bytes=start-end) */
-            206: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
             };
             /** @description Bad request */
             400: {
@@ -3017,15 +3010,6 @@ export interface operations {
             };
             /** @description Not found */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description Range not satisfiable */
-            416: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,5 +1,6 @@
-// The Playwright HTML report in an iframe (same origin, so the session cookie authorises it and its trace
-// viewer's service worker), plus direct links to the run's screenshots, videos and traces.
+// The Playwright HTML report in an iframe, plus direct links to the run's screenshots, videos and traces. Every
+// URL comes from the API and points at the artifacts origin (ARTIFACTS_URL) under a run-scoped token: user-generated
+// files never run on the UI's origin, and no cookie is sent there.
 import { useEffect, useState } from "preact/hooks";
 import { runs } from "../api/endpoints";
 import type { Artifact } from "../api/types";
@@ -12,7 +13,7 @@ const KIND_LABEL: Record<Artifact["kind"], string> = {
 };
 
 function traceViewerUrl(reportUrl: string, traceUrl: string): string {
-  // The report ships the trace viewer at report/trace/; it loads the zip named by ?trace= (same origin).
+  // The report ships the trace viewer at report/trace/; it loads the zip named by ?trace= (both on the artifacts origin).
   const base = reportUrl.replace(/index\.html$/, "");
   return `${base}trace/index.html?trace=${encodeURIComponent(new URL(traceUrl, window.location.href).href)}`;
 }
@@ -24,7 +25,7 @@ export function ReportViewer({ runId, reportUrl, title }: { runId: string; repor
   useEffect(() => {
     let cancelled = false;
     setState("checking");
-    fetch(reportUrl, { method: "HEAD", credentials: "same-origin" })
+    fetch(reportUrl, { method: "HEAD", credentials: "omit" })
       .then((res) => !cancelled && setState(res.ok ? "ready" : "missing"))
       .catch(() => !cancelled && setState("missing"));
     runs
