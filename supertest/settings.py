@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 # Values that must never reach a shared deployment.
 PLACEHOLDER_SECRETS = frozenset({"", "minioadmin", "changeme", "change-me", "secret", "password", "admin"})
@@ -28,8 +28,31 @@ def default_home() -> Path:
     return Path.cwd() / ".supertest"
 
 
+class _AliasOnlyEnvSource(EnvSettingsSource):
+    """The environment answers by alias only: `home` must not read $HOME, nor `host` $HOST.
+
+    populate_by_name stays on for constructor keywords (the runner passes field names); pydantic-settings would
+    otherwise also match every field's bare name against the environment.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        self.config = {**self.config, "populate_by_name": False, "validate_by_name": False}
+
+
 class CoreSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _AliasOnlyEnvSource(settings_cls), dotenv_settings, file_secret_settings
 
     home: Path = Field(default_factory=default_home, alias="SUPERTEST_HOME")
     run_backend: RunBackend = Field(default=RunBackend.local, alias="RUN_BACKEND")

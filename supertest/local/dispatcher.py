@@ -230,6 +230,11 @@ class LocalDispatcher:
             ARTIFACTS_DIR=str(s.effective_artifacts_dir),
             MAX_CONCURRENT_TESTS=str(record.spec.get("workers") or s.max_concurrent_tests),
             RUN_BACKEND="local",
+            # Chromium keeps profile-wide config under XDG_CONFIG_HOME and dconf its cache under XDG_CACHE_HOME,
+            # else ~/.config and ~/.cache: local mode writes nothing into the user's home, so they go beside the
+            # run's own files. (The runner finds the pinned Playwright through HOME or SUPERTEST_CACHE, not XDG.)
+            XDG_CONFIG_HOME=str(work_dir.parent / "xdg-config"),
+            XDG_CACHE_HOME=str(work_dir.parent / "xdg-cache"),
         )
         return env
 
