@@ -164,6 +164,13 @@ class ApiSettings(CoreSettings):
     port: int = Field(default=8000, ge=1, le=65535, alias="SUPERTEST_PORT")
     session_secret: SecretStr | None = Field(default=None, alias="SESSION_SECRET")
     kube_namespace: str = Field(default="default", alias="SUPERTEST_NAMESPACE")
+    # Peers whose X-Forwarded-Proto / X-Forwarded-For are believed (comma-separated IPs or CIDRs, or "*"): the
+    # TLS-terminating proxy or ingress. Behind it the session cookie is Secure; anyone else's headers are ignored.
+    # Same name and default as uvicorn's own setting, applied by the app itself (uvicorn's is turned off).
+    forwarded_allow_ips: str = Field(default="127.0.0.1", alias="FORWARDED_ALLOW_IPS")
+    # Serve /metrics on this port (same bind address) instead of the API port, so it need not be exposed
+    # wherever the API is. Unset: /metrics is a route of the API.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535, alias="METRICS_PORT")
 
     @model_validator(mode="after")
     def _refuse_placeholder_session_secret(self) -> ApiSettings:

@@ -65,7 +65,9 @@ def dev(
     from supertest_api.app import create_app
 
     url = f"http://{host}:{port}/"
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, log_config=None))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host=host, port=port, log_config=None, proxy_headers=False)
+    )
     threading.Thread(target=_announce, args=(url, key, not no_browser), daemon=True).start()
     server.run()
 

@@ -25,6 +25,6 @@ def api(
         host=host or settings.host,
         port=port or settings.port,
         log_config=None,
-        proxy_headers=True,
+        proxy_headers=False,  # the app applies FORWARDED_ALLOW_IPS itself (create_app)
         timeout_graceful_shutdown=20,
     )

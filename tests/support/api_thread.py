@@ -20,7 +20,15 @@ from tests.k8s.wait import wait_for
 def serving(app: ASGIApp, start_timeout: float = 60.0) -> Iterator[str]:
     """Serve `app` until the block ends; yields its base URL. Fails if it does not start or does not stop."""
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on", timeout_graceful_shutdown=5)
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_config=None,
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+            proxy_headers=False,  # as in production: the app's own ProxyHeadersMiddleware decides (create_app)
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
