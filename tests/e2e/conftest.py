@@ -253,6 +253,10 @@ def apply_rbac(cluster: Cluster, file: str) -> None:
             meta["namespace"] = cluster.ns
         else:  # cluster-scoped: unique per test namespace
             meta["name"] = f"{meta['name']}-{cluster.ns}"
+            # The operator's webhook configuration is per namespace too (WEBHOOK_CONFIG_NAME in operator_proc).
+            for rule in doc.get("rules", []):
+                if rule.get("resourceNames") == ["supertest.dev"]:
+                    rule["resourceNames"] = [f"{cluster.ns}.supertest.dev"]
         if doc["kind"] in ("RoleBinding", "ClusterRoleBinding"):
             for subject in doc["subjects"]:
                 subject["namespace"] = cluster.ns
