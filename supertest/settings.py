@@ -181,6 +181,14 @@ class ApiSettings(CoreSettings):
             raise ValueError("SESSION_SECRET must be set to a random value of 16+ characters outside local mode")
         return self
 
+    @model_validator(mode="after")
+    def _metrics_port_is_its_own(self) -> ApiSettings:
+        if self.metrics_port is not None and self.metrics_port == self.port:
+            raise ValueError(
+                "METRICS_PORT must differ from SUPERTEST_PORT (unset it to serve /metrics on the API port)"
+            )
+        return self
+
 
 class RunnerSettings(CoreSettings):
     """What the runner pod (or local subprocess) reads."""
