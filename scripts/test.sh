@@ -12,6 +12,9 @@ time bash tests/k8s/build-binaries.sh
 step "helm"
 time bash tests/k8s/build-helm.sh
 
+step "helm-docs (the chart README generator)"
+time bash tests/k8s/build-helm-docs.sh
+
 step "S3-compatible server"
 time bash tests/services/build-s3.sh
 

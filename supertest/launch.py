@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 Language = Literal["javascript", "typescript"]
 RunKind = Literal["test", "job"]
 Trigger = Literal["manual", "api", "schedule", "kubectl", "cli"]
+
+_TEST_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+# A test run's spec carries no script name (a TestRun's script is `test.spec.<ext>` in its pod).
+TEST_RUN_SCRIPT_NAME = "test"
+
+
+def job_test_name(index: int, title: str) -> str:
+    """`<NN>-<slug of the title>`, a JobRun/TestJob test name ([A-Za-z0-9][-_.A-Za-z0-9]*, at most 100): the position
+    keeps the order and makes it unique."""
+    stem = _TEST_NAME.sub("-", title).strip("-._")[:80].strip("-._") or "test"
+    return f"{index:02d}-{stem}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,22 +60,43 @@ class RunRequest:
     env: dict[str, str] = field(default_factory=dict)
     idempotency: Idempotency | None = None
 
-    def spec_dict(self) -> dict[str, object]:
-        """What is stored on the run row so a restarted dispatcher can still launch it."""
-        return {
-            "scripts": [{"name": s.name, "script": s.script, "language": s.language} for s in self.scripts],
-            "timeoutSeconds": self.timeout_seconds,
-            "workers": self.workers,
-            "retries": self.retries,
-            "env": dict(self.env),
-            **({"jobRef": self.job_ref} if self.job_ref else {}),
-        }
+    def spec_dict(self) -> dict[str, Any]:
+        """The one shape of a run's spec: the TestRun/JobRun resource's `spec` (crds/) in Kubernetes mode, and
+        `runs.spec` in both modes (the local dispatcher launches from it, the operator mirrors it)."""
+        spec: dict[str, Any] = {"priority": self.priority, "retries": self.retries}
+        if self.timeout_seconds is not None:
+            spec["timeoutSeconds"] = self.timeout_seconds
+        if self.workers is not None:
+            spec["workers"] = self.workers
+        if self.env:
+            spec["env"] = [{"name": k, "value": v} for k, v in sorted(self.env.items())]
+        if self.kind == "test":
+            if len(self.scripts) != 1:
+                raise ValueError("a test run has exactly one script")
+            script = self.scripts[0]
+            spec.update(script=script.script, language=script.language)
+            if self.test_id:
+                spec["testId"] = self.test_id
+        elif self.job_ref:
+            spec["jobRef"] = self.job_ref  # the operator reads the tests (a TestJob's, or a stored job's)
+        else:
+            spec["tests"] = [
+                {"name": job_test_name(i, s.name), "script": s.script, "language": s.language}
+                for i, s in enumerate(self.scripts, start=1)
+            ]
+        return spec
 
 
-def scripts_from_spec(spec: dict[str, object]) -> list[ScriptSpec]:
-    raw = spec.get("scripts", [])
-    assert isinstance(raw, list)
-    return [ScriptSpec(name=s["name"], script=s["script"], language=s.get("language", "javascript")) for s in raw]
+def scripts_from_spec(spec: dict[str, Any]) -> list[ScriptSpec]:
+    """The inline scripts of a run spec (`RunRequest.spec_dict`'s shape), in run order."""
+    if "script" in spec:
+        return [ScriptSpec(TEST_RUN_SCRIPT_NAME, spec["script"], spec.get("language", "javascript"))]
+    return [ScriptSpec(t["name"], t["script"], t.get("language", "javascript")) for t in spec.get("tests") or []]
+
+
+def env_from_spec(spec: dict[str, Any]) -> dict[str, str]:
+    """A run spec's literal env entries (`[{name, value}]`) as a mapping."""
+    return {str(e["name"]): str(e["value"]) for e in spec.get("env") or [] if "value" in e}
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 
 from supertest.crypto import SecretBox
 from supertest.db.models import VariableRecord
+from supertest.kube.models import VARIABLES_SECRET_PREFIX
 
 PROJECT = "project"
-SECRET_PREFIX = "supertest-vars-"  # noqa: S105 - a name prefix
 
 
 def k8s_secret_name(scope: str) -> str:
-    return SECRET_PREFIX + scope.lower()
+    return VARIABLES_SECRET_PREFIX + scope.lower()
 
 
 def for_run(session: Session, job_id: str | None) -> list[VariableRecord]:

@@ -12,8 +12,8 @@ from supertest.db import catalog
 from supertest.db.engine import in_session
 from supertest.kube import jobref
 from supertest.kube.client import KubeApi
-from supertest.kube.manifests import job_test_name
 from supertest.kube.models import JobRunSpec, JobTest, TestJobSpec, TestRunSpec
+from supertest.launch import job_test_name
 from supertest_operator.builders import ScriptFile, StoredScript, job_test_files, script_files
 
 T = TypeVar("T")

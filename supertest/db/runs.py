@@ -77,9 +77,10 @@ def queued_record(
 ) -> RunRecord:
     """The Queued row of a submission, as every launcher writes it (with its Idempotency-Key, if any).
 
-    A Kubernetes launcher gives the namespace and the spec of the resource it creates: the row then holds the
-    very spec the operator mirrors from that resource later, so `runs.spec` keeps one shape for the run's life.
-    In local mode the row holds the request's spec (`RunRequest.spec_dict`), which only the dispatcher reads.
+    `runs.spec` has one shape in both modes, built by `RunRequest.spec_dict` (the TestRun/JobRun spec). A
+    Kubernetes launcher gives the namespace and the spec of the resource it creates (that shape, with the TestJob's
+    tests and the variables' env added): the row then holds the very spec the operator mirrors from that resource
+    later. In local mode the row holds the request's spec, which the dispatcher launches from.
     """
     key = request.idempotency
     now = utcnow()

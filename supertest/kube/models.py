@@ -46,7 +46,9 @@ VARIABLES_SECRET_PREFIX = "supertest-vars-"  # noqa: S105 - a name prefix
 
 
 class SecretKeyRef(_Model):
-    name: str = Field(min_length=1, max_length=253, pattern=r"^supertest-vars-[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    name: str = Field(
+        min_length=1, max_length=253, pattern=rf"^{VARIABLES_SECRET_PREFIX}[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+    )
     key: str = Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")
 
 

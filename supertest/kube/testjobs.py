@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from supertest.db.models import JobRecord
-from supertest.kube.manifests import job_test_name
 from supertest.kube.models import RunTemplate
 from supertest.kube.names import (
     ANNOTATION_JOB_ID,
@@ -22,6 +21,7 @@ from supertest.kube.names import (
     TESTJOB_KIND,
     TESTJOB_PLURAL,
 )
+from supertest.launch import job_test_name
 
 _NOT_DNS = re.compile(r"[^a-z0-9]+")
 ID_SUFFIX = 8

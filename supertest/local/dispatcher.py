@@ -31,7 +31,7 @@ from supertest.db.engine import in_session
 from supertest.db.ids import new_run_id
 from supertest.db.models import RunRecord
 from supertest.events import EventType, RunEvent, decode_stdout_event, log_event, status_event
-from supertest.launch import LaunchedRun, RunAlreadyFinished, RunRequest, scripts_from_spec
+from supertest.launch import LaunchedRun, RunAlreadyFinished, RunRequest, env_from_spec, scripts_from_spec
 from supertest.local.workspace import write_scripts
 from supertest.phases import IllegalTransition, Phase, phase_for_exit_code
 from supertest.settings import CoreSettings
@@ -201,7 +201,8 @@ class LocalDispatcher:
         env = self._runner_env(record, scripts_dir, run_dir / "work")
         # Variables and secrets are read at launch (never stored with the run); the run's own env wins.
         resolved = await self._db(lambda s: variables.local_env(variables.for_run(s, record.job_id), self._secrets))
-        env = {**env, **{k: v for k, v in resolved.env.items() if k not in (record.spec.get("env") or {})}}
+        own = env_from_spec(record.spec)
+        env = {**env, **{k: v for k, v in resolved.env.items() if k not in own}}
         if resolved.secret_names:
             env["SUPERTEST_MASK_NAMES"] = ",".join(resolved.secret_names)
         return await asyncio.create_subprocess_exec(
@@ -217,8 +218,7 @@ class LocalDispatcher:
     def _runner_env(self, record: RunRecord, scripts_dir: Path, work_dir: Path) -> dict[str, str]:
         s = self._settings
         env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-        spec_env = record.spec.get("env") or {}
-        env.update({str(k): str(v) for k, v in spec_env.items()})
+        env.update(env_from_spec(record.spec))
         env.update(
             SUPERTEST_RUN_ID=record.id,
             SUPERTEST_RUN_KIND=record.kind,

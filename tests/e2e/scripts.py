@@ -25,6 +25,15 @@ SYNTAX_ERROR = """\
 const { test } = require('@playwright/test');
 test('broken', async () => {
 """
+# A secret for API_TOKEN, and a script that prints it (to see it masked) and passes only with its real value.
+TOKEN = "k8s-s3cret-Token-9"
+PRINTS_TOKEN = """\
+const { test, expect } = require('@playwright/test');
+test('reads its token', async () => {
+  console.log('token is ' + process.env.API_TOKEN);
+  expect(process.env.API_TOKEN.length).toBe(18);
+});
+"""
 
 
 def sleeping(seconds: float, tests: int = 1) -> str:

@@ -8,15 +8,8 @@ import base64
 from kubernetes import client as k8s
 
 from tests.e2e.conftest import Cluster, E2eEnv, OperatorFactory, make_testrun
-
-SECRET = "k8s-s3cret-Token-9"
-SCRIPT = """\
-const { test, expect } = require('@playwright/test');
-test('reads its token', async () => {
-  console.log('token is ' + process.env.API_TOKEN);
-  expect(process.env.API_TOKEN.length).toBe(18);
-});
-"""
+from tests.e2e.scripts import PRINTS_TOKEN as SCRIPT
+from tests.e2e.scripts import TOKEN as SECRET
 
 
 def test_secret_key_ref_reaches_the_pod_and_is_masked(

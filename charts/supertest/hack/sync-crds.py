@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Copy the repository's CRDs (crds/*.yaml, the one source of truth) into the chart (files/crds/).
 
-Helm's .Files only sees files inside the chart, so the chart carries a byte-identical copy; templates/crds.yaml
-renders it (so `crds.install` / `crds.keep` work, which Helm's own crds/ folder cannot do).
+Helm's .Files only sees files inside the chart, so the chart carries a byte-identical copy;
+templates/crds/customresourcedefinition.yaml renders it (so `crds.install` / `crds.keep` work, which Helm's own
+crds/ folder cannot do).
 tests/unit/chart/test_chart_static.py fails when the copy drifts: run this script after changing crds/.
   python charts/supertest/hack/sync-crds.py [--check]
 """

@@ -118,6 +118,13 @@ imagePullSecrets:
 {{- include "supertest.fullname" . }}-s3
 {{- end -}}
 {{- end -}}
+{{/* The Fernet key (SECRETS_KEY) of the API and the operator. */}}
+{{- define "supertest.secretsKeySecret" -}}
+{{- default (printf "%s-secrets-key" (include "supertest.fullname" .)) .Values.secretsKey.existingSecret -}}
+{{- end -}}
+{{- define "supertest.secretsKeySecretKey" -}}
+{{- if .Values.secretsKey.existingSecret -}}{{ .Values.secretsKey.existingSecretKey }}{{- else -}}SECRETS_KEY{{- end -}}
+{{- end -}}
 {{- define "supertest.sessionSecret" -}}
 {{- default (printf "%s-session" (include "supertest.fullname" .)) .Values.api.existingSecret -}}
 {{- end -}}
@@ -132,7 +139,8 @@ http://{{ include "supertest.objectStoreHost" . }}.{{ .Release.Namespace }}.svc:
 
 {{/*
 A generated secret value that survives upgrades: the live Secret's value when there is one (lookup), else the
-given value, else a random one. Usage: include "supertest.secretValue" (list $ secretName key given length)
+given value, else a random one. Usage: include "supertest.secretValue" (list $ secretName key given length [format])
+With format "fernet" a random value is a Fernet key: the urlsafe base64 of `length` (32) random characters.
 */}}
 {{- define "supertest.secretValue" -}}
 {{- $ := index . 0 -}}
@@ -146,6 +154,8 @@ given value, else a random one. Usage: include "supertest.secretValue" (list $ s
 {{- $live := lookup "v1" "Secret" $.Release.Namespace $name -}}
 {{- if and $live (hasKey ($live.data | default dict) $key) -}}
 {{- index $live.data $key | b64dec -}}
+{{- else if and (gt (len .) 5) (eq (index . 5) "fernet") -}}
+{{- randAlphaNum $length | b64enc | replace "+" "-" | replace "/" "_" -}}
 {{- else -}}
 {{- randAlphaNum $length -}}
 {{- end -}}
@@ -203,6 +213,11 @@ Names are exactly those of supertest/settings.py (CoreSettings).
   value: {{ .Values.config.logLevel | quote }}
 - name: SUPERTEST_HOME
   value: /tmp/supertest
+- name: SECRETS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "supertest.secretsKeySecret" . }}
+      key: {{ include "supertest.secretsKeySecretKey" . }}
 {{- end -}}
 
 {{/* The namespaces the operator serves: the release namespace, or "" (every namespace) when cluster-wide. */}}
@@ -251,4 +266,49 @@ securityContext:
 volumeMounts:
   - name: tmp
     mountPath: /tmp
+{{- end -}}
+
+{{/*
+A Prometheus Operator ServiceMonitor scraping /metrics on one component's Service port; the API and the operator
+each render one. Usage: include "supertest.serviceMonitor" (list $ component portName)
+*/}}
+{{- define "supertest.serviceMonitor" -}}
+{{- $ := index . 0 -}}
+{{- $component := index . 1 -}}
+{{- $port := index . 2 }}
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata:
+  name: {{ include "supertest.fullname" $ }}-{{ $component }}
+  namespace: {{ $.Release.Namespace }}
+  labels:
+    {{- include "supertest.componentLabels" (list $ $component) | nindent 4 }}
+    {{- with $.Values.metrics.serviceMonitor.labels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  selector:
+    matchLabels:
+      {{- include "supertest.selectorLabels" (list $ $component) | nindent 6 }}
+  namespaceSelector:
+    matchNames: [{{ $.Release.Namespace | quote }}]
+  endpoints:
+    - port: {{ $port }}
+      path: /metrics
+      interval: {{ $.Values.metrics.serviceMonitor.interval }}
+{{- end -}}
+
+{{/*
+The hash the API and operator pods carry as an annotation, so that they roll when a chart-managed Secret they
+read changes: the rendered connection, S3, session and secrets-key Secrets, joined with `---` (as the single
+secrets.yaml of earlier chart versions rendered the first three).
+*/}}
+{{- define "supertest.secretsChecksum" -}}
+{{- $base := .Template.BasePath -}}
+{{- $joined := include (print $base "/shared/connections-secret.yaml") . | trimSuffix "\n" -}}
+{{- range $file := list "/shared/s3-secret.yaml" "/api/secret.yaml" "/shared/secrets-key-secret.yaml" -}}
+{{- $doc := include (print $base $file) $ | trimSuffix "\n" -}}
+{{- if $doc -}}{{- $joined = print $joined "\n---" $doc -}}{{- end -}}
+{{- end -}}
+{{- print $joined "\n" | sha256sum -}}
 {{- end -}}

@@ -38,7 +38,7 @@ def test_warm_run_is_fast_and_prints_the_binary_last() -> None:
 def test_helm_assumes_the_kubernetes_version_of_its_client_libraries() -> None:
     """The ldflags replace helm's stale built-in default (v1.20), which the chart's kubeVersion would refuse."""
     chart = str(REPO / "charts" / "supertest")
-    show = ["--show-only", "templates/serviceaccounts.yaml"]
+    show = ["--show-only", "templates/api/serviceaccount.yaml"]
     default = subprocess.run([str(helm_binary()), "template", "x", chart, *show], capture_output=True, text=True)
     assert default.returncode == 0, default.stderr
     old = subprocess.run(
@@ -46,3 +46,18 @@ def test_helm_assumes_the_kubernetes_version_of_its_client_libraries() -> None:
     )
     assert old.returncode != 0
     assert "chart requires kubeVersion" in old.stderr
+
+
+def test_helm_docs_is_built_by_the_same_go_tool_script_and_reports_its_pinned_version() -> None:
+    """build-helm-docs.sh shares build-go-tool.sh with helm: cached by version, the binary's path last."""
+    script = REPO / "tests" / "k8s" / "build-helm-docs.sh"
+    gomod = (REPO / "tests" / "k8s" / "go" / "helm-docs" / "go.mod").read_text()
+    match = re.search(r"^require github\.com/norwoodj/helm-docs (v\d+\.\d+\.\d+)$", gomod, re.MULTILINE)
+    assert match, "go.mod must pin github.com/norwoodj/helm-docs"
+    first = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=1800, check=True)
+    binary = first.stdout.strip().splitlines()[-1]
+    assert binary.endswith(f"/helm-docs/{match.group(1)}/bin/helm-docs")
+    again = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=60, check=True)
+    assert "is cached" in again.stderr
+    reported = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True)
+    assert reported.stdout.strip() == f"helm-docs version {match.group(1).removeprefix('v')}"

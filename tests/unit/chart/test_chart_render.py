@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from cryptography.fernet import Fernet
 from pydantic_settings import BaseSettings
 from supertest_operator.settings import OperatorSettings
 
@@ -137,7 +138,8 @@ def test_rendered_crds_keep_the_repository_schema() -> None:
 
 def test_namespaced_rbac_by_default() -> None:
     manifests = render()
-    assert {r["metadata"]["name"] for r in find(manifests, "Role")} == {f"{FULL}-operator", f"{FULL}-api"}
+    roles = {r["metadata"]["name"] for r in find(manifests, "Role")}
+    assert roles == {f"{FULL}-operator", f"{FULL}-api", f"{FULL}-api-secrets"}
     assert {r["metadata"]["name"] for r in find(manifests, "ClusterRole")} == {f"{FULL}-operator-cluster"}
     env = container_env(one(manifests, "Deployment", f"{FULL}-operator"))
     assert env["SUPERTEST_NAMESPACES"] == "supertest"
@@ -158,8 +160,9 @@ def test_namespaced_rbac_by_default() -> None:
 
 def test_cluster_wide_rbac() -> None:
     manifests = render(sets=["rbac.clusterWide=true"])
-    assert find(manifests, "Role") == []
-    assert find(manifests, "RoleBinding") == []
+    # The variables' Secrets are written in the release namespace only, whatever the mode.
+    assert [r["metadata"]["name"] for r in find(manifests, "Role")] == [f"{FULL}-api-secrets"]
+    assert [r["metadata"]["name"] for r in find(manifests, "RoleBinding")] == [f"{FULL}-api-secrets"]
     names = {r["metadata"]["name"] for r in find(manifests, "ClusterRole")}
     assert names == {f"{FULL}-operator", f"{FULL}-api", f"{FULL}-operator-cluster"}
     assert container_env(one(manifests, "Deployment", f"{FULL}-operator"))["SUPERTEST_NAMESPACES"] == ""
@@ -222,7 +225,7 @@ def test_bundled_services_share_generated_credentials() -> None:
 def test_external_services_render_no_bundled_workloads() -> None:
     manifests = render(values_files=[CHART / "ci" / "external-services-values.yaml"])
     assert find(manifests, "StatefulSet") == []
-    # Only the Redis URL is chart-managed: Postgres, S3 and the session secret are the user's.
+    # Only the Redis URL is chart-managed: Postgres, S3, the session secret and the Fernet key are the user's.
     assert {s["metadata"]["name"] for s in find(manifests, "Secret")} == {f"{FULL}-connections"}
     operator_env = container_env(one(manifests, "Deployment", f"{FULL}-operator"))
     assert operator_env["S3_CREDENTIALS_SECRET"] == "supertest-s3-credentials"
@@ -307,7 +310,9 @@ def unnamed(rules: set[Rule]) -> set[Rule]:
 def test_rbac_mirrors_deploy_rbac() -> None:
     """The chart grants what deploy/rbac grants (peering rendered), narrowing some verbs to resourceNames."""
     manifests = render(sets=["operator.replicas=2"])
-    assert triples(one(manifests, "Role", f"{FULL}-api")["rules"]) == deploy_rbac("Role", "supertest-api")
+    api = triples(one(manifests, "Role", f"{FULL}-api")["rules"])
+    api |= triples(one(manifests, "Role", f"{FULL}-api-secrets")["rules"])
+    assert api == deploy_rbac("Role", "supertest-api")
     operator = triples(one(manifests, "Role", f"{FULL}-operator")["rules"])
     operator |= triples(one(manifests, "Role", f"{FULL}-operator-lease")["rules"])
     assert unnamed(operator) == deploy_rbac("Role", "supertest-operator")
@@ -345,3 +350,37 @@ def test_no_cluster_role_without_webhook_or_cluster_peering() -> None:
     manifests = render(sets=["operator.webhook.enabled=false"])
     assert find(manifests, "ClusterRole") == []
     assert find(manifests, "ClusterRoleBinding") == []
+
+
+def test_secrets_key_is_a_generated_fernet_key_the_api_and_operator_read() -> None:
+    manifests = render()
+    key = one(manifests, "Secret", f"{FULL}-secrets-key")["stringData"]["SECRETS_KEY"]
+    box = Fernet(key.encode())  # raises unless urlsafe base64 of 32 bytes
+    assert box.decrypt(box.encrypt(b"x")) == b"x"
+    ref = {"secretKeyRef": {"name": f"{FULL}-secrets-key", "key": "SECRETS_KEY"}}
+    for component in ("api", "operator"):
+        assert container_env(one(manifests, "Deployment", f"{FULL}-{component}"))["SECRETS_KEY"] == ref
+    # The pods roll when the key changes.
+    other = render(sets=["secretsKey.existingSecret=mine"])
+    annotation = "checksum/secrets"
+    before = one(manifests, "Deployment", f"{FULL}-api")["spec"]["template"]["metadata"]["annotations"][annotation]
+    after = one(other, "Deployment", f"{FULL}-api")["spec"]["template"]["metadata"]["annotations"][annotation]
+    assert before != after
+
+
+def test_secrets_key_from_an_existing_secret() -> None:
+    manifests = render(sets=["secretsKey.existingSecret=vault-synced", "secretsKey.existingSecretKey=fernet"])
+    assert find(manifests, "Secret", f"{FULL}-secrets-key") == []
+    env = container_env(one(manifests, "Deployment", f"{FULL}-operator"))
+    assert env["SECRETS_KEY"] == {"secretKeyRef": {"name": "vault-synced", "key": "fernet"}}
+
+
+def test_api_may_write_but_not_read_secrets_in_the_release_namespace_only() -> None:
+    role = one(render(), "Role", f"{FULL}-api-secrets")
+    assert role["metadata"]["namespace"] == "supertest"
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "patch", "update", "delete"]}
+    ]
+    binding = one(render(), "RoleBinding", f"{FULL}-api-secrets")
+    assert binding["roleRef"]["name"] == f"{FULL}-api-secrets"
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": f"{FULL}-api", "namespace": "supertest"}]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -64,23 +65,42 @@ def test_schema_requires_the_common_keys_in_every_component(schema: dict[str, An
 
 
 def test_every_values_key_carries_a_comment() -> None:
-    gen = load_script("gen-readme.py")
+    gen = load_script("check-values-comments.py")
     keys = gen.parse_keys((CHART / "values.yaml").read_text())
     assert len(keys) > 150  # the parser saw the whole file
     assert gen.undocumented(keys) == []
 
 
 def test_comment_check_catches_an_undocumented_key() -> None:
-    gen = load_script("gen-readme.py")
+    gen = load_script("check-values-comments.py")
     text = "# -- documented\na: 1\nb:\n  # -- documented\n  c: 2\nd:\n  e: 3\n"
     assert gen.undocumented(gen.parse_keys(text)) == ["b", "d", "d.e"]
 
 
-def test_readme_is_generated_from_values() -> None:
+def test_readme_is_what_helm_docs_generates() -> None:
+    """helm-docs (built from the Go module proxy on first use) renders README.md from values.yaml and the template."""
     out = subprocess.run(
-        [sys.executable, str(CHART / "hack" / "gen-readme.py"), "--check"], capture_output=True, text=True
+        ["bash", str(CHART / "hack" / "gen-readme.sh"), "--check"], capture_output=True, text=True, timeout=1800
     )
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
+
+
+def test_readme_check_fails_on_a_stale_readme(tmp_path: Path) -> None:
+    """A copy of the repository's layout (chart and helm-docs build scripts) with one description changed."""
+    chart = tmp_path / "charts" / "supertest"
+    shutil.copytree(CHART, chart)
+    (tmp_path / "tests" / "k8s").mkdir(parents=True)
+    for script in ("build-helm-docs.sh", "build-go-tool.sh"):
+        shutil.copy(REPO / "tests" / "k8s" / script, tmp_path / "tests" / "k8s" / script)
+    shutil.copytree(REPO / "tests" / "k8s" / "go" / "helm-docs", tmp_path / "tests" / "k8s" / "go" / "helm-docs")
+    values = chart / "values.yaml"
+    values.write_text(values.read_text().replace("# -- Override the chart name", "# -- Overrides the chart name"))
+    out = subprocess.run(
+        ["bash", str(chart / "hack" / "gen-readme.sh"), "--check"], capture_output=True, text=True, timeout=1800
+    )
+    assert out.returncode == 1
+    assert '+| nameOverride | string | `""` | Overrides the chart name' in out.stdout
+    assert "README.md is stale" in out.stderr
 
 
 def test_chart_crds_are_identical_to_the_repository_crds() -> None:
