@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 # Values that must never reach a shared deployment.
 PLACEHOLDER_SECRETS = frozenset({"", "minioadmin", "changeme", "change-me", "secret", "password", "admin"})
@@ -29,8 +29,31 @@ def default_home() -> Path:
     return Path.cwd() / ".supertest"
 
 
+class _AliasOnlyEnvSource(EnvSettingsSource):
+    """The environment answers by alias only: `home` must not read $HOME, nor `host` $HOST.
+
+    populate_by_name stays on for constructor keywords (the runner passes field names); pydantic-settings would
+    otherwise also match every field's bare name against the environment.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        self.config = {**self.config, "populate_by_name": False, "validate_by_name": False}
+
+
 class CoreSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _AliasOnlyEnvSource(settings_cls), dotenv_settings, file_secret_settings
 
     home: Path = Field(default_factory=default_home, alias="SUPERTEST_HOME")
     run_backend: RunBackend = Field(default=RunBackend.local, alias="RUN_BACKEND")
@@ -203,6 +226,13 @@ class ApiSettings(ArtifactsSettings):
     # Test-only fault hook (tests/faults/test_api_killed.py): the process SIGKILLs itself right after a run's row
     # is committed and before its resource is created, the window that the operator's orphan-row repair covers.
     fault_kill_after_row_insert: bool = Field(default=False, alias="SUPERTEST_FAULT_KILL_AFTER_ROW_INSERT")
+    # Peers whose X-Forwarded-Proto / X-Forwarded-For are believed (comma-separated IPs or CIDRs, or "*"): the
+    # TLS-terminating proxy or ingress. Behind it the session cookie is Secure; anyone else's headers are ignored.
+    # Same name and default as uvicorn's own setting, applied by the app itself (uvicorn's is turned off).
+    forwarded_allow_ips: str = Field(default="127.0.0.1", alias="FORWARDED_ALLOW_IPS")
+    # Serve /metrics on this port (same bind address) instead of the API port, so it need not be exposed
+    # wherever the API is. Unset: /metrics is a route of the API.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535, alias="METRICS_PORT")
 
     @model_validator(mode="after")
     def _refuse_placeholder_session_secret(self) -> ApiSettings:
@@ -211,6 +241,14 @@ class ApiSettings(ArtifactsSettings):
         secret = self.session_secret.get_secret_value() if self.session_secret else ""
         if secret.lower() in PLACEHOLDER_SECRETS or len(secret) < 16:
             raise ValueError("SESSION_SECRET must be set to a random value of 16+ characters outside local mode")
+        return self
+
+    @model_validator(mode="after")
+    def _metrics_port_is_its_own(self) -> ApiSettings:
+        if self.metrics_port is not None and self.metrics_port == self.port:
+            raise ValueError(
+                "METRICS_PORT must differ from SUPERTEST_PORT (unset it to serve /metrics on the API port)"
+            )
         return self
 
 

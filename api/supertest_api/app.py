@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from supertest.artifacts import ArtifactStore, create_store
 from supertest.bus import create_bus
@@ -38,6 +39,7 @@ from supertest_api.ingest import service as ingest_service
 from supertest_api.ingest.router import router as ingest_router
 from supertest_api.jobs.router import router as jobs_router
 from supertest_api.metrics.router import router as metrics_router
+from supertest_api.metrics.server import MetricsServer
 from supertest_api.metrics.service import ApiMetrics
 from supertest_api.middleware import BodySizeLimitMiddleware, RequestLogMiddleware
 from supertest_api.notifications.router import router as notifications_router
@@ -142,10 +144,13 @@ def create_app(
             await sender.start()
         app.state.resources = resources
         metrics.read_counts_with(lambda: _run_counts(resources.session_factory))
+        metrics_server = MetricsServer.start(metrics, settings.host, settings.metrics_port)
         log.info("api started", backend=settings.run_backend.value, database=resources.engine.url.get_backend_name())
         try:
             yield
         finally:
+            if metrics_server is not None:
+                metrics_server.stop()
             metrics.read_counts_with(None)
             app.state.resources = None
             if scheduler is not None:
@@ -182,10 +187,13 @@ def create_app(
         larger=ingest_service.artifact_body_limit,
     )
     app.add_middleware(RequestLogMiddleware, metrics=metrics)
+    # Outermost: the scheme (Secure cookies) and client address come from X-Forwarded-* of trusted proxies only.
+    # The CLI turns uvicorn's own copy off, so FORWARDED_ALLOW_IPS here is the one setting that decides.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
 
+    routers = [health_router] + ([] if settings.metrics_port else [metrics_router])
     for router in (
-        health_router,
-        metrics_router,
+        *routers,
         auth_router,
         runs_router,  # before jobs: POST /api/jobs/run is a runs route
         status_router,

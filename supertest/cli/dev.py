@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ipaddress
 import os
 import threading
 import time
@@ -37,7 +38,19 @@ def dev(
     ),
     no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser tab."),
     home: Path | None = typer.Option(None, envvar="SUPERTEST_HOME", help="State folder (default ./.supertest)."),
+    allow_remote: bool = typer.Option(
+        False,
+        "--allow-remote",
+        help="Allow a non-loopback --host. Anyone who can reach it can run code as you on this machine.",
+    ),
 ) -> None:
+    if not allow_remote and not is_loopback(host):
+        console.print(
+            f"[red]refusing --host {host}:[/] local mode runs every submitted script as you, on this machine, "
+            "with your files and network; serving it beyond this machine lets anyone who can reach the port and "
+            "get a key do the same. Bind 127.0.0.1 (the default), or pass --allow-remote if you mean it."
+        )
+        raise typer.Exit(2)
     if home is not None:
         os.environ["SUPERTEST_HOME"] = str(home)
     os.environ.setdefault("RUN_BACKEND", RunBackend.local.value)
@@ -60,7 +73,9 @@ def dev(
     from supertest_api.artifacts_origin.app import create_artifacts_app
 
     url = f"http://{host}:{port}/"
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, log_config=None))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host=host, port=port, log_config=None, proxy_headers=False)
+    )
     artifacts = uvicorn.Server(
         uvicorn.Config(create_artifacts_app(settings), host=host, port=artifacts_port, log_config=None)
     )
@@ -73,6 +88,16 @@ def dev(
     finally:
         artifacts.should_exit = True
         artifacts_thread.join(timeout=10)
+
+
+def is_loopback(host: str) -> bool:
+    """True for `localhost` and loopback addresses; names are not resolved (a name may point anywhere)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _ensure_dev_key(settings: ApiSettings) -> str:

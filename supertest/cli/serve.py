@@ -21,11 +21,12 @@ def api(
 
     settings = ApiSettings()
     configure_logging(settings.log_format, settings.log_level)
-    _serve(create_app(settings), host or settings.host, port or settings.port)
+    # proxy_headers off: the app applies FORWARDED_ALLOW_IPS itself (create_app), so that setting alone decides.
+    _serve(create_app(settings), host or settings.host, port or settings.port, proxy_headers=False)
 
 
-def _serve(app: ASGIApp, host: str, port: int) -> None:
-    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True, timeout_graceful_shutdown=20)
+def _serve(app: ASGIApp, host: str, port: int, proxy_headers: bool = True) -> None:
+    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=proxy_headers, timeout_graceful_shutdown=20)
 
 
 ARTIFACTS_HELP = (

@@ -151,6 +151,18 @@ class ApiKeyRecord(Base):
     job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), default=None)
 
 
+class UiSessionRecord(Base):
+    """One UI login. The signed cookie names it; logout sets revoked_at, so a copied cookie dies with it."""
+
+    __tablename__ = "ui_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 # -- notifications, variables and secrets, job-scoped keys (issue 17) --------------------------------
 
 

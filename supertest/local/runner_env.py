@@ -79,6 +79,10 @@ def runner_env(
         RUN_BACKEND="local",
         # The runner cuts its lines where the relay would: one setting (LOG_LINE_MAX_BYTES) for both.
         SUPERTEST_LOG_LINE_MAX_BYTES=str(settings.log_line_max_bytes),
+        # Chromium keeps profile-wide config under XDG_CONFIG_HOME and dconf its cache under XDG_CACHE_HOME, else
+        # under HOME: beside the run's own files, so local mode writes nothing into the user's home.
+        XDG_CONFIG_HOME=str(run_dir / "xdg-config"),
+        XDG_CACHE_HOME=str(run_dir / "xdg-cache"),
     )
     if secret_names:
         env["SUPERTEST_MASK_NAMES"] = ",".join(secret_names)

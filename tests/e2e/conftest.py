@@ -33,6 +33,7 @@ from tests.e2e.operator_proc import OperatorProcess, operator_env
 from tests.e2e.scripts import PASSING
 from tests.k8s.controlplane import ControlPlane
 from tests.k8s.node_agent import NodeAgent
+from tests.k8s.rbac import deploy_rbac_docs
 from tests.k8s.wait import wait_for
 from tests.services.s3 import S3Server
 from tests.support.api_thread import serving
@@ -261,19 +262,7 @@ def wait_until(predicate: Callable[[], Any], timeout: float, message: str = "con
 
 
 def apply_rbac(cluster: Cluster, file: str) -> None:
-    docs = list(yaml.safe_load_all((REPO / "deploy" / "rbac" / file).read_text()))
-    for doc in docs:
-        meta = doc["metadata"]
-        if "namespace" in meta:
-            meta["namespace"] = cluster.ns
-        else:  # cluster-scoped: unique per test namespace
-            meta["name"] = f"{meta['name']}-{cluster.ns}"
-        if doc["kind"] in ("RoleBinding", "ClusterRoleBinding"):
-            for subject in doc["subjects"]:
-                subject["namespace"] = cluster.ns
-            if doc["kind"] == "ClusterRoleBinding":
-                doc["roleRef"]["name"] = f"{doc['roleRef']['name']}-{cluster.ns}"
-    cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(docs))
+    cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(deploy_rbac_docs(file, cluster.ns)))
 
 
 def can_i(cluster: Cluster, sa_name: str, *args: str) -> bool:

@@ -13,6 +13,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.k8s.rbac import webhook_config_name
 from tests.k8s.wait import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -123,7 +124,7 @@ def operator_env(
         "WEBHOOK_HOST": "127.0.0.1",
         "WEBHOOK_LISTEN": "127.0.0.1",
         "WEBHOOK_PORT": str(free_port()),
-        "WEBHOOK_CONFIG_NAME": f"{namespace}.supertest.dev",
+        "WEBHOOK_CONFIG_NAME": webhook_config_name(namespace),
         "RECONCILE_INTERVAL_SECONDS": "1",
         "ORPHAN_INTERVAL_SECONDS": "5",
         "RETENTION_INTERVAL_SECONDS": "3600",

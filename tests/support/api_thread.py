@@ -23,7 +23,15 @@ def serving(app: ASGIApp, start_timeout: float = 60.0, host: str = "127.0.0.1", 
     `host`: where to listen (the real node's pods reach the host on its node IP). `port` 0 picks a free one; a
     fixed port is for an origin that must be known before the app is built."""
     server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on", timeout_graceful_shutdown=5)
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+            proxy_headers=False,  # as in production: the app's own ProxyHeadersMiddleware decides (create_app)
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

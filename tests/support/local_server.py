@@ -68,11 +68,19 @@ class LocalServer:
 
 
 @contextmanager
-def local_server(home: Path, env: dict[str, str] | None = None, startup_timeout: float = 90) -> Iterator[LocalServer]:
+def local_server(
+    home: Path, env: dict[str, str] | None = None, startup_timeout: float = 90, cwd: Path | None = None
+) -> Iterator[LocalServer]:
+    """With `cwd`, the server starts there with no SUPERTEST_HOME, and `home` is where its state should land."""
     port, artifacts_port = free_port(), free_port()
-    home.mkdir(parents=True, exist_ok=True)
-    log_path = home / "server.log"
-    full_env = {**os.environ, "SUPERTEST_HOME": str(home), "LOG_LEVEL": "INFO", **(env or {})}
+    full_env = {**os.environ, "LOG_LEVEL": "INFO", **(env or {})}
+    if cwd is None:
+        home.mkdir(parents=True, exist_ok=True)
+        log_path = home / "server.log"
+        full_env["SUPERTEST_HOME"] = str(home)
+    else:
+        log_path = cwd.parent / "server.log"  # outside both the cwd and the state folder under test
+        full_env.pop("SUPERTEST_HOME", None)
     with log_path.open("ab") as log:  # appended: a restarted server keeps the earlier log
         process = subprocess.Popen(
             [
@@ -86,7 +94,7 @@ def local_server(home: Path, env: dict[str, str] | None = None, startup_timeout:
                 "--artifacts-port",
                 str(artifacts_port),
             ],
-            cwd=REPO,
+            cwd=cwd or REPO,
             env=full_env,
             stdout=log,
             stderr=subprocess.STDOUT,

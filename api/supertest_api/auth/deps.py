@@ -40,11 +40,12 @@ def require_principal(
             )
             check_job_scope(principal.job_id, call, lambda run_id: run_repo.job_of_run(session, run_id))
     auth_service.check_same_origin(
-        principal,
+        principal.via,
         request.method,
         request.headers.get("origin"),
         request.headers.get("host"),
         resources.settings.public_url,
+        request.headers.get("sec-fetch-site"),
     )
     request.state.principal = principal
     return principal

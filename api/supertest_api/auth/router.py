@@ -33,10 +33,25 @@ def login(body: LoginIn, request: Request, response: Response, session: SessionD
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="End the UI session")
-def logout(response: Response) -> Response:
-    # No auth needed: clearing a cookie is harmless, and an expired session must still be able to log out.
+def logout(request: Request, response: Response, session: SessionDep, res: ResourcesDep) -> Response:
+    # No auth needed: an expired session must still be able to log out. A live one is revoked server-side, so a
+    # copy of the cookie (another tab, a stolen one) is refused from now on, not only this browser's.
+    cookie = request.cookies.get(COOKIE_NAME)
+    if cookie and request.headers.get("authorization") is None:
+        # A cross-site page must not end someone's session either: the same Origin belt as every cookie write.
+        service.check_same_origin(
+            "session",
+            request.method,
+            request.headers.get("origin"),
+            request.headers.get("host"),
+            res.settings.public_url,
+            request.headers.get("sec-fetch-site"),
+        )
+    service.logout(session, cookie, res.signer)
     response.status_code = status.HTTP_204_NO_CONTENT
-    response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax")
+    response.delete_cookie(
+        COOKIE_NAME, path="/", httponly=True, samesite="lax", secure=_secure(request, res.settings.public_url)
+    )
     return response
 
 

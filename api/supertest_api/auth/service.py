@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from supertest.db import apikeys
+from supertest.db import apikeys, uisessions
 from supertest.db.models import ApiKeyRecord
 from supertest_api.errors import Forbidden, Unauthorized
 from supertest_api.session import SessionSigner
@@ -41,9 +41,8 @@ def authenticate(session: Session, authorization: str | None, cookie: str | None
             raise Unauthorized("invalid API key: it is unknown or has been revoked", code="invalid_api_key")
         return _principal(record, "bearer")
     if cookie:
-        payload = signer.unsign(cookie)
-        key_id = payload.get("kid") if payload else None
-        record = apikeys.active_key(session, key_id) if isinstance(key_id, str) else None
+        session_id = session_of_cookie(cookie, signer)
+        record = uisessions.active_key(session, session_id) if session_id else None
         if record is None:
             raise Unauthorized("session expired or invalid; log in again with an API key", code="invalid_session")
         return _principal(record, "session")
@@ -52,19 +51,52 @@ def authenticate(session: Session, authorization: str | None, cookie: str | None
     )
 
 
+def session_of_cookie(cookie: str, signer: SessionSigner) -> str | None:
+    """The server-side session a well-signed, unexpired cookie names; None for anything else."""
+    payload = signer.unsign(cookie)
+    session_id = payload.get("sid") if payload else None
+    return session_id if isinstance(session_id, str) else None
+
+
 def login(session: Session, api_key: str, signer: SessionSigner) -> tuple[Principal, str]:
     record = apikeys.verify_key(session, api_key.strip())
     if record is None:
         raise Unauthorized("invalid API key: it is unknown or has been revoked", code="invalid_api_key")
-    return _principal(record, "session"), signer.sign({"kid": record.id})
+    session_id = uisessions.open_session(session, record.id, signer.max_age)
+    return _principal(record, "session"), signer.sign({"sid": session_id})
+
+
+def logout(session: Session, cookie: str | None, signer: SessionSigner) -> None:
+    """Revoke the session the cookie names, so a copy of the cookie stops working too."""
+    session_id = session_of_cookie(cookie, signer) if cookie else None
+    if session_id:
+        uisessions.revoke(session, session_id)
 
 
 def check_same_origin(
-    principal: Principal, method: str, origin: str | None, host: str | None, public_url: str | None = None
+    via: Literal["bearer", "session"],
+    method: str,
+    origin: str | None,
+    host: str | None,
+    public_url: str | None = None,
+    fetch_site: str | None = None,
 ) -> None:
-    """Cookie-authenticated writes must come from our own pages (SameSite=Lax, plus this belt)."""
-    if principal.via != "session" or method.upper() in _SAFE_METHODS or not origin:
+    """Cookie-authenticated writes must provably come from our own pages (SameSite=Lax, plus this belt).
+
+    Browsers send Origin on every fetch/XHR write and Sec-Fetch-Site on every request; a write with neither is
+    not from a browser page of ours, so it is refused rather than trusted. Bearer-key clients are not affected.
+    """
+    if via != "session" or method.upper() in _SAFE_METHODS:
         return
-    allowed = {host or "", urlsplit(public_url).netloc if public_url else ""} - {""}
-    if origin == "null" or urlsplit(origin).netloc not in allowed:
-        raise Forbidden(f"cross-origin request from {origin} refused for a cookie session")
+    if origin:
+        allowed = {host or "", urlsplit(public_url).netloc if public_url else ""} - {""}
+        if origin == "null" or urlsplit(origin).netloc not in allowed:
+            raise Forbidden(f"cross-origin request from {origin} refused for a cookie session")
+        return
+    if fetch_site is None:
+        raise Forbidden(
+            f"{method.upper()} with a session cookie needs an Origin or Sec-Fetch-Site header (browsers send "
+            "them); API clients should send 'Authorization: Bearer <api key>' instead"
+        )
+    if fetch_site.lower() != "same-origin":
+        raise Forbidden(f"a {fetch_site} request (Sec-Fetch-Site) refused for a cookie session")

@@ -20,7 +20,7 @@ async def healthz() -> HealthOut:
     "/readyz",
     response_model=ReadyOut,
     responses={503: {"model": ReadyOut, "description": "A dependency is down"}},
-    summary="Readiness: database reachable, schema at head, event bus reachable",
+    summary="Readiness: each dependency (database, schema, redis or events, s3 or artifacts, kubernetes) by name",
 )
 async def readyz(request: Request) -> JSONResponse:
     resources: AppResources | None = getattr(request.app.state, "resources", None)

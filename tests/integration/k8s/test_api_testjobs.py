@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,10 +28,10 @@ from supertest.db.migrate import upgrade
 from supertest.kube.models import TestJobSpec, TestJobStatus
 from supertest.settings import ApiSettings
 from tests.k8s.controlplane import ControlPlane
+from tests.k8s.rbac import deploy_rbac_docs
 from tests.k8s.wait import wait_for
 from tests.support.api_thread import serving
 
-REPO = Path(__file__).resolve().parents[3]
 SCRIPT = "import { test } from '@playwright/test';\ntest('ok', async () => {});\n"
 
 
@@ -42,12 +41,7 @@ def crds(control_plane: ControlPlane) -> None:
 
 
 def apply_api_rbac(cp: ControlPlane, namespace: str) -> None:
-    docs = list(yaml.safe_load_all((REPO / "deploy" / "rbac" / "api.yaml").read_text()))
-    for doc in docs:
-        doc["metadata"]["namespace"] = namespace
-        for subject in doc.get("subjects", []):
-            subject["namespace"] = namespace
-    cp.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(docs))
+    cp.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(deploy_rbac_docs("api.yaml", namespace)))
 
 
 @dataclass

@@ -59,7 +59,7 @@ def test_cookie_login_me_logout(anon: TestClient, api_key: str) -> None:
     assert me.status_code == 200
     assert me.json()["via"] == "session"
     assert anon.get("/api/runs").status_code == 200
-    assert anon.post("/api/auth/logout").status_code == 204
+    assert anon.post("/api/auth/logout", headers={"Origin": "http://testserver"}).status_code == 204
     assert anon.get("/api/auth/me").status_code == 401
 
 

@@ -72,7 +72,7 @@ def test_readyz(client: TestClient, db: sessionmaker[Session]) -> None:
     ok = client.get("/readyz")
     assert ok.status_code == 200
     assert ok.json()["status"] == "ready"
-    assert set(ok.json()["checks"]) == {"database", "schema", "bus"}
+    assert set(ok.json()["checks"]) == {"database", "schema", "events", "artifacts"}
     with session_scope(db) as session:
         session.execute(text("UPDATE alembic_version SET version_num = 'old'"))
     bad = client.get("/readyz")

@@ -318,8 +318,16 @@ def test_rbac_mirrors_deploy_rbac() -> None:
     operator |= triples(one(manifests, "Role", f"{FULL}-operator-lease")["rules"])
     assert unnamed(operator) == deploy_rbac("Role", "supertest-operator")
     cluster = triples(one(manifests, "ClusterRole", f"{FULL}-operator-cluster")["rules"])
-    # Tighter than the reference: no get/list/watch (kopf creates try-or-fail), patch on its own name only.
-    assert unnamed(cluster) <= deploy_rbac("ClusterRole", "supertest-operator-webhook")
+    # Both: no get/list/watch (kopf creates try-or-fail), patch on the operator's own configuration name only.
+    reference = deploy_rbac("ClusterRole", "supertest-operator-webhook")
+    assert unnamed(cluster) == unnamed(reference)
+    # Node loss lists Nodes (cluster-scoped), in both.
+    assert ("nodes", "list", "") in {(res, v, n) for _, res, v, n in reference}
+    assert {(res, v, n) for _, res, v, n in reference if res != "nodes"} == {
+        (res, verb, name)
+        for res in ("validatingwebhookconfigurations", "mutatingwebhookconfigurations")
+        for verb, name in (("create", ""), ("patch", "supertest.dev"))
+    }
     assert {(v, n) for _, res, v, n in cluster if res == "validatingwebhookconfigurations"} == {
         ("create", ""),
         ("patch", f"{FULL}.supertest.dev"),

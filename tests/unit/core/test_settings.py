@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -66,3 +68,22 @@ def test_artifacts_url_is_an_origin_and_needs_a_strong_key_outside_local_mode() 
     for weak in (None, "changeme", "short"):
         with pytest.raises(ValidationError, match="ARTIFACTS_SIGNING_KEY"):
             ArtifactsSettings(**base, ARTIFACTS_URL="https://artifacts.internal", ARTIFACTS_SIGNING_KEY=weak)
+
+
+def test_metrics_port_must_differ_from_the_api_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUPERTEST_PORT", "8000")
+    monkeypatch.setenv("METRICS_PORT", "8000")
+    with pytest.raises(ValueError, match="METRICS_PORT must differ"):
+        ApiSettings()
+    monkeypatch.setenv("METRICS_PORT", "9090")
+    assert ApiSettings().metrics_port == 9090
+
+
+def test_state_home_never_answers_to_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("SUPERTEST_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HOST", "192.0.2.1")
+    monkeypatch.chdir(tmp_path)
+    settings = ApiSettings()
+    assert settings.home == tmp_path / ".supertest"
+    assert settings.host == "127.0.0.1"

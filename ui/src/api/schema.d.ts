@@ -535,7 +535,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: database reachable, schema at head, event bus reachable */
+        /** Readiness: each dependency (database, schema, redis or events, s3 or artifacts, kubernetes) by name */
         get: operations["readyz_readyz_get"];
         put?: never;
         post?: never;
