@@ -65,6 +65,7 @@ class Installed:
     manifests: list[dict[str, Any]]
     cluster_wide: bool
     replicas: int
+    api_port: int
 
     @property
     def fullname(self) -> str:
@@ -78,8 +79,10 @@ class Installed:
         return str(spec["serviceAccountName"])
 
 
-def chart_values(env: E2eEnv, cluster_wide: bool, replicas: int) -> dict[str, Any]:
-    """External services = this session's Redis/Postgres/S3; run pods find the cached Playwright via extraEnv."""
+def chart_values(env: E2eEnv, cluster_wide: bool, replicas: int, api_port: int = 0) -> dict[str, Any]:
+    """External services = this session's Redis/Postgres/S3; run pods find the cached Playwright via extraEnv.
+    Run pods post to the API on `api_port` of this host: the node agent has no Services to route the chart's
+    default ingest URL (the real-node release test covers that one)."""
     return {
         "rbac": {"clusterWide": cluster_wide},
         "operator": {"replicas": replicas},
@@ -101,6 +104,7 @@ def chart_values(env: E2eEnv, cluster_wide: bool, replicas: int) -> dict[str, An
             "video": "off",
             "screenshot": "off",
             "extraEnv": [{"name": k, "value": v} for k, v in sorted(env.playwright.items())],
+            "ingest": {"url": f"http://127.0.0.1:{api_port}"},
         },
     }
 
@@ -139,7 +143,8 @@ def installed(
     cp: ControlPlane = e2e.cp
     release = f"c{k8s_namespace[-6:]}"
     values_file = e2e.tmp / f"{release}-values.yaml"
-    values_file.write_text(yaml.safe_dump(chart_values(e2e, cluster_wide, replicas)))
+    api_port = free_port()
+    values_file.write_text(yaml.safe_dump(chart_values(e2e, cluster_wide, replicas, api_port)))
     manifests = render(namespace=k8s_namespace, values_files=[values_file], release=release)
     crds, rest = split_crds(manifests)
     cp.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=yaml.safe_dump_all(crds))
@@ -151,7 +156,7 @@ def installed(
         f"{m['kind'].lower()}/{m['metadata']['name']}" for m in objects if m["kind"].startswith("Cluster")
     ]
     try:
-        yield Installed(k8s_namespace, release, manifests, cluster_wide, replicas)
+        yield Installed(k8s_namespace, release, manifests, cluster_wide, replicas, api_port)
     finally:
         webhooks = [
             f"{kind}/{release}-supertest.supertest.dev"
@@ -235,7 +240,7 @@ def test_chart_rbac_and_env_run_a_testrun(e2e: E2eEnv, installed: Installed, k8s
     api_sa = installed.service_account("api")
     api_kubeconfig = cp.serviceaccount_kubeconfig(ns, api_sa)
     api_chart_env = resolve_env(container_env(installed.deployment("api")), core, ns, f"{installed.fullname}-api-0")
-    port = free_port()
+    port = installed.api_port
     api_env = process_env(
         api_chart_env,
         api_kubeconfig,
