@@ -71,6 +71,8 @@ def test_secret_set_through_the_api_reaches_the_pod_by_reference_and_is_masked(
     assert SECRET not in str(pod.spec)
 
     for name in ("logs.txt", "results.json"):
-        stored_file = httpx.get(f"{url}/api/test-results/{run_id}/{name}", headers=auth, timeout=30)
+        stored_file = httpx.get(
+            f"{url}/api/test-results/{run_id}/{name}", headers=auth, timeout=30, follow_redirects=True
+        )
         assert stored_file.status_code == 200, (name, stored_file.text)
         assert "token is ***" in stored_file.text and SECRET not in stored_file.text, name

@@ -30,7 +30,8 @@ def submit(client: httpx.Client, script: str, **extra: object) -> str:
     response = client.post("/api/test", json={"script": script, **extra})
     assert response.status_code == 202, response.text
     body = response.json()
-    assert body["reportUrl"].endswith(f"/api/test-results/{body['runId']}/report/index.html") or body["reportUrl"]
+    # The stable API path or a signed artifacts-origin URL: either way it names this run's report.
+    assert body["reportUrl"].endswith(f"/{body['runId']}/report/index.html"), body["reportUrl"]
     return str(body["runId"])
 
 
