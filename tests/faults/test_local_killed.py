@@ -115,9 +115,11 @@ def test_local_server_killed_mid_burst(tmp_path: Path) -> None:
             if body["phase"] != want:
                 outcome.wrong_phase[run_id] = f"expected {want}, got {body['phase']}: {body.get('message')}"
             if body["phase"] in ("Passed", "Failed"):
-                status = client.get(body["reportUrl"]).status_code
+                # Asked again of this server: a report URL is signed for, and points at, the server that gave it.
+                report_url = client.get(f"/api/runs/{run_id}").json()["reportUrl"]
+                status = client.get(report_url, follow_redirects=True).status_code
                 if status != 200:
-                    outcome.missing_report.append(f"{run_id} ({body['reportUrl']}: HTTP {status})")
+                    outcome.missing_report.append(f"{run_id} ({report_url}: HTTP {status})")
     outcome.overshoot = max(0, sampler.peak - CAPACITY)
     outcome.duplicates = {run_id: [f"{n} runner processes"] for run_id, n in sampler.duplicates.items()}
     OUTCOMES.append(outcome)
