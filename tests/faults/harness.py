@@ -153,6 +153,13 @@ class Burst:
         self.tracker.stop()
         outcome = Outcome(self.scenario, len(self.expected))
         runs = {r["metadata"]["name"]: r for r in self.cluster.runs()}
+
+        def rows_agree() -> bool:  # the mirror is asynchronous: a row may trail its resource by a few seconds
+            rows = _rows(database_url, self.cluster.ns)
+            return all(rows.get(name) == settled(run) for name, run in runs.items() if settled(run) in TERMINAL)
+
+        with suppress(AssertionError):  # bounded: what still disagrees at the deadline is reported below
+            wait_for(rows_agree, timeout=ROW_CATCH_UP_SECONDS, interval=1.0)
         rows = _rows(database_url, self.cluster.ns)
         client = s3.client()
         for name, want in self.expected.items():
@@ -180,6 +187,11 @@ class Burst:
             outcome.notes.append(f"capacity never reached (peak {self.tracker.peak}): the fault hit an idle cluster")
         OUTCOMES.append(outcome)
         return outcome
+
+
+# How long the Postgres mirror may trail the resources after a fault heals (its retries back off while Postgres or
+# the apiserver is down) before a row that still disagrees counts against the scenario.
+ROW_CATCH_UP_SECONDS = 90.0
 
 
 def settled(run: dict[str, Any]) -> str | None:

@@ -605,7 +605,12 @@ class NodeAgent:
         except ApiException as exc:
             if exc.status == 404:
                 return None
+            if exc.status >= 500:
+                raise _NotReady("ContainerCreating", f"reading {kind} {name}: apiserver answered {exc.status}") from exc
             raise
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            # The apiserver is restarting: the kubelet keeps the pod waiting and retries, and so do we.
+            raise _NotReady("ContainerCreating", f"reading {kind} {name}: apiserver unreachable ({exc})") from exc
 
     def request_token(self, pod: Obj, audience: str | None, expiration: int) -> str:
         meta = pod["metadata"]
