@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from supertest.artifacts.base import ArtifactNotFound, ByteRange, ObjectInfo
 
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
+_FORBIDDEN = {"403", "AccessDenied", "Forbidden"}
 
 
 class S3ArtifactStore:
@@ -29,6 +30,9 @@ class S3ArtifactStore:
         max_attempts: int = 3,
     ) -> None:
         self.bucket = bucket
+        # Writers make sure of the bucket once per process: since run pods upload through the API, nothing else
+        # creates it on a fresh store (the runner used to, with the platform's keys).
+        self._bucket_ready = False
         config = Config(
             connect_timeout=connect_timeout,
             read_timeout=30,
@@ -52,12 +56,26 @@ class S3ArtifactStore:
             if _code(exc) not in _NOT_FOUND and _code(exc) != "NoSuchBucket":
                 raise
             self._client.create_bucket(Bucket=self.bucket)
+        self._bucket_ready = True
+
+    def _ensure_bucket_once(self) -> None:
+        if self._bucket_ready:
+            return
+        try:
+            self.ensure_ready()
+        except ClientError as exc:
+            if _code(exc) not in _FORBIDDEN:
+                raise
+            # Keys that may write but not list (least privilege on AWS): the bucket is the operator's to create.
+            self._bucket_ready = True
 
     def put_file(self, key: str, path: Path, content_type: str | None = None) -> None:
+        self._ensure_bucket_once()
         extra = {"ContentType": content_type or guess_type(key)}
         self._client.upload_file(str(path), self.bucket, key, ExtraArgs=extra)
 
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        self._ensure_bucket_once()
         self._client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type or guess_type(key))
 
     def upload_dir(self, prefix: str, directory: Path) -> int:

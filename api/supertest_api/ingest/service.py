@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
 
 from supertest.artifacts import ArtifactStore
@@ -72,7 +73,8 @@ async def store_artifact(
         spool.flush()
         try:
             await asyncio.to_thread(store.put_file, key, Path(spool.name), content_type)
-        except (BotoCoreError, ClientError, OSError) as exc:
+        except (Boto3Error, BotoCoreError, ClientError, OSError) as exc:
+            # Boto3Error: upload_file wraps the store's answer in S3UploadFailedError, which is neither of the others.
             # The runner retries on 503, and exits UploadFailed (retried by the operator) if it lasts.
             raise ServiceUnavailable(
                 f"the artifact store is unreachable; try again shortly ({type(exc).__name__})"

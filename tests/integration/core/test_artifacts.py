@@ -36,3 +36,24 @@ def test_delete_prefix_in_batches(store):
     assert store.delete_prefix("runs/tr-art3/", batch_size=3) == 7
     assert list(store.list("runs/tr-art3/")) == []
     assert [i.key for i in store.list("runs/tr-keep/")] == ["runs/tr-keep/report/f.txt"]
+
+
+def test_first_write_creates_a_missing_bucket(s3_server, tmp_path):
+    """Run pods upload through the API now; on a fresh S3 server nobody else creates the bucket first."""
+    import uuid
+
+    from supertest.artifacts import S3ArtifactStore
+
+    fresh = S3ArtifactStore(
+        bucket=f"fresh-{uuid.uuid4().hex[:12]}",
+        endpoint_url=s3_server.endpoint,
+        region=s3_server.region,
+        access_key=s3_server.access_key,
+        secret_key=s3_server.secret_key,
+    )
+    report = tmp_path / "index.html"
+    report.write_text("<html>report</html>")
+    fresh.put_file("runs/r1/report/index.html", report)
+    fresh.put_bytes("runs/r1/results.json", b"{}")
+    assert fresh.read_bytes("runs/r1/report/index.html") == b"<html>report</html>"
+    assert fresh.read_bytes("runs/r1/results.json") == b"{}"

@@ -89,6 +89,32 @@ def test_artifacts_land_under_the_runs_own_prefix_only(ingest: tuple[TestClient,
     assert not (home / "artifacts" / "test" / "runs" / "tr-other").exists()
 
 
+@pytest.mark.parametrize("failure", ["upload_failed", "client_error", "endpoint_down"])
+def test_an_object_store_failure_is_a_503_the_runner_retries(
+    ingest: tuple[TestClient, FakeLauncher], monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    """Whatever boto3 raises (upload_file wraps the store's answer in S3UploadFailedError), never a 500."""
+    from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    from supertest.artifacts import LocalArtifactStore
+
+    errors: dict[str, Exception] = {
+        "upload_failed": S3UploadFailedError("Failed to upload: An error occurred (NoSuchBucket)"),
+        "client_error": ClientError({"Error": {"Code": "SlowDown", "Message": "busy"}}, "PutObject"),
+        "endpoint_down": EndpointConnectionError(endpoint_url="http://127.0.0.1:1"),
+    }
+
+    def broken(self: LocalArtifactStore, key: str, path: Path, content_type: str | None = None) -> None:
+        raise errors[failure]
+
+    monkeypatch.setattr(LocalArtifactStore, "put_file", broken)
+    client, _ = ingest
+    put = client.put("/ingest/runs/team-a/tr-mine/artifacts/report/index.html", content=b"x", headers=token("tr-mine"))
+    assert put.status_code == 503, put.text
+    assert "artifact store" in put.text
+
+
 def _runner_settings(url: str, name: str, token_header: dict[str, str], tmp: Path) -> RunnerSettings:
     return RunnerSettings(
         SUPERTEST_RUN_ID=name,
