@@ -214,7 +214,8 @@ if [[ -n $ca ]]; then
 fi
 
 # --format docker: the OCI image config has no SHELL, so buildah would drop the Dockerfiles' `SHELL [... pipefail]`.
-# --force-rm: a failed step's working container would otherwise stay mounted in the store.
+# --force-rm: a failed step's working container would otherwise stay mounted in the store (buildah accepts it only
+# with --layers or --no-cache).
 build_image() { # name tag dockerfile
   step "$1" "buildah bud -f $3 -t $2"
   if podman image exists "$2"; then
@@ -237,7 +238,7 @@ else
   trap 'rm -rf "$ctx"' EXIT
   gcc -Os -static -Wall -DVERSION=v3.10-supertest -o "$ctx/pause" "$repo_root/scripts/images/pause/pause.c"
   strip "$ctx/pause"
-  buildah bud --quiet --isolation chroot --pull=never --force-rm --format docker -f "$repo_root/scripts/images/pause/Dockerfile" \
+  buildah bud --quiet --isolation chroot --pull=never --layers --force-rm --format docker -f "$repo_root/scripts/images/pause/Dockerfile" \
     -t "$PAUSE_IMAGE" "$ctx" >&2
   rm -rf "$ctx"
   trap - EXIT
