@@ -195,6 +195,7 @@ def runner_env(
         "SUPERTEST_TIMEOUT_SECONDS": str(timeout_seconds),
         "SUPERTEST_BROWSERS": ",".join(spec.browsers),
         "MAX_CONCURRENT_TESTS": str(spec.workers or settings.max_concurrent_tests),
+        "PW_RETRIES": str(spec.test_retries),
         "HOME": TMP_DIR,
         "PW_TRACE": settings.runner_trace,
         "PW_VIDEO": settings.runner_video,

@@ -39,6 +39,8 @@ from supertest.local.orphan_runners import stop_orphan_runners
 from supertest.local.runner_env import run_dir_of, runner_env
 from supertest.local.workspace import write_scripts
 from supertest.phases import IllegalTransition, Phase, phase_for_exit_code
+from supertest.results_recorder import ResultsReader
+from supertest.results_recorder import record as record_results
 from supertest.settings import CoreSettings
 from supertest.verdict import Verdict
 from supertest.verdict import read as read_verdict
@@ -78,6 +80,7 @@ class LocalDispatcher:
         self._bus = bus
         self._runner_command = list(runner_command or [sys.executable, "-m", "supertest_runner"])
         self._secrets = load_secret_box(settings)
+        self._results = ResultsReader(settings)
         self._tick = tick_seconds
         self._wake = asyncio.Event()
         self._active: dict[str, _ActiveRun] = {}
@@ -232,8 +235,19 @@ class LocalDispatcher:
             failures=verdict.failure_dicts(),
         )
         await self._db_update(run_id, change)
+        if report_key:
+            await self._record_results(run_id)
         if active.terminal is not verdict.phase:  # the live view has not said it yet
             await publish_or_warn(self._bus, status_event(run_id, verdict.phase, verdict.message))
+
+    async def _record_results(self, run_id: str) -> None:
+        """Per-test rows from the stored results.json; best-effort: the run's own row is already final."""
+        try:
+            kind = await self._db(lambda s: run_repo.get(s, run_id).kind)
+            document = await asyncio.to_thread(self._results.read, run_id, kind)
+            await self._db(lambda s: record_results(s, run_id, document))
+        except Exception:
+            log.exception("test_results_not_recorded", run_id=run_id)
 
     def _run_dir(self, run_id: str) -> Path:
         return run_dir_of(self._settings.home, run_id)

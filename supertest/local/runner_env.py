@@ -84,6 +84,8 @@ def runner_env(
         XDG_CONFIG_HOME=str(run_dir / "xdg-config"),
         XDG_CACHE_HOME=str(run_dir / "xdg-cache"),
     )
+    if record.spec.get("testRetries") is not None:  # else the server's PW_RETRIES (inherited above), if any
+        env["PW_RETRIES"] = str(int(record.spec["testRetries"]))
     if secret_names:
         env["SUPERTEST_MASK_NAMES"] = ",".join(secret_names)
     if settings.s3_endpoint:
