@@ -68,6 +68,7 @@ def run_row(view: RunView, include_spec: bool = False) -> dict[str, Any]:
             failed=summary.failed,
             flaky=summary.flaky,
             skipped=summary.skipped,
+            quarantined=summary.quarantined,
         )
     if include_spec:
         row["spec"] = dict(view.spec)

@@ -26,7 +26,7 @@ from supertest_runner.outcome import Outcome, decide, with_upload_error
 from supertest_runner.preflight import PreflightError, Toolchain, preflight
 from supertest_runner.process import ProcessResult, run_process
 from supertest_runner.publish import EventSink, create_sink
-from supertest_runner.results import ParsedResults, load_results
+from supertest_runner.results import ParsedResults, load_results, quarantined_ids
 from supertest_runner.upload import UPLOAD_DEADLINE_SECONDS, Uploaded, in_daemon_thread, upload_run, with_retries
 
 LOGS_FILE = "logs.txt"
@@ -191,7 +191,7 @@ class Run:
             leftovers = reaper.end_leftovers()
             if leftovers:
                 await self.say(f"stopped {leftovers} leftover browser processes")
-        results = load_results(self.work_dir / config.RESULTS_FILE)
+        results = load_results(self.work_dir / config.RESULTS_FILE, quarantined_ids(self.settings.quarantined_tests))
         outcome = decide(
             returncode=proc.returncode,
             stop=proc.stop,

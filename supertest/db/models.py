@@ -132,6 +132,7 @@ class RunRecord(Base):
     failed: Mapped[int] = mapped_column(Integer, default=0)
     flaky: Mapped[int] = mapped_column(Integer, default=0)
     skipped: Mapped[int] = mapped_column(Integer, default=0)
+    quarantined: Mapped[int] = mapped_column(Integer, default=0)
     report_key: Mapped[str | None] = mapped_column(String(255), default=None)
     report_url: Mapped[str | None] = mapped_column(String(255), default=None)
     message: Mapped[str | None] = mapped_column(Text, default=None)

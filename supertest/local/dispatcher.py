@@ -29,6 +29,7 @@ from supertest.artifacts import layout
 from supertest.bus.base import EventBus, publish_or_warn
 from supertest.crypto import load_secret_box
 from supertest.db import runs as run_repo
+from supertest.db import test_results
 from supertest.db.engine import in_session
 from supertest.db.ids import new_run_id
 from supertest.db.models import RunRecord
@@ -259,6 +260,7 @@ class LocalDispatcher:
         (run_dir / VERDICT_FILE).unlink(missing_ok=True)  # a re-run after a restart must not read the old one
         # Variables and secrets are read at launch (never stored with the run); the run's own env wins.
         resolved = await self._db(lambda s: variables.local_env(variables.for_run(s, record.job_id), self._secrets))
+        quarantined = await self._db(test_results.quarantined_ids)
         env = runner_env(
             self._settings,
             os.environ,
@@ -268,6 +270,7 @@ class LocalDispatcher:
             variables=resolved.env,
             secret_names=resolved.secret_names,
             verdict_path=run_dir / VERDICT_FILE,
+            quarantined=sorted(quarantined),
         )
         return await asyncio.create_subprocess_exec(
             *self._runner_command,

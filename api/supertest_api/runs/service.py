@@ -375,7 +375,13 @@ def run_out(urls: RunUrls, r: RunRecord) -> RunOut:
         job_id=r.job_id,
         priority=r.priority,
         summary=Summary(
-            total=r.total, passed=r.passed, failed=r.failed, flaky=r.flaky, skipped=r.skipped, duration_ms=r.duration_ms
+            total=r.total,
+            passed=r.passed,
+            failed=r.failed,
+            flaky=r.flaky,
+            skipped=r.skipped,
+            quarantined=r.quarantined,
+            duration_ms=r.duration_ms,
         ),
         report_url=urls.report(r.id, r.kind),
         # report_key is set once the runner stored the run's artifacts, junit.xml among them.

@@ -187,3 +187,12 @@ def test_test_retries_are_bounded() -> None:
     for bad in (-1, 6):
         with pytest.raises(ValidationError):
             TestRunSpec.model_validate({"script": "s", "testRetries": bad})
+
+
+def test_quarantined_tests_reach_the_runner_as_json(settings: OperatorSettings) -> None:
+    import json
+
+    spec = TestRunSpec.model_validate({"script": "s"})
+    pod = build_pod(REF, spec, script_files(spec), 1, settings, quarantined=["b > x", "a > y"])
+    assert json.loads(_env(pod)["SUPERTEST_QUARANTINED_TESTS"]["value"]) == ["a > y", "b > x"]
+    assert "SUPERTEST_QUARANTINED_TESTS" not in _env(build_pod(REF, spec, script_files(spec), 1, settings))

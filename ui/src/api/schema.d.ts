@@ -1324,6 +1324,11 @@ export interface components {
              */
             passed: number;
             /**
+             * Quarantined
+             * @default 0
+             */
+            quarantined: number;
+            /**
              * Skipped
              * @default 0
              */

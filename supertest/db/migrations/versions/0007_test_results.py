@@ -36,6 +36,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_test_results_run_id", "test_results", ["run_id"])
     op.create_index("ix_test_results_test_created", "test_results", ["test_id", sa.text("created_at DESC")])
+    with op.batch_alter_table("runs") as batch_op:
+        batch_op.add_column(sa.Column("quarantined", sa.Integer(), nullable=False, server_default="0"))
     op.create_table(
         "quarantined_tests",
         sa.Column("test_id", sa.String(1024), primary_key=True),
@@ -47,6 +49,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("quarantined_tests")
+    with op.batch_alter_table("runs") as batch_op:
+        batch_op.drop_column("quarantined")
     op.drop_index("ix_test_results_test_created", table_name="test_results")
     op.drop_index("ix_test_results_run_id", table_name="test_results")
     op.drop_table("test_results")
