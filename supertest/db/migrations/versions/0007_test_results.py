@@ -35,7 +35,7 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_test_results_run_id", "test_results", ["run_id"])
-    op.create_index("ix_test_results_test_created", "test_results", ["test_id", sa.text("created_at DESC")])
+    op.create_index("ix_test_results_test_created", "test_results", ["test_id", "created_at"])
     with op.batch_alter_table("runs") as batch_op:
         batch_op.add_column(sa.Column("quarantined", sa.Integer(), nullable=False, server_default="0"))
     op.create_table(
