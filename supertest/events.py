@@ -26,6 +26,8 @@ class Summary(BaseModel):
     failed: int = 0
     flaky: int = 0
     skipped: int = 0
+    # Failed tests that are quarantined: reported apart, and they do not fail the run.
+    quarantined: int = 0
     # None only where it is not known yet: a run row that has not finished.
     duration_ms: int | None = Field(default=0, alias="durationMs")
 

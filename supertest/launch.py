@@ -57,6 +57,8 @@ class RunRequest:
     timeout_seconds: int | None = None
     workers: int | None = None
     retries: int = 0
+    # Playwright's own retries of a failing test (spec.testRetries): a test that passes on one is flaky.
+    test_retries: int = 0
     env: dict[str, str] = field(default_factory=dict)
     idempotency: Idempotency | None = None
 
@@ -68,6 +70,8 @@ class RunRequest:
             spec["timeoutSeconds"] = self.timeout_seconds
         if self.workers is not None:
             spec["workers"] = self.workers
+        if self.test_retries:
+            spec["testRetries"] = self.test_retries
         if self.env:
             spec["env"] = [{"name": k, "value": v} for k, v in sorted(self.env.items())]
         if self.kind == "test":

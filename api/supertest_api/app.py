@@ -49,6 +49,7 @@ from supertest_api.results.router import router as results_router
 from supertest_api.runs.router import router as runs_router
 from supertest_api.session import SessionSigner, load_session_secret
 from supertest_api.status.router import router as status_router
+from supertest_api.testhealth.router import router as testhealth_router
 from supertest_api.ui.repository import STATIC_DIR
 from supertest_api.ui.router import router as ui_router
 from supertest_api.validation import MAX_BODY_BYTES
@@ -199,6 +200,7 @@ def create_app(
         status_router,
         results_router,
         ingest_router,
+        testhealth_router,  # before tests: /api/tests/{id} would take /api/tests/health
         tests_router,
         jobs_router,
         capacity_router,

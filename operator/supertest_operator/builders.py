@@ -5,6 +5,7 @@ No I/O here, so every manifest decision is unit-testable without a cluster.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -181,7 +182,12 @@ def _resources(settings: OperatorSettings, override: Resources | None) -> Manife
 
 
 def runner_env(
-    run: RunRef, spec: TestRunSpec | JobRunSpec, settings: OperatorSettings, timeout_seconds: int, attempt: int = 1
+    run: RunRef,
+    spec: TestRunSpec | JobRunSpec,
+    settings: OperatorSettings,
+    timeout_seconds: int,
+    attempt: int = 1,
+    quarantined: Sequence[str] = (),
 ) -> list[Manifest]:
     env: list[Manifest] = [_env_entry(e) for e in spec.env]
     secret_names = [e.name for e in spec.env if e.value_from is not None]
@@ -195,6 +201,7 @@ def runner_env(
         "SUPERTEST_TIMEOUT_SECONDS": str(timeout_seconds),
         "SUPERTEST_BROWSERS": ",".join(spec.browsers),
         "MAX_CONCURRENT_TESTS": str(spec.workers or settings.max_concurrent_tests),
+        "PW_RETRIES": str(spec.test_retries),
         "HOME": TMP_DIR,
         "PW_TRACE": settings.runner_trace,
         "PW_VIDEO": settings.runner_video,
@@ -202,6 +209,8 @@ def runner_env(
         "MAX_SCRIPT_BYTES": str(settings.max_script_bytes),
         # Names only: the runner masks these variables' values (which it reads from its env) in what it relays.
         "SUPERTEST_MASK_NAMES": ",".join(secret_names) if secret_names else None,
+        # Quarantined tests at admission: their failures are reported apart and do not fail the run.
+        "SUPERTEST_QUARANTINED_TESTS": json.dumps(sorted(quarantined)) if quarantined else None,
     }
     if settings.ingest_url:
         plain.update(SUPERTEST_INGEST_URL=settings.ingest_url, SUPERTEST_RUN_NAMESPACE=run.namespace)
@@ -302,6 +311,7 @@ def build_pod(
     attempt: int,
     settings: OperatorSettings,
     annotations: Mapping[str, str] | None = None,
+    quarantined: Sequence[str] = (),
 ) -> Manifest:
     timeout = run_timeout_seconds(spec, settings)
     pod_spec: Manifest = {
@@ -324,7 +334,7 @@ def build_pod(
                 "image": settings.runner_image,
                 "imagePullPolicy": settings.runner_image_pull_policy,
                 "command": settings.runner_argv,
-                "env": runner_env(run, spec, settings, timeout, attempt),
+                "env": runner_env(run, spec, settings, timeout, attempt, quarantined),
                 "resources": _resources(settings, spec.resources),
                 "terminationMessagePath": TERMINATION_MESSAGE_PATH,
                 # A runner that dies before writing its verdict still leaves the tail of its log as the reason.

@@ -1,5 +1,9 @@
 """Mirror of run status into the `runs` table: idempotent upserts keyed by run id, off kopf's event loop.
 
+When a run is terminal and its artifacts are stored, its per-test rows (test_results) are recorded from its
+results.json in the same transaction as the run row, once per process (recording again would replace them with
+the same rows, so a restart that mirrors the run anew is harmless).
+
 Writes are coalesced per run (the newest snapshot wins) and performed by one worker in a thread, so a
 slow or unreachable database delays the history, never the operator.
 """
@@ -8,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from sqlalchemy.exc import OperationalError
@@ -20,6 +24,8 @@ from supertest.db.engine import session_scope
 from supertest.db.models import JobRecord, TestRecord
 from supertest.kube.models import parse_time
 from supertest.kube.names import ANNOTATION_JOB_ID
+from supertest.phases import Phase
+from supertest.results_recorder import record as record_results
 from supertest_operator.run import RunView
 
 log = structlog.get_logger("supertest.operator.db")
@@ -62,6 +68,7 @@ def run_row(view: RunView, include_spec: bool = False) -> dict[str, Any]:
             failed=summary.failed,
             flaky=summary.flaky,
             skipped=summary.skipped,
+            quarantined=summary.quarantined,
         )
     if include_spec:
         row["spec"] = dict(view.spec)
@@ -78,9 +85,21 @@ def write_row(session: Session, run_id: str, values: dict[str, Any]) -> None:
     run_repo.upsert(session, run_id, values)
 
 
+class ResultsSource(Protocol):
+    def read(self, run_id: str, kind: str) -> dict[str, Any] | None: ...
+
+
+def wants_results(values: dict[str, Any]) -> bool:
+    """A terminal run whose artifacts were stored (report URL set) has a results.json worth reading."""
+    phase = values.get("phase")
+    return bool(phase and Phase(phase).is_terminal and values.get("report_url"))
+
+
 class DbMirror:
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], results: ResultsSource | None = None) -> None:
         self._sessions = session_factory
+        self._results = results
+        self._recorded: set[str] = set()
         self._pending: dict[str, dict[str, Any]] = {}
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -125,11 +144,27 @@ class DbMirror:
         items = list(batch.items())
         for index, (run_id, values) in enumerate(items):
             try:
+                document: dict[str, Any] | None = None
+                record = self._results is not None and run_id not in self._recorded and wants_results(values)
+                if record and self._results is not None:
+                    document = self._read_results(run_id, str(values.get("kind") or "test"))
                 with session_scope(self._sessions) as session:
                     write_row(session, run_id, values)
+                    if record:
+                        record_results(session, run_id, document)
+                if record:
+                    self._recorded.add(run_id)
             except OperationalError as exc:
                 log.warning("db_unavailable", error=str(exc).splitlines()[0])
                 return dict(items[index:])
             except Exception:
                 log.exception("db_row_dropped", run=run_id)
         return {}
+
+    def _read_results(self, run_id: str, kind: str) -> dict[str, Any] | None:
+        assert self._results is not None
+        try:
+            return self._results.read(run_id, kind)
+        except Exception as exc:  # the store unreachable: the run row still goes in; its tests are not known
+            log.warning("results_unavailable", run=run_id, error=str(exc).splitlines()[0] if str(exc) else repr(exc))
+            return None

@@ -15,6 +15,7 @@ from supertest.bus import create_bus, create_redis_client
 from supertest.db.engine import make_engine, make_session_factory
 from supertest.kube.client import KubeApi
 from supertest.logs import configure_logging
+from supertest.results_recorder import ResultsReader
 from supertest_operator import loops, probe_server
 from supertest_operator.context import OperatorContext
 from supertest_operator.db_mirror import DbMirror
@@ -76,7 +77,9 @@ async def on_startup(settings: kopf.OperatorSettings, memo: Any) -> None:
     configure_kopf(settings, ours)
     kube = await KubeApi.connect(request_timeout=ours.request_timeout)
     sessions = _sessions(ours)
-    db = DbMirror(sessions) if sessions is not None else None
+    # The mirror reads a finished run's results.json for its per-test rows (no object store: none to read).
+    results = ResultsReader(ours) if ours.s3_endpoint else None
+    db = DbMirror(sessions, results) if sessions is not None else None
     if db is not None:
         db.start()
     redis = create_redis_client(ours) if ours.redis_url else None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from supertest.artifacts.layout import JUNIT_FILE as JUNIT_FILE  # where the junit reporter writes
+
 CONFIG_FILE = "playwright.config.js"
 TESTS_DIR = "tests"
 OUTPUT_DIR = "test-results"
@@ -44,6 +46,7 @@ def render_config(cfg: PlaywrightConfig) -> str:
         "reporter": [
             ["line"],
             ["json", {"outputFile": RESULTS_FILE}],
+            ["junit", {"outputFile": JUNIT_FILE}],
             ["html", {"open": "never", "outputFolder": REPORT_DIR}],
         ],
         "use": {"trace": cfg.trace, "screenshot": cfg.screenshot, "video": cfg.video},

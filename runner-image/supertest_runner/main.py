@@ -26,7 +26,7 @@ from supertest_runner.outcome import Outcome, decide, with_upload_error
 from supertest_runner.preflight import PreflightError, Toolchain, preflight
 from supertest_runner.process import ProcessResult, run_process
 from supertest_runner.publish import EventSink, create_sink
-from supertest_runner.results import ParsedResults, load_results
+from supertest_runner.results import ParsedResults, load_results, quarantined_ids
 from supertest_runner.upload import UPLOAD_DEADLINE_SECONDS, Uploaded, in_daemon_thread, upload_run, with_retries
 
 LOGS_FILE = "logs.txt"
@@ -191,7 +191,7 @@ class Run:
             leftovers = reaper.end_leftovers()
             if leftovers:
                 await self.say(f"stopped {leftovers} leftover browser processes")
-        results = load_results(self.work_dir / config.RESULTS_FILE)
+        results = load_results(self.work_dir / config.RESULTS_FILE, quarantined_ids(self.settings.quarantined_tests))
         outcome = decide(
             returncode=proc.returncode,
             stop=proc.stop,
@@ -221,10 +221,11 @@ class Run:
 
         # results.json carries the tests' stdout and errors: masked before it leaves the pod.
         self.masker.mask_file(wd / config.RESULTS_FILE)
+        self.masker.mask_file(wd / config.JUNIT_FILE)  # carries the same errors and output
 
         def attempt() -> Uploaded:
             report, results, logs = wd / config.REPORT_DIR, wd / config.RESULTS_FILE, wd / LOGS_FILE
-            return upload_run(store, s.run_id, report, results, logs)
+            return upload_run(store, s.run_id, report, results, logs, wd / config.JUNIT_FILE)
 
         try:
             uploaded = await in_daemon_thread(
@@ -255,7 +256,7 @@ def prepare_work_dir(settings: RunnerSettings) -> tuple[Path, bool]:
     work_dir.mkdir(parents=True, exist_ok=True)
     for name in (config.TESTS_DIR, config.REPORT_DIR, config.OUTPUT_DIR):
         shutil.rmtree(work_dir / name, ignore_errors=True)
-    for name in (config.RESULTS_FILE, LOGS_FILE, config.CONFIG_FILE):
+    for name in (config.RESULTS_FILE, config.JUNIT_FILE, LOGS_FILE, config.CONFIG_FILE):
         (work_dir / name).unlink(missing_ok=True)
     return work_dir, False
 

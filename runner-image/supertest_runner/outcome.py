@@ -39,6 +39,7 @@ def describe(summary: Summary) -> str:
         f"{n} {label}"
         for n, label in (
             (summary.failed, "failed"),
+            (summary.quarantined, "quarantined"),
             (summary.flaky, "flaky"),
             (summary.skipped, "skipped"),
             (summary.passed, "passed"),
@@ -79,7 +80,8 @@ def decide(
             return Outcome(Phase.ERROR, f"the script asks for {browser}, but only Chromium is available")
     if results.summary.failed or results.errors:
         return Outcome(Phase.FAILED, describe(results.summary))
-    if returncode == 0:
+    # Playwright exits 1 for the quarantined failures too: they are known, and do not fail the run.
+    if returncode == 0 or (returncode == 1 and results.summary.quarantined):
         return Outcome(Phase.PASSED, describe(results.summary))
     return Outcome(Phase.ERROR, f"Playwright exited with code {returncode}: {describe(results.summary)}")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from supertest.events import Summary
+from supertest.testresults import test_id_of
 
 TITLE_SEPARATOR = " \u203a "  # Playwright's " > " between file, describe blocks and test title
 
@@ -23,12 +24,14 @@ class ParsedResults:
     test_errors: list[str] = field(default_factory=list)
     # The failed tests: {"test": "file > describe > title" (Playwright's separator), "error": its first error line}.
     failures: list[dict[str, str]] = field(default_factory=list)
+    # The failed tests that are quarantined: reported, but they do not fail the run.
+    quarantined: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def ran(self) -> bool:
         """Whether any test executed (skipped and interrupted ones count as not run)."""
         s = self.summary
-        return s.passed + s.failed + s.flaky > 0
+        return s.passed + s.failed + s.flaky + s.quarantined > 0
 
 
 def _count(stats: dict[str, Any], key: str) -> int:
@@ -40,7 +43,7 @@ def summarise(stats: dict[str, Any]) -> Summary:
     passed, failed = _count(stats, "expected"), _count(stats, "unexpected")
     flaky, skipped = _count(stats, "flaky"), _count(stats, "skipped")
     return Summary(
-        total=passed + failed + flaky + skipped,
+        total=passed + failed + flaky + skipped,  # a quarantined failure moves from failed, the total stays
         passed=passed,
         failed=failed,
         flaky=flaky,
@@ -71,7 +74,8 @@ def _first_line(text: str, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _failed_tests(suites: Any, path: tuple[str, ...] = ()) -> Iterator[dict[str, str]]:
+def _failed_tests(suites: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, dict[str, str]]]:
+    """(test id, failure) of every unexpected test; the id as supertest.testresults makes it."""
     for suite in suites if isinstance(suites, list) else []:
         title = str(suite.get("title") or "")
         here = (*path, title) if title else path
@@ -82,27 +86,44 @@ def _failed_tests(suites: Any, path: tuple[str, ...] = ()) -> Iterator[dict[str,
                     continue
                 results = test.get("results") or []
                 messages = [m for r in results for m in _messages(r.get("errors"))]
-                yield {
-                    "test": TITLE_SEPARATOR.join((*here, str(spec.get("title") or ""))),
-                    "error": _first_line(messages[0]) if messages else "",
-                }
+                titles = (*here, str(spec.get("title") or ""))
+                failure = {"test": TITLE_SEPARATOR.join(titles), "error": _first_line(messages[0]) if messages else ""}
+                # The top suite is the file; its title is the file's path under the tests folder.
+                yield test_id_of(titles[0], titles[1:]), failure
 
 
-def parse_results(document: dict[str, Any]) -> ParsedResults:
+def parse_results(document: dict[str, Any], quarantined: frozenset[str] = frozenset()) -> ParsedResults:
+    """`quarantined`: test ids whose failures are counted apart (summary.quarantined), not as failed."""
     stats = document.get("stats")
     test_errors = [m for result in _walk_results(document.get("suites")) for m in _messages(result.get("errors"))]
+    failed = list(_failed_tests(document.get("suites")))
+    excused = sum(test_id in quarantined for test_id, _ in failed)
+    summary = summarise(stats if isinstance(stats, dict) else {})
+    if excused:
+        failed_left = max(0, summary.failed - excused)
+        summary = summary.model_copy(update={"failed": failed_left, "quarantined": summary.failed - failed_left})
     return ParsedResults(
-        summary=summarise(stats if isinstance(stats, dict) else {}),
+        summary=summary,
         errors=_messages(document.get("errors")),
         test_errors=test_errors,
-        failures=list(_failed_tests(document.get("suites")))[:50],
+        failures=[f for test_id, f in failed if test_id not in quarantined][:50],
+        quarantined=[f for test_id, f in failed if test_id in quarantined][:50],
     )
 
 
-def load_results(path: Path) -> ParsedResults | None:
+def load_results(path: Path, quarantined: frozenset[str] = frozenset()) -> ParsedResults | None:
     """None when Playwright wrote no (readable) results, e.g. it crashed or was killed."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return parse_results(document) if isinstance(document, dict) else None
+    return parse_results(document, quarantined) if isinstance(document, dict) else None
+
+
+def quarantined_ids(raw: str) -> frozenset[str]:
+    """SUPERTEST_QUARANTINED_TESTS (a JSON list of test ids); anything else is no quarantine."""
+    try:
+        value = json.loads(raw) if raw.strip() else []
+    except ValueError:
+        return frozenset()
+    return frozenset(str(v) for v in value) if isinstance(value, list) else frozenset()

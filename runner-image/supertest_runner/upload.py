@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from tenacity import Retrying, stop_after_attempt, stop_after_delay, wait_exponential
 
 from supertest.artifacts import ArtifactStore, logs_key, report_prefix, results_key
+from supertest.artifacts.layout import junit_key
 
 T = TypeVar("T")
 # Overall bound: with a blackholed endpoint each attempt can take a while (connect timeouts, SDK retries).
@@ -25,7 +26,9 @@ class Uploaded:
     report: bool  # whether report/index.html was stored, so the report URL is worth publishing
 
 
-def upload_run(store: ArtifactStore, run_id: str, report_dir: Path, results: Path, logs: Path) -> Uploaded:
+def upload_run(
+    store: ArtifactStore, run_id: str, report_dir: Path, results: Path, logs: Path, junit: Path | None = None
+) -> Uploaded:
     """Blocking; idempotent, so a retry re-sends everything (keys are overwritten)."""
     store.ensure_ready()
     files = 0
@@ -34,6 +37,9 @@ def upload_run(store: ArtifactStore, run_id: str, report_dir: Path, results: Pat
         files += store.upload_dir(report_prefix(run_id), report_dir)
     if results.is_file():
         store.put_file(results_key(run_id), results, "application/json")
+        files += 1
+    if junit is not None and junit.is_file():
+        store.put_file(junit_key(run_id), junit, "application/xml")
         files += 1
     if logs.is_file():
         store.put_file(logs_key(run_id), logs, "text/plain; charset=utf-8")

@@ -1,4 +1,5 @@
-"""Where a run's artifacts live: object keys (runs/{runId}/report/..., results.json, logs.txt), the artifacts
+"""Where a run's artifacts live: object keys (runs/{runId}/report/..., results.json, junit.xml,
+logs.txt), the artifacts
 origin's URLs that serve them ({ARTIFACTS_URL}/{token}/runs/{runId}/...), and the API's stable entry
 (/api/test-results/{runId}/...) that only redirects there. The one definition of all three; everything else asks here.
 
@@ -13,6 +14,7 @@ import re
 # The API route of the results proxy, and the report's entry page under a run.
 RESULTS_ROUTE = "/api/test-results"
 REPORT_INDEX = "index.html"
+JUNIT_FILE = "junit.xml"
 _RUN_ID = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
@@ -41,6 +43,11 @@ def report_key(run_id: str) -> str:
 
 def results_key(run_id: str) -> str:
     return run_prefix(run_id) + "results.json"
+
+
+def junit_key(run_id: str) -> str:
+    """Playwright's JUnit XML of the run, for CI systems."""
+    return run_prefix(run_id) + JUNIT_FILE
 
 
 def logs_key(run_id: str) -> str:

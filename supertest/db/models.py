@@ -3,7 +3,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -120,6 +131,7 @@ class RunRecord(Base):
     failed: Mapped[int] = mapped_column(Integer, default=0)
     flaky: Mapped[int] = mapped_column(Integer, default=0)
     skipped: Mapped[int] = mapped_column(Integer, default=0)
+    quarantined: Mapped[int] = mapped_column(Integer, default=0)
     report_key: Mapped[str | None] = mapped_column(String(255), default=None)
     report_url: Mapped[str | None] = mapped_column(String(255), default=None)
     message: Mapped[str | None] = mapped_column(Text, default=None)
@@ -251,3 +263,49 @@ class VariableRecord(Base):
     k8s_secret: Mapped[str | None] = mapped_column(String(253), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# -- per-test results, flakiness, quarantine (issue 16) -----------------------------------------
+
+TEST_RESULT_STATUSES = ("passed", "failed", "flaky", "skipped", "timedOut", "quarantined")
+
+
+class TestResultRecord(Base):
+    """One test of one run, from the run's results.json. Deleted with its run (retention cascades)."""
+
+    __tablename__ = "test_results"
+    __test__ = False  # not a pytest class
+    __table_args__ = (
+        # "The last N results of this test": health and the shard planner's medians. Ascending, as a B-tree is
+        # read backwards for ORDER BY created_at DESC at the same cost (and a DESC expression index would not
+        # round-trip through Alembic's model/migration comparison).
+        Index("ix_test_results_test_created", "test_id", "created_at"),
+        CheckConstraint(
+            "status IN ('passed', 'failed', 'flaky', 'skipped', 'timedOut', 'quarantined')",
+            name="ck_test_results_status",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    # file + " > " + the title path (describe blocks, then the test's title): stable across runs.
+    test_id: Mapped[str] = mapped_column(String(1024))
+    file: Mapped[str] = mapped_column(String(512))
+    title: Mapped[str] = mapped_column(String(512))
+    project: Mapped[str] = mapped_column(String(100), default="")
+    status: Mapped[str] = mapped_column(String(16))
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    retries: Mapped[int] = mapped_column(Integer, default=0)
+    error_head: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QuarantinedTestRecord(Base):
+    """A test whose failures are reported as `quarantined` and do not fail its run."""
+
+    __tablename__ = "quarantined_tests"
+
+    test_id: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -233,6 +233,7 @@ def apply_summary(run: RunRecord, summary: Summary) -> None:
     run.failed = summary.failed
     run.flaky = summary.flaky
     run.skipped = summary.skipped
+    run.quarantined = summary.quarantined
 
 
 def request_cancel(session: Session, run_id: str) -> RunRecord:

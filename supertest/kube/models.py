@@ -23,6 +23,8 @@ ConditionStatus = Literal["True", "False", "Unknown"]
 # API refuses with a readable 413/422 what the apiserver would refuse anyway.
 MAX_SCRIPT_LENGTH = 262_144
 MAX_JOB_TESTS = 50
+# Playwright retries of one failing test (spec.testRetries).
+MAX_TEST_RETRIES = 5
 # A run's inline scripts all go into one ConfigMap, which Kubernetes caps at 1 MiB (data plus metadata), and they
 # are in the run resource's spec too. This leaves room for the keys and metadata under that cap.
 MAX_RUN_SCRIPT_BYTES = 1_000_000
@@ -103,6 +105,8 @@ class _CommonSpec(_Model):
     retries: int = Field(default=0, ge=0, le=10)
     priority: int = Field(default=0, ge=-1000, le=1000)
     workers: int | None = Field(default=None, ge=1, le=64)
+    # Playwright's `retries`: a test that fails and then passes on a retry counts as flaky, not failed.
+    test_retries: int = Field(default=0, ge=0, le=MAX_TEST_RETRIES, alias="testRetries")
     browsers: list[Browser] = Field(default_factory=_default_browsers)
     env: list[EnvVar] = Field(default_factory=list, max_length=64)
     resources: Resources | None = None
@@ -159,6 +163,7 @@ class RunTemplate(_Model):
     retries: int | None = Field(default=None, ge=0, le=10)
     priority: int | None = Field(default=None, ge=-1000, le=1000)
     workers: int | None = Field(default=None, ge=1, le=64)
+    test_retries: int | None = Field(default=None, ge=0, le=MAX_TEST_RETRIES, alias="testRetries")
     browsers: list[Browser] | None = None
     env: list[EnvVar] = Field(default_factory=list, max_length=64)
     resources: Resources | None = None

@@ -29,6 +29,7 @@ from supertest.artifacts import layout
 from supertest.bus.base import EventBus, publish_or_warn
 from supertest.crypto import load_secret_box
 from supertest.db import runs as run_repo
+from supertest.db import test_results
 from supertest.db.engine import in_session
 from supertest.db.ids import new_run_id
 from supertest.db.models import RunRecord
@@ -39,6 +40,8 @@ from supertest.local.orphan_runners import stop_orphan_runners
 from supertest.local.runner_env import run_dir_of, runner_env
 from supertest.local.workspace import write_scripts
 from supertest.phases import IllegalTransition, Phase, phase_for_exit_code
+from supertest.results_recorder import ResultsReader
+from supertest.results_recorder import record as record_results
 from supertest.settings import CoreSettings
 from supertest.verdict import Verdict
 from supertest.verdict import read as read_verdict
@@ -78,6 +81,7 @@ class LocalDispatcher:
         self._bus = bus
         self._runner_command = list(runner_command or [sys.executable, "-m", "supertest_runner"])
         self._secrets = load_secret_box(settings)
+        self._results = ResultsReader(settings)
         self._tick = tick_seconds
         self._wake = asyncio.Event()
         self._active: dict[str, _ActiveRun] = {}
@@ -232,8 +236,19 @@ class LocalDispatcher:
             failures=verdict.failure_dicts(),
         )
         await self._db_update(run_id, change)
+        if report_key:
+            await self._record_results(run_id)
         if active.terminal is not verdict.phase:  # the live view has not said it yet
             await publish_or_warn(self._bus, status_event(run_id, verdict.phase, verdict.message))
+
+    async def _record_results(self, run_id: str) -> None:
+        """Per-test rows from the stored results.json; best-effort: the run's own row is already final."""
+        try:
+            kind = await self._db(lambda s: run_repo.get(s, run_id).kind)
+            document = await asyncio.to_thread(self._results.read, run_id, kind)
+            await self._db(lambda s: record_results(s, run_id, document))
+        except Exception:
+            log.exception("test_results_not_recorded", run_id=run_id)
 
     def _run_dir(self, run_id: str) -> Path:
         return run_dir_of(self._settings.home, run_id)
@@ -245,6 +260,7 @@ class LocalDispatcher:
         (run_dir / VERDICT_FILE).unlink(missing_ok=True)  # a re-run after a restart must not read the old one
         # Variables and secrets are read at launch (never stored with the run); the run's own env wins.
         resolved = await self._db(lambda s: variables.local_env(variables.for_run(s, record.job_id), self._secrets))
+        quarantined = await self._db(test_results.quarantined_ids)
         env = runner_env(
             self._settings,
             os.environ,
@@ -254,6 +270,7 @@ class LocalDispatcher:
             variables=resolved.env,
             secret_names=resolved.secret_names,
             verdict_path=run_dir / VERDICT_FILE,
+            quarantined=sorted(quarantined),
         )
         return await asyncio.create_subprocess_exec(
             *self._runner_command,

@@ -9,7 +9,8 @@ session.key) are not there to find.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from supertest.db.models import RunRecord
@@ -51,6 +52,7 @@ def runner_env(
     variables: Mapping[str, str],
     secret_names: list[str],
     verdict_path: Path,
+    quarantined: Sequence[str] = (),
 ) -> dict[str, str]:
     env = {k: server_env[k] for k in INHERITED if server_env.get(k)}
     if "SUPERTEST_CACHE" not in env:
@@ -84,6 +86,10 @@ def runner_env(
         XDG_CONFIG_HOME=str(run_dir / "xdg-config"),
         XDG_CACHE_HOME=str(run_dir / "xdg-cache"),
     )
+    if record.spec.get("testRetries") is not None:  # else the server's PW_RETRIES (inherited above), if any
+        env["PW_RETRIES"] = str(int(record.spec["testRetries"]))
+    if quarantined:  # their failures are reported apart and do not fail the run
+        env["SUPERTEST_QUARANTINED_TESTS"] = json.dumps(sorted(quarantined))
     if secret_names:
         env["SUPERTEST_MASK_NAMES"] = ",".join(secret_names)
     if settings.s3_endpoint:

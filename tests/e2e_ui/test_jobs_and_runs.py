@@ -151,7 +151,7 @@ def test_runs_history_filters_and_live_updates(
     shoot(page, screenshots, "tests")
 
 
-@pytest.mark.parametrize("path", ["/playground", "/tests", "/jobs", "/runs", "/capacity"])
+@pytest.mark.parametrize("path", ["/playground", "/tests", "/jobs", "/runs", "/capacity", "/health"])
 def test_pages_fit_a_narrow_window(browser: Browser, server: LocalServer, path: str) -> None:
     context = browser.new_context(viewport={"width": 400, "height": 800}, base_url=server.url)
     foreign = watch_foreign_requests(context, server.url, server.artifacts_url)

@@ -17,12 +17,14 @@ import { JobEditPage } from "./pages/JobEdit";
 import { RunsPage } from "./pages/Runs";
 import { RunDetailPage } from "./pages/RunDetail";
 import { CapacityPage } from "./pages/Capacity";
+import { HealthPage } from "./pages/Health";
 
 const NAV = [
   { href: "/playground", label: "Playground" },
   { href: "/tests", label: "Tests" },
   { href: "/jobs", label: "Jobs" },
   { href: "/runs", label: "Runs" },
+  { href: "/health", label: "Health" },
   { href: "/capacity", label: "Capacity" },
   { href: "/alerts", label: "Alerts" },
   { href: "/variables", label: "Variables" },
@@ -38,6 +40,7 @@ function Page({ path }: { path: string }) {
   if (path === "/runs") return <RunsPage />;
   if ((m = match("/runs/:id", path))) return <RunDetailPage id={m.id} />;
   if (path === "/capacity") return <CapacityPage />;
+  if (path === "/health") return <HealthPage />;
   if (path === "/alerts") return <AlertsPage />;
   if (path === "/variables") return <VariablesPage />;
   return (

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from supertest.events import Summary
-from supertest.kube.models import MAX_JOB_TESTS
+from supertest.kube.models import MAX_JOB_TESTS, MAX_TEST_RETRIES
 from supertest.phases import Phase
 from supertest_api.common import CamelModel, RequestModel
 
@@ -15,6 +15,14 @@ RunKindName = Literal["test", "job"]
 Priority = Annotated[int, Field(ge=-100, le=100, description="Higher is admitted first; FIFO within a priority")]
 Timeout = Annotated[int, Field(ge=1, le=86_400, description="Run timeout; default TEST_EXECUTION_TIMEOUT_MS")]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+TestRetries = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=MAX_TEST_RETRIES,
+        description="Playwright retries of a failing test; one that passes on a retry is counted flaky",
+    ),
+]
 
 
 class SubmitTestIn(RequestModel):
@@ -24,6 +32,7 @@ class SubmitTestIn(RequestModel):
     test_id: str | None = Field(default=None, max_length=32)
     priority: Priority = 0
     timeout_seconds: Timeout | None = None
+    test_retries: TestRetries = 0
 
 
 class RunOptionsIn(RequestModel):
@@ -31,6 +40,7 @@ class RunOptionsIn(RequestModel):
 
     priority: Priority = 0
     timeout_seconds: Timeout | None = None
+    test_retries: TestRetries = 0
 
 
 class InlineTestIn(RequestModel):
@@ -45,6 +55,7 @@ class SubmitJobIn(RequestModel):
     title: Title | None = None
     priority: Priority = 0
     timeout_seconds: Timeout | None = None
+    test_retries: TestRetries = 0
     workers: int | None = Field(default=None, ge=1, le=64, description="Playwright workers inside the run")
 
 
@@ -67,6 +78,9 @@ class RunOut(CamelModel):
     priority: int
     summary: Summary
     report_url: str
+    junit_url: str | None = Field(
+        default=None, description="Playwright's JUnit XML of the run, once its artifacts are stored"
+    )
     status_url: str
     message: str | None
     exit_code: int | None

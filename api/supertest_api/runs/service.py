@@ -159,12 +159,22 @@ async def submit(ctx: SubmitContext, body: SubmitTestIn | SubmitJobIn) -> Submit
 
 def stored_test_body(test_id: str, options: RunOptionsIn) -> SubmitTestIn:
     """`POST /api/tests/{id}/run` is `POST /api/test` with the test's id."""
-    return SubmitTestIn(test_id=test_id, priority=options.priority, timeout_seconds=options.timeout_seconds)
+    return SubmitTestIn(
+        test_id=test_id,
+        priority=options.priority,
+        timeout_seconds=options.timeout_seconds,
+        test_retries=options.test_retries,
+    )
 
 
 def stored_job_body(job_id: str, options: RunOptionsIn) -> SubmitJobIn:
     """`POST /api/jobs/{id}/run` is `POST /api/jobs/run` with the job's id."""
-    return SubmitJobIn(job_id=job_id, priority=options.priority, timeout_seconds=options.timeout_seconds)
+    return SubmitJobIn(
+        job_id=job_id,
+        priority=options.priority,
+        timeout_seconds=options.timeout_seconds,
+        test_retries=options.test_retries,
+    )
 
 
 # -- single tests ------------------------------------------------------------------------------
@@ -194,6 +204,7 @@ async def _test_request(ctx: SubmitContext, body: SubmitTestIn) -> RunRequest:
             test_id=stored.id if stored else None,
             priority=body.priority,
             timeout_seconds=body.timeout_seconds,
+            test_retries=body.test_retries,
         )
 
     return await in_session(ctx.factory, build)
@@ -285,6 +296,7 @@ def _job_run(
         priority=body.priority,
         timeout_seconds=body.timeout_seconds,
         workers=body.workers,
+        test_retries=body.test_retries,
     )
 
 
@@ -363,9 +375,17 @@ def run_out(urls: RunUrls, r: RunRecord) -> RunOut:
         job_id=r.job_id,
         priority=r.priority,
         summary=Summary(
-            total=r.total, passed=r.passed, failed=r.failed, flaky=r.flaky, skipped=r.skipped, duration_ms=r.duration_ms
+            total=r.total,
+            passed=r.passed,
+            failed=r.failed,
+            flaky=r.flaky,
+            skipped=r.skipped,
+            quarantined=r.quarantined,
+            duration_ms=r.duration_ms,
         ),
         report_url=urls.report(r.id, r.kind),
+        # report_key is set once the runner stored the run's artifacts, junit.xml among them.
+        junit_url=urls.junit(r.id, r.kind) if r.report_key else None,
         status_url=urls.status(r.id, r.kind),
         message=r.message,
         exit_code=r.exit_code,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from supertest.artifacts.layout import JUNIT_FILE, results_url
 from supertest.artifacts.layout import report_url as report_path
 from supertest.settings import ApiSettings
 from supertest_api.artifacts_origin.links import ArtifactLinks
@@ -23,6 +24,12 @@ class RunUrls:
         if self.links is not None:
             return self.links.report(run_id, kind)
         return report_path(run_id, _base(self.settings))
+
+    def junit(self, run_id: str, kind: str) -> str:
+        """The run's junit.xml, next to its report (same origin, same token rule)."""
+        if self.links is not None:
+            return self.links.url(run_id, kind, JUNIT_FILE)
+        return results_url(run_id, JUNIT_FILE, _base(self.settings))
 
     def status(self, run_id: str, kind: str) -> str:
         twin = "job-status" if kind == "job" else "test-status"

@@ -41,6 +41,7 @@ PAGE_PATHS = (
     "/variables",
     "/runs/{item}",
     "/capacity",
+    "/health",
 )
 
 

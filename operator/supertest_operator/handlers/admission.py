@@ -18,6 +18,8 @@ import structlog
 from pydantic import ValidationError
 
 from supertest.admission import QueuedRun, select_to_admit
+from supertest.db import test_results
+from supertest.db.engine import session_scope
 from supertest.kube.client import KubeError, core_path
 from supertest.kube.models import JobRunSpec, TestRunSpec, parse_spec, parse_time
 from supertest.phases import Phase
@@ -140,12 +142,30 @@ async def admit(ctx: OperatorContext, view: RunView, body: dict[str, Any]) -> bo
     return True
 
 
+async def _quarantined(ctx: OperatorContext) -> list[str]:
+    """The quarantined test ids, read at admission; without a database (or while it is down) none: the run
+    then reports every failure as failed, which is what it would do without quarantine."""
+    sessions = ctx.sessions
+    if sessions is None:
+        return []
+
+    def read() -> list[str]:
+        with session_scope(sessions) as session:
+            return sorted(test_results.quarantined_ids(session))
+
+    try:
+        return await asyncio.to_thread(read)
+    except Exception as exc:
+        log.warning("quarantine_unavailable", error=str(exc).splitlines()[0] if str(exc) else repr(exc))
+        return []
+
+
 async def create_children(
     ctx: OperatorContext, view: RunView, spec: TestRunSpec | JobRunSpec, files: list[ScriptFile], attempt: int
 ) -> None:
     """Create (or find) the token Secret, the ConfigMap and the pod; 409 means a previous try already did."""
     configmap = build_configmap(view.ref, files)
-    pod = build_pod(view.ref, spec, files, attempt, ctx.settings)
+    pod = build_pod(view.ref, spec, files, attempt, ctx.settings, quarantined=await _quarantined(ctx))
     if ctx.settings.ingest_url:
         # Before the pod: a pod whose env names a missing Secret fails with CreateContainerConfigError.
         token = build_token_secret(view.ref, spec, attempt, ctx.settings, datetime.now(UTC))

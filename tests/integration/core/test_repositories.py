@@ -24,8 +24,9 @@ def new_run(**kw) -> RunRecord:
 def test_migrations_reach_head(db_url):
     engine = make_engine(db_url)
     assert is_up_to_date(engine)
-    assert head_revision() == "0006"
-    assert {"tests", "jobs", "job_tests", "runs", "api_keys", "ui_sessions"} <= set(inspect(engine).get_table_names())
+    assert head_revision() == "0007"
+    tables = {"tests", "jobs", "job_tests", "runs", "api_keys", "ui_sessions", "test_results", "quarantined_tests"}
+    assert tables <= set(inspect(engine).get_table_names())
     engine.dispose()
 
 

@@ -59,3 +59,25 @@ def test_the_runs_own_env_wins_over_variables_and_secrets_are_masked(tmp_path: P
     env = _env(tmp_path)
     assert env["TOKEN"] == "mine" and env["BASE_URL"] == "http://app" and env["API_PASSWORD"] == "s3cret"
     assert env["SUPERTEST_MASK_NAMES"] == "API_PASSWORD"
+
+
+def test_test_retries_of_the_run_override_the_servers_default(tmp_path: Path) -> None:
+    settings = ApiSettings(SUPERTEST_HOME=str(tmp_path / "state"))
+
+    def env_for(spec: dict[str, object]) -> dict[str, str]:
+        record = RunRecord(id="tr-abc", kind="test", spec=spec)
+        run_dir = tmp_path / "state" / "runs" / "tr-abc"
+        return runner_env(
+            settings,
+            {**SERVER_ENV, "PW_RETRIES": "1"},
+            record,
+            run_dir,
+            timeout_seconds=60,
+            variables={},
+            secret_names=[],
+            verdict_path=tmp_path / "v",
+        )
+
+    assert env_for({"testRetries": 3})["PW_RETRIES"] == "3"
+    assert env_for({"testRetries": 0})["PW_RETRIES"] == "0"
+    assert env_for({})["PW_RETRIES"] == "1"  # not set on the run: the server's PW_RETRIES

@@ -169,3 +169,30 @@ def test_reserved_env_names() -> None:
         "SUPERTEST_RUN_ID",
         "PATH",
     ]
+
+
+def test_test_retries_reach_playwright(settings: OperatorSettings) -> None:
+    """spec.testRetries is Playwright's `retries` (PW_RETRIES); unset, a failing test is not retried."""
+    retried = TestRunSpec.model_validate({"script": "s", "testRetries": 2})
+    assert _env(build_pod(REF, retried, script_files(retried), 1, settings))["PW_RETRIES"]["value"] == "2"
+    default = JobRunSpec.model_validate({"tests": [{"name": "a", "script": "1"}]})
+    ref = RunRef(JOBRUN, "ns", "j", "u")
+    assert _env(build_pod(ref, default, script_files(default), 1, settings))["PW_RETRIES"]["value"] == "0"
+
+
+def test_test_retries_are_bounded() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    for bad in (-1, 6):
+        with pytest.raises(ValidationError):
+            TestRunSpec.model_validate({"script": "s", "testRetries": bad})
+
+
+def test_quarantined_tests_reach_the_runner_as_json(settings: OperatorSettings) -> None:
+    import json
+
+    spec = TestRunSpec.model_validate({"script": "s"})
+    pod = build_pod(REF, spec, script_files(spec), 1, settings, quarantined=["b > x", "a > y"])
+    assert json.loads(_env(pod)["SUPERTEST_QUARANTINED_TESTS"]["value"]) == ["a > y", "b > x"]
+    assert "SUPERTEST_QUARANTINED_TESTS" not in _env(build_pod(REF, spec, script_files(spec), 1, settings))

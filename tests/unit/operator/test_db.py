@@ -68,6 +68,70 @@ async def test_mirror_coalesces_and_upserts(tmp_path: Path) -> None:
         assert (row.phase, row.attempts, row.passed, row.trigger) == ("Passed", 1, 3, "kubectl")
 
 
+class _Results:
+    """The store's side of the mirror: results.json documents by run id, and how often each was read."""
+
+    def __init__(self, documents: dict[str, dict[str, object]]) -> None:
+        self.documents = documents
+        self.reads: list[tuple[str, str]] = []
+
+    def read(self, run_id: str, kind: str) -> dict[str, object] | None:
+        self.reads.append((run_id, kind))
+        return self.documents.get(run_id)
+
+
+_RESULTS = {
+    "suites": [
+        {
+            "title": "a.spec.js",
+            "file": "a.spec.js",
+            "specs": [
+                {
+                    "title": "retried",
+                    "file": "a.spec.js",
+                    "tests": [
+                        {
+                            "projectName": "chromium",
+                            "status": "flaky",
+                            "results": [
+                                {"status": "failed", "retry": 0, "duration": 30, "errors": [{"message": "boom"}]},
+                                {"status": "passed", "retry": 1, "duration": 20, "errors": []},
+                            ],
+                        }
+                    ],
+                }
+            ],
+        }
+    ]
+}
+
+
+async def test_mirror_records_a_finished_runs_test_results_once(tmp_path: Path) -> None:
+    from supertest.db import test_results
+
+    sessions = _db(tmp_path)
+    results = _Results({"r1": _RESULTS})
+    mirror = DbMirror(sessions, results)
+    mirror.start()
+    base = {"kind": "job", "trigger": "kubectl", "created_at": NOW, "queued_at": NOW}
+    mirror.submit("r1", {**base, "phase": "Running"})
+    await mirror.flush(10)
+    assert results.reads == []  # not before the run is over
+    done = {**base, "phase": "Passed", "flaky": 1, "report_url": "/api/test-results/r1/report/index.html"}
+    mirror.submit("r1", done)
+    await mirror.flush(10)
+    mirror.submit("r1", {**done, "message": "again"})  # a later status write of the same finished run
+    await mirror.flush(10)
+    mirror.submit("r2", {**base, "phase": "Error"})  # no artifacts stored: nothing to read
+    await mirror.close()
+    assert results.reads == [("r1", "job")]
+    with session_scope(sessions) as session:
+        rows = test_results.for_run(session, "r1")
+        assert [(r.test_id, r.status, r.duration_ms, r.retries, r.error_head) for r in rows] == [
+            ("a.spec.js > retried", "flaky", 50, 1, "boom")
+        ]
+
+
 async def test_job_ref_resolves_a_stored_job_in_order(tmp_path: Path) -> None:
     import pytest
     from supertest_operator.scripts import ScriptsUnavailable, resolve

@@ -28,6 +28,7 @@ def test_config_carries_settings() -> None:
     assert parsed["reporter"] == [
         ["line"],
         ["json", {"outputFile": "results.json"}],
+        ["junit", {"outputFile": "junit.xml"}],
         ["html", {"open": "never", "outputFolder": "report"}],
     ]
     assert parsed["use"] == {"trace": "retain-on-failure", "screenshot": "only-on-failure", "video": "off"}

@@ -101,3 +101,17 @@ def test_an_upload_outage_after_the_tests_has_its_own_exit_code() -> None:
     assert lost.exit_code == ExitCode.UPLOAD_FAILED and lost.reason == VerdictReason.UPLOAD_FAILED
     # A run that already ended otherwise keeps its exit code: the tests' verdict is what matters there.
     assert with_upload_error(Outcome(Phase.TIMED_OUT, "timed out"), "x").exit_code == ExitCode.TIMED_OUT
+
+
+def test_only_quarantined_failures_pass_the_run() -> None:
+    document = json.loads((Path(__file__).parent / "fixtures" / "mixed.json").read_text())
+    results = parse_results(document, frozenset({"a.spec.ts > fails"}))
+    outcome = _decide(results, returncode=1)  # Playwright still exits 1 for the quarantined failure
+    assert outcome == Outcome(Phase.PASSED, "1 quarantined, 1 flaky, 1 skipped, 1 passed")
+    assert outcome.exit_code == ExitCode.PASSED
+
+
+def test_a_crash_with_quarantined_failures_is_still_an_error() -> None:
+    document = json.loads((Path(__file__).parent / "fixtures" / "mixed.json").read_text())
+    results = parse_results(document, frozenset({"a.spec.ts > fails"}))
+    assert _decide(results, returncode=134).phase is Phase.ERROR

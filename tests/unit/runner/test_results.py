@@ -60,3 +60,28 @@ def test_load_results_missing_or_invalid(tmp_path: Path) -> None:
     (tmp_path / "list.json").write_text("[]")
     assert load_results(tmp_path / "list.json") is None
     assert load_results(FIXTURES / "passed.json") is not None
+
+
+def test_a_quarantined_failure_is_counted_apart_and_not_listed_as_failed() -> None:
+    document = json.loads((FIXTURES / "mixed.json").read_text())
+    parsed = parse_results(document, frozenset({"a.spec.ts > fails", "a.spec.ts > not in this run"}))
+    assert parsed.summary == Summary(total=4, passed=1, failed=0, flaky=1, skipped=1, quarantined=1, duration_ms=15844)
+    assert parsed.failures == []
+    assert [q["test"] for q in parsed.quarantined] == ["a.spec.ts \u203a fails"]
+    assert parsed.ran
+    # Another test's quarantine changes nothing.
+    other = parse_results(document, frozenset({"a.spec.ts > passes"}))
+    assert (other.summary.failed, other.summary.quarantined, len(other.failures)) == (1, 0, 1)
+
+
+@pytest.mark.parametrize("raw", ["", "not json", '{"a": 1}', "3"])
+def test_a_bad_quarantine_list_is_no_quarantine(raw: str) -> None:
+    from supertest_runner.results import quarantined_ids
+
+    assert quarantined_ids(raw) == frozenset()
+
+
+def test_the_quarantine_list_is_read_from_json() -> None:
+    from supertest_runner.results import quarantined_ids
+
+    assert quarantined_ids('["a.spec.ts > fails", "b > c"]') == frozenset({"a.spec.ts > fails", "b > c"})

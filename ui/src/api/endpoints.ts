@@ -10,7 +10,9 @@ import type {
   Principal,
   Run,
   RunList,
+  HealthSort,
   SchedulePreview,
+  TestHealthList,
   StoredTest,
   Submitted,
   TestInput,
@@ -73,6 +75,14 @@ export const runs = {
   get: (id: string) => request<Run>("GET", `/api/runs/${enc(id)}`),
   cancel: (id: string) => request<Run>("POST", `/api/runs/${enc(id)}/cancel`),
   artifacts: (id: string) => request<{ items: Artifact[] }>("GET", `/api/runs/${enc(id)}/artifacts`),
+};
+
+export const health = {
+  list: (f: { sort: HealthSort; order: "asc" | "desc"; q?: string; only?: string; limit?: number; offset?: number }) =>
+    request<TestHealthList>("GET", `/api/tests/health${query({ ...f })}`),
+  quarantine: (testId: string, reason: string) =>
+    request<unknown>("PUT", `/api/tests/quarantine/${enc(testId)}`, { reason }),
+  release: (testId: string) => request<void>("DELETE", `/api/tests/quarantine/${enc(testId)}`),
 };
 
 export const capacity = {

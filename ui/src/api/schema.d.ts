@@ -421,6 +421,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tests/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Per-test health */
+        get: operations["list_health_api_tests_health_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tests/quarantine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Quarantined tests */
+        get: operations["list_quarantine_api_tests_quarantine_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tests/quarantine/{test_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Quarantine a test: it still runs, its failure is reported as quarantined and does not fail the run */
+        put: operations["put_quarantine_api_tests_quarantine__test_id__put"];
+        post?: never;
+        /** Release a test from quarantine */
+        delete: operations["delete_quarantine_api_tests_quarantine__test_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tests/{test_id}": {
         parameters: {
             query?: never;
@@ -903,6 +955,23 @@ export interface components {
              */
             title: string;
         };
+        /** LastFailureOut */
+        LastFailureOut: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Message */
+            message: string | null;
+            /** Runid */
+            runId: string;
+            /**
+             * Runurl
+             * @description The run's page in the UI
+             */
+            runUrl: string;
+        };
         /** LoginIn */
         LoginIn: {
             /**
@@ -931,6 +1000,32 @@ export interface components {
              * @enum {string}
              */
             via: "bearer" | "session";
+        };
+        /** QuarantineIn */
+        QuarantineIn: {
+            /** Reason */
+            reason: string;
+        };
+        /** QuarantineListOut */
+        QuarantineListOut: {
+            /** Items */
+            items: components["schemas"]["QuarantineOut"][];
+            /** Total */
+            total: number;
+        };
+        /** QuarantineOut */
+        QuarantineOut: {
+            /** By */
+            by: string;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /** Reason */
+            reason: string;
+            /** Testid */
+            testId: string;
         };
         /** ReadyOut */
         ReadyOut: {
@@ -1026,6 +1121,12 @@ export interface components {
              * @default 0
              */
             priority: number;
+            /**
+             * Testretries
+             * @description Playwright retries of a failing test; one that passes on a retry is counted flaky
+             * @default 0
+             */
+            testRetries: number;
             /** Timeoutseconds */
             timeoutSeconds?: number | null;
         };
@@ -1046,6 +1147,11 @@ export interface components {
             exitCode: number | null;
             /** Jobid */
             jobId: string | null;
+            /**
+             * Juniturl
+             * @description Playwright's JUnit XML of the run, once its artifacts are stored
+             */
+            junitUrl?: string | null;
             /**
              * Kind
              * @enum {string}
@@ -1131,6 +1237,12 @@ export interface components {
              * @default 0
              */
             priority: number;
+            /**
+             * Testretries
+             * @description Playwright retries of a failing test; one that passes on a retry is counted flaky
+             * @default 0
+             */
+            testRetries: number;
             /** Tests */
             tests?: components["schemas"]["InlineTestIn"][] | null;
             /** Timeoutseconds */
@@ -1175,6 +1287,12 @@ export interface components {
             script?: string | null;
             /** Testid */
             testId?: string | null;
+            /**
+             * Testretries
+             * @description Playwright retries of a failing test; one that passes on a retry is counted flaky
+             * @default 0
+             */
+            testRetries: number;
             /** Timeoutseconds */
             timeoutSeconds?: number | null;
             /** Title */
@@ -1206,6 +1324,11 @@ export interface components {
              */
             passed: number;
             /**
+             * Quarantined
+             * @default 0
+             */
+            quarantined: number;
+            /**
              * Skipped
              * @default 0
              */
@@ -1215,6 +1338,64 @@ export interface components {
              * @default 0
              */
             total: number;
+        };
+        /** TestHealthListOut */
+        TestHealthListOut: {
+            /** Items */
+            items: components["schemas"]["TestHealthOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+            /** Windowdays */
+            windowDays: number;
+            /** Windowresults */
+            windowResults: number;
+        };
+        /** TestHealthOut */
+        TestHealthOut: {
+            /**
+             * Durationsms
+             * @description Durations in the window, oldest first (a sparkline)
+             */
+            durationsMs: number[];
+            /**
+             * Failed
+             * @description Failed, timed out or quarantined
+             */
+            failed: number;
+            /** File */
+            file: string;
+            /** Flaky */
+            flaky: number;
+            /**
+             * Flakyrate
+             * @description flaky / runs
+             */
+            flakyRate: number | null;
+            lastFailure: components["schemas"]["LastFailureOut"] | null;
+            /** Medianms */
+            medianMs: number | null;
+            /** P95Ms */
+            p95Ms: number | null;
+            /**
+             * Passrate
+             * @description (passed + flaky) / runs
+             */
+            passRate: number | null;
+            /** Passed */
+            passed: number;
+            /** Quarantined */
+            quarantined: boolean;
+            /**
+             * Runs
+             * @description Results in the window that executed (skipped ones left out)
+             */
+            runs: number;
+            /** Testid */
+            testId: string;
         };
         /** TestIn */
         TestIn: {
@@ -3165,6 +3346,188 @@ export interface operations {
             };
             /** @description Payload too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    list_health_api_tests_health_get: {
+        parameters: {
+            query?: {
+                sort?: "testId" | "passRate" | "flakyRate" | "medianMs" | "p95Ms" | "runs" | "lastFailureAt";
+                order?: string;
+                /** @description Part of the test id */
+                q?: string | null;
+                /** @description One spec file's tests */
+                file?: string | null;
+                /** @description Flaky, failing or quarantined tests only */
+                only?: ("flaky" | "failing" | "quarantined") | null;
+                limit?: number;
+                offset?: number;
+                windowResults?: number;
+                windowDays?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestHealthListOut"];
+                };
+            };
+            /** @description Missing or invalid API key / session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    list_quarantine_api_tests_quarantine_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuarantineListOut"];
+                };
+            };
+            /** @description Missing or invalid API key / session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    put_quarantine_api_tests_quarantine__test_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description file > title path */
+                test_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuarantineIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuarantineOut"];
+                };
+            };
+            /** @description Missing or invalid API key / session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    delete_quarantine_api_tests_quarantine__test_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description file > title path */
+                test_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid API key / session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,7 +1,7 @@
 // Wire shapes of the Supertest HTTP API (camelCase JSON): names for the schemas openapi-typescript generates
 // into schema.d.ts from the API's OpenAPI document (scripts/gen-ui-types.sh; CI fails when they drift).
 // Only what the schema cannot say is written here: constant lists, helpers, and the SSE event's shape.
-import type { components } from "./schema";
+import type { components, paths } from "./schema";
 
 type Schemas = components["schemas"];
 
@@ -55,6 +55,12 @@ export interface JobInput {
 export type SchedulePreview = Schemas["SchedulePreviewOut"];
 
 export type Capacity = Schemas["CapacityOut"];
+
+export type TestHealth = Schemas["TestHealthOut"];
+
+export type TestHealthList = Schemas["TestHealthListOut"];
+
+export type HealthSort = NonNullable<NonNullable<paths["/api/tests/health"]["get"]["parameters"]["query"]>["sort"]>;
 
 export type ArtifactKind = Schemas["ArtifactOut"]["kind"];
 

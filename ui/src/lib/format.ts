@@ -26,6 +26,8 @@ export function formatTime(iso: string | null | undefined): string {
 export function formatCounts(s: Summary): string {
   if (!s.total) return "–";
   const parts = [`${s.passed} passed`, `${s.failed} failed`];
+  // Quarantined failures are known ones: shown apart, they do not fail the run.
+  if (s.quarantined) parts.push(`${s.quarantined} quarantined`);
   if (s.flaky) parts.push(`${s.flaky} flaky`);
   if (s.skipped) parts.push(`${s.skipped} skipped`);
   return parts.join(", ");

@@ -91,6 +91,16 @@ function RunDetail({ run, reload }: { run: Run; reload: () => void }) {
           <dd>{formatDuration(runDuration(run))}</dd>
           <dt>Results</dt>
           <dd>{formatCounts(view.summary ?? run.summary)}</dd>
+          {run.junitUrl && (
+            <>
+              <dt>JUnit</dt>
+              <dd>
+                <a href={run.junitUrl} rel="noreferrer" target="_blank">
+                  junit.xml
+                </a>
+              </dd>
+            </>
+          )}
           {run.message && (
             <>
               <dt>Message</dt>

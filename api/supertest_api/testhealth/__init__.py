@@ -1,0 +1,1 @@
+"""Per-test health over a window of results (pass and flaky rates, durations, last failure) and quarantine."""
