@@ -33,7 +33,7 @@ async def stream_status(
     initial = await service.current_phase(factory, run_id)  # 404 before the stream starts
     request.state.run_id = run_id
     return EventSourceResponse(
-        service.event_stream(run_id, after, initial, bus, factory),
+        service.event_stream(run_id, after, initial, service.hubs_of(request.app.state, bus), factory),
         ping=PING_SECONDS,
         headers={"Cache-Control": "no-store"},
     )
