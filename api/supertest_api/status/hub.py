@@ -27,8 +27,12 @@ from supertest.phases import Phase
 
 log = structlog.get_logger("supertest.api.status")
 
-# Log lines arriving within this long share one frame; status and result events flush at once.
+# Log lines arriving within one tick share one frame; status and result events flush at once. Every frame costs
+# one write per viewer (about 50 us of Python and a syscall each), so the tick grows with the viewers to keep the
+# writes near FRAME_WRITES_PER_SECOND: 50 ms up to 250 viewers, 200 ms from 1,000 (a log line's budget is 250 ms).
 TICK_SECONDS = 0.05
+MAX_TICK_SECONDS = 0.2
+FRAME_WRITES_PER_SECOND = 5000
 # Frames a viewer may have waiting; past that it is dropped from the live feed (its client resumes by id).
 VIEWER_QUEUE_FRAMES = 128
 # Events the hub keeps encoded for viewers that join late or resume (the bus keeps about as many per run).
@@ -138,6 +142,10 @@ class RunHub:
     def viewers(self) -> int:
         return len(self._viewers)
 
+    @property
+    def tick(self) -> float:
+        return min(MAX_TICK_SECONDS, max(TICK_SECONDS, len(self._viewers) / FRAME_WRITES_PER_SECOND))
+
     async def join(self, after: str | None, initial: Phase) -> tuple[Viewer, bytes, bool]:
         """Register a viewer; returns it, what it missed (bytes, maybe empty) and whether it is already done."""
         await self._ready.wait()
@@ -219,7 +227,7 @@ class RunHub:
         elif stored.event.type is not EventType.LOG:
             self._flush()
         elif self._flush_at is None:
-            self._flush_at = asyncio.get_running_loop().call_later(TICK_SECONDS, self._flush)
+            self._flush_at = asyncio.get_running_loop().call_later(self.tick, self._flush)
 
     def _flush(self, *, terminal: bool = False) -> None:
         if self._flush_at is not None:
