@@ -51,6 +51,10 @@ class MemoryEventBus:
     def stream_count(self) -> int:
         return len(self._streams)
 
+    def followers(self, run_id: str) -> int:
+        """Live subscriptions to the run (the API's SSE hub keeps it at one per process)."""
+        return self._following[run_id]
+
     async def history(self, run_id: str, after: str | None = None) -> list[StoredEvent]:
         floor = _seq_of(after)
         # From the newest back to `after`: a follower woken for one new event reads one, not the whole stream.
