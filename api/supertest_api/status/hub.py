@@ -201,12 +201,16 @@ class RunHub:
             if self.ended is not None:
                 return
             after = history[-1].id if history else None
-            # aclosing: the subscription's own cleanup (unfollow, the memory bus's count) runs when we stop.
-            async with contextlib.aclosing(self._bus.subscribe(self.run_id, after)) as events:
+            events = self._bus.subscribe(self.run_id, after)
+            try:
                 async for stored in events:
                     self._take(stored, flush=True)
                     if self.ended is not None:
                         return
+            finally:  # the subscription's own cleanup (unfollow, the memory bus's count) runs now, not at GC
+                aclose = getattr(events, "aclose", None)
+                if aclose is not None:
+                    await aclose()
         except Exception as exc:  # viewers must not hang on a dead hub: they reconnect and get a fresh one
             log.warning("sse_hub_failed", run_id=self.run_id, reason=repr(exc))
             self._ready.set()
