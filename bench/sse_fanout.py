@@ -402,7 +402,7 @@ def _row(label: str, r: dict[str, Any], base: dict[str, Any] | None) -> str:
         f"{ratio('status_p99', TARGET_STATUS_P99_MS)} | log p50 {r['log_p50']:7.1f} p99 "
         f"{ratio('log_p99', TARGET_LOG_P99_MS)} | errors {r['errors']:>4} | lines {r['sent']} sent, "
         f"{r['missing']} missing | "
-        f"RSS MiB {ratio('rss_peak', TARGET_RSS_MIB)} | API CPU % {r['cpu']:5.1f}"
+        f"RSS MiB {ratio('rss_peak', TARGET_RSS_MIB)} (connected {r['rss_connected']:.0f}) | API CPU % {r['cpu']:5.1f}"
         + (f" ({r['cpu'] / base['cpu']:.3g}x)" if base else "")
         + f" | load {r['load']:.1f}"
     )
