@@ -11,6 +11,7 @@ import pytest
 from supertest_api.status import hub as hub_module
 from supertest_api.status.hub import HubRegistry, follow
 
+from supertest.bus.base import StoredEvent
 from supertest.bus.memory import MemoryEventBus
 from supertest.events import log_event, status_event
 from supertest.phases import Phase
@@ -152,3 +153,31 @@ async def test_no_history_falls_back_to_the_row_once_for_each_viewer() -> None:
         await anext(v)
     late = [chunk async for chunk in viewer(hubs, initial=Phase.CANCELLED)]  # after the end: the stored events
     assert [ids(chunk) for chunk in late] == [["0-1"]]
+
+
+async def test_late_viewers_share_one_snapshot() -> None:
+    bus = MemoryEventBus()
+    for phase in (Phase.STARTING, Phase.RUNNING):
+        await bus.publish(status_event(RUN, phase))
+    hubs = HubRegistry(bus)
+    a, b = viewer(hubs), viewer(hubs)
+    first_a, first_b = await anext(a), await anext(b)
+    assert ids(first_a) == ["0-1", "0-2"]
+    assert first_a is first_b  # joined once for both
+    await a.aclose()
+    await b.aclose()
+
+
+class BrokenBus(MemoryEventBus):
+    async def subscribe(self, run_id: str, after: str | None = None) -> AsyncIterator[StoredEvent]:
+        raise RuntimeError("bus gone")
+        yield  # pragma: no cover - makes this an async generator
+
+
+async def test_a_failed_hub_ends_its_viewers_so_they_reconnect() -> None:
+    bus = BrokenBus()
+    await bus.publish(status_event(RUN, Phase.RUNNING))
+    hubs = HubRegistry(bus)
+    chunks = [chunk async for chunk in viewer(hubs)]
+    assert chunks[-1].startswith(b": dropped")  # no hang: the stream ends and EventSource resumes by id
+    assert len(hubs) == 0
