@@ -75,6 +75,34 @@ def test_concurrent_enqueue_never_exceeds_queued_capacity(sessions):
         assert run_repo.count_in_phases(s, [Phase.QUEUED]) == 7
 
 
+def test_a_burst_of_100_fills_a_queue_of_10_exactly_and_says_why_to_the_rest(sessions):
+    """The brief of issue #15: 100 concurrent submissions against QUEUED_CAPACITY=10, on 50 threads."""
+    with session_scope(sessions) as s:
+        s.add(new_run(phase="Running"))  # another phase: not in the queued count
+
+    def attempt(_: int) -> RunRecord | QueueFull:
+        try:
+            with session_scope(sessions) as s:
+                return run_repo.enqueue(s, new_run(title="burst"), queued_capacity=10)
+        except QueueFull as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        results = list(pool.map(attempt, range(100)))
+    accepted = [r for r in results if isinstance(r, RunRecord)]
+    refused = [r for r in results if isinstance(r, QueueFull)]
+    assert (len(accepted), len(refused)) == (10, 90)
+    assert {(e.queued, e.capacity) for e in refused} == {(10, 10)}
+    # What enqueue returns is what was stored, defaults included, and it is committed for everyone else.
+    assert all(r.phase == "Queued" and r.attempts == 0 and r.created_at is not None for r in accepted)
+    with session_scope(sessions) as s:
+        assert run_repo.count_in_phases(s, [Phase.QUEUED]) == 10
+        stored = {r.id: r for r in s.query(RunRecord).filter(RunRecord.title == "burst")}
+        assert set(stored) == {r.id for r in accepted}
+        one = accepted[0]
+        assert (stored[one.id].spec, stored[one.id].queued_at) == (one.spec, one.queued_at)
+
+
 def test_queued_candidates_follow_priority_then_fifo(sessions):
     ids = []
     base = utcnow()
