@@ -71,6 +71,7 @@ class Phase:
     codes: list[int]
     latencies: list[float]
     seconds: float
+    cpu_ms: float = 0.0  # the API process's CPU time (user + system) per request: what a busy machine cannot skew
 
     @property
     def rate(self) -> float:
@@ -114,7 +115,7 @@ async def burst(url: str, key: str, total: int, in_flight: int) -> Phase:
 
 
 @contextmanager
-def api_server(src: Path, database_url: str, capacity: int, log_path: Path) -> Iterator[str]:
+def api_server(src: Path, database_url: str, capacity: int, log_path: Path) -> Iterator[tuple[str, int]]:
     port = free_port()
     env = {
         **os.environ,
@@ -145,7 +146,7 @@ def api_server(src: Path, database_url: str, capacity: int, log_path: Path) -> I
 
     try:
         wait_for(ready, what="the API to become ready", timeout=60)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         try:
@@ -153,6 +154,12 @@ def api_server(src: Path, database_url: str, capacity: int, log_path: Path) -> I
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def fresh_database(pg: PostgresServer) -> tuple[str, str]:
@@ -174,14 +181,17 @@ def fresh_database(pg: PostgresServer) -> tuple[str, str]:
 def run_round(pg: PostgresServer, src: Path, label: str, args: argparse.Namespace, in_flight: int, tmp: Path) -> Round:
     url, key = fresh_database(pg)
     requests = args.requests if in_flight > 1 else max(50, args.requests // 4)
-    with api_server(src, url, requests + args.fill, tmp / f"api-{label}-{in_flight}.log") as api:
+    with api_server(src, url, requests + args.fill, tmp / f"api-{label}-{in_flight}.log") as (api, pid):
         asyncio.run(burst(api, key, 20, 1))  # warm: connections, imports, first-request paths
+        cpu = cpu_seconds(pid)
         accepted = asyncio.run(burst(api, key, requests - 20, in_flight))
+        accepted.cpu_ms = (cpu_seconds(pid) - cpu) * 1000 / len(accepted.codes)
         fill = asyncio.run(burst(api, key, args.fill_burst, in_flight))
     result = Round(label, in_flight, accepted, fill, args.fill)
     print(
         f"  {label:<9} {in_flight:>3} in flight: {accepted.rate:7.1f} decisions/s, p50 {accepted.pct(0.5):6.1f} ms, "
-        f"p99 {accepted.pct(0.99):6.1f} ms; fill: {fill.codes.count(202)}/{args.fill} accepted, "
+        f"p99 {accepted.pct(0.99):6.1f} ms, API CPU {accepted.cpu_ms:.2f} ms/request; "
+        f"fill: {fill.codes.count(202)}/{args.fill} accepted, "
         f"{fill.codes.count(429)} x 429 ({fill.rate:.0f}/s)",
         flush=True,
     )
@@ -222,18 +232,32 @@ def main() -> None:
             if r.fill.codes.count(202) != r.fill_slots:
                 failures.append(f"{label}: {r.fill.codes.count(202)} accepted for {r.fill_slots} free slots")
     print(f"\nPOST /api/test on Postgres, QueueOnly local launcher (median of {rounds}; load avg {load:.1f} at start)")
-    print(f"{'code':<9} {'in flight':>9} {'decisions/s':>11} {'p50 ms':>7} {'p99 ms':>7} {'vs 1 in flight':>15}")
+    print(
+        f"{'code':<9} {'in flight':>9} {'decisions/s':>11} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10} "
+        f"{'vs 1 in flight':>15}"
+    )
+    cpu: dict[str, float] = {}
     medians: dict[str, float] = {}
     for label, rs in results.items():
         rate = statistics.median(r.accepted.rate for r in rs)
         p50 = statistics.median(r.accepted.pct(0.5) for r in rs)
         p99 = statistics.median(r.accepted.pct(0.99) for r in rs)
+        cpu[label] = statistics.median(r.accepted.cpu_ms for r in rs)
         medians[label] = rate
         one = serial[label].accepted
-        print(f"{label:<9} {1:>9} {one.rate:>11.1f} {one.pct(0.5):>7.1f} {one.pct(0.99):>7.1f} {1.0:>15.2f}")
-        print(f"{label:<9} {args.in_flight:>9} {rate:>11.1f} {p50:>7.1f} {p99:>7.1f} {rate / one.rate:>15.2f}")
+        print(
+            f"{label:<9} {1:>9} {one.rate:>11.1f} {one.pct(0.5):>7.1f} {one.pct(0.99):>7.1f} {one.cpu_ms:>10.2f} "
+            f"{1.0:>15.2f}"
+        )
+        print(
+            f"{label:<9} {args.in_flight:>9} {rate:>11.1f} {p50:>7.1f} {p99:>7.1f} {cpu[label]:>10.2f} "
+            f"{rate / one.rate:>15.2f}"
+        )
     if "baseline" in medians:
-        print(f"\nthis / baseline at {args.in_flight} in flight: {medians['this'] / medians['baseline']:.2f}x")
+        print(
+            f"\nthis / baseline at {args.in_flight} in flight: {medians['this'] / medians['baseline']:.2f}x "
+            f"decisions/s, {cpu['this'] / cpu['baseline']:.2f}x API CPU per request"
+        )
     if failures:
         raise SystemExit("capacity not exact: " + "; ".join(failures))
     print("capacity exact: every fill accepted exactly its free slots, the rest got 429")
