@@ -13,7 +13,7 @@ from psycopg.types.json import Json
 from sqlalchemy import ColumnDefault, Integer, Table, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from supertest.admission import QueuedRun, check_queue_capacity
@@ -168,10 +168,14 @@ def _enqueue_postgres(session: Session, run: RunRecord, queued_capacity: int) ->
     driver = session.connection().connection.driver_connection
     if not isinstance(driver, psycopg.Connection):  # pragma: no cover - the engine always uses psycopg 3
         raise TypeError(f"Postgres enqueue needs a psycopg connection, got {type(driver).__name__}")
-    with driver.pipeline():
-        driver.execute("SELECT pg_advisory_xact_lock(%s)", [_ENQUEUE_LOCK_KEY])
-        decision = driver.execute(_guarded_insert_sql(), params)
-        driver.commit()
+    try:
+        with driver.pipeline():
+            driver.execute("SELECT pg_advisory_xact_lock(%s)", [_ENQUEUE_LOCK_KEY])
+            decision = driver.execute(_guarded_insert_sql(), params)
+            driver.commit()
+    except psycopg.Error as exc:
+        # As SQLAlchemy would have raised it (an outage is an OperationalError, which the API answers with 503).
+        raise DBAPIError.instance(_guarded_insert_sql(), None, exc, psycopg.Error) from exc
     row = decision.fetchone()
     assert row is not None
     queued, added = row

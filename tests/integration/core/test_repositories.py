@@ -4,7 +4,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import OperationalError
 
 from supertest.admission import QueueFull
 from supertest.db import apikeys, catalog
@@ -101,6 +102,23 @@ def test_a_burst_of_100_fills_a_queue_of_10_exactly_and_says_why_to_the_rest(ses
         assert set(stored) == {r.id for r in accepted}
         one = accepted[0]
         assert (stored[one.id].spec, stored[one.id].queued_at) == (one.spec, one.queued_at)
+
+
+def test_a_lost_connection_during_enqueue_is_sqlalchemys_operational_error(sessions, db_url):
+    """Postgres enqueues on the driver's connection; an outage must still look as the API expects (503)."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("the pipelined enqueue is Postgres-only")
+    s = sessions()
+    try:
+        pid = s.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with session_scope(sessions) as other:
+            other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        with pytest.raises(OperationalError):  # from enqueue itself, not from a rollback after it
+            run_repo.enqueue(s, new_run(), queued_capacity=10)
+    finally:
+        s.invalidate()  # the connection is dead: discard it without the rollback a close would try
+    with session_scope(sessions) as s:
+        assert run_repo.count_in_phases(s, [Phase.QUEUED]) == 0
 
 
 def test_queued_candidates_follow_priority_then_fifo(sessions):
