@@ -56,6 +56,7 @@ class RunRequest:
     priority: int = 0
     timeout_seconds: int | None = None
     workers: int | None = None
+    shards: int = 1
     retries: int = 0
     env: dict[str, str] = field(default_factory=dict)
     idempotency: Idempotency | None = None
@@ -68,6 +69,8 @@ class RunRequest:
             spec["timeoutSeconds"] = self.timeout_seconds
         if self.workers is not None:
             spec["workers"] = self.workers
+        if self.shards != 1:
+            spec["shards"] = self.shards
         if self.env:
             spec["env"] = [{"name": k, "value": v} for k, v in sorted(self.env.items())]
         if self.kind == "test":

@@ -8,6 +8,7 @@ from pydantic import Field, StringConstraints
 from supertest.events import Summary
 from supertest.kube.models import MAX_JOB_TESTS
 from supertest.phases import Phase
+from supertest.sharding import MAX_SHARDS, MIN_SHARDS
 from supertest_api.common import CamelModel, RequestModel
 
 Language = Literal["javascript", "typescript"]
@@ -46,6 +47,7 @@ class SubmitJobIn(RequestModel):
     priority: Priority = 0
     timeout_seconds: Timeout | None = None
     workers: int | None = Field(default=None, ge=1, le=64, description="Playwright workers inside the run")
+    shards: int = Field(default=1, ge=MIN_SHARDS, le=MAX_SHARDS, description="Pods running the tests at once")
 
 
 class SubmitOut(CamelModel):

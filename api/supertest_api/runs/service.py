@@ -285,6 +285,7 @@ def _job_run(
         priority=body.priority,
         timeout_seconds=body.timeout_seconds,
         workers=body.workers,
+        shards=body.shards,
     )
 
 
