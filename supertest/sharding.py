@@ -59,11 +59,12 @@ def plan_shards(files: Sequence[str], requested: int, durations: Mapping[str, fl
     known = [f for f in files if durations.get(f) is not None and durations[f] >= 0]
     unknown = [f for f in files if f not in set(known)]
     for name in sorted(known, key=lambda f: (-durations[f], f)):
-        target = min(range(count), key=lambda i: (loads[i], i))
+        # Fewest files breaks load ties: zero-second files still land on empty shards first, so none stays empty.
+        target = min(range(count), key=lambda i: (loads[i], len(members[i]), i))
         members[target].append(name)
         loads[target] += durations[name]
     # Round-robin from the least-loaded shard: with no history at all this is plain 0, 1, 2, ...
-    order = sorted(range(count), key=lambda i: (loads[i], i))
+    order = sorted(range(count), key=lambda i: (loads[i], len(members[i]), i))
     for n, name in enumerate(unknown):
         members[order[n % count]].append(name)
     position = {f: i for i, f in enumerate(files)}

@@ -110,6 +110,9 @@ def test_never_more_shards_than_files_and_never_empty_shards():
     assert shard_count(99, 99) == MAX_SHARDS
     plan = plan_shards(["a.spec.js", "b.spec.js"], 8, {})
     assert [len(s.files) for s in plan] == [1, 1]
+    # Zero-second history must not leave a shard empty (the run counts one slot per planned shard).
+    zero = plan_shards(["a.spec.js", "b.spec.js", "c.spec.js"], 3, dict.fromkeys(["a.spec.js", "b.spec.js"], 0.0))
+    assert [len(s.files) for s in zero] == [1, 1, 1]
 
 
 def test_the_plan_is_deterministic():
