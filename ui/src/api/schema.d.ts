@@ -1131,6 +1131,12 @@ export interface components {
              * @default 0
              */
             priority: number;
+            /**
+             * Shards
+             * @description Pods running the tests at once
+             * @default 1
+             */
+            shards: number;
             /** Tests */
             tests?: components["schemas"]["InlineTestIn"][] | null;
             /** Timeoutseconds */
