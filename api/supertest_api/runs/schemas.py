@@ -48,6 +48,7 @@ class SubmitJobIn(RequestModel):
     timeout_seconds: Timeout | None = None
     workers: int | None = Field(default=None, ge=1, le=64, description="Playwright workers inside the run")
     shards: int = Field(default=1, ge=MIN_SHARDS, le=MAX_SHARDS, description="Pods running the tests at once")
+    retries: int = Field(default=0, ge=0, le=10, description="Retries after infrastructure errors (a lost shard alone)")
 
 
 class SubmitOut(CamelModel):

@@ -286,6 +286,7 @@ def _job_run(
         timeout_seconds=body.timeout_seconds,
         workers=body.workers,
         shards=body.shards,
+        retries=body.retries,
     )
 
 

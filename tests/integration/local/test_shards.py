@@ -66,3 +66,51 @@ def test_a_job_in_two_shards_finishes_with_one_merged_report(server: LocalServer
     capacity = server.capacity  # type: ignore[attr-defined]
     assert len(list(marks.glob("*.json"))) == 4
     assert most_at_once(marks) <= capacity
+
+
+# The first attempt loses its whole runner, as a deleted pod would: the runner (the worker's grandparent) and
+# Playwright's process group die by SIGKILL, so no verdict is written. The second attempt passes.
+VICTIM = """\
+const {{ test, expect }} = require('@playwright/test');
+const fs = require('fs');
+test('victim', async () => {{
+  const marker = '{marks}/victim-attempts';
+  const n = fs.existsSync(marker) ? Number(fs.readFileSync(marker, 'utf8')) : 0;
+  fs.writeFileSync(marker, String(n + 1));
+  if (n === 0) {{
+    const stat = fs.readFileSync(`/proc/${{process.ppid}}/stat`, 'utf8');
+    const runner = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    process.kill(runner, 'SIGKILL');
+    process.kill(-process.ppid, 'SIGKILL');
+    await new Promise(() => {{}});
+  }}
+  expect(n).toBe(1);
+}});
+"""
+COUNTED = """\
+const {{ test, expect }} = require('@playwright/test');
+const fs = require('fs');
+test('{name}', async () => {{
+  fs.appendFileSync('{marks}/{name}.runs', 'x');
+  expect(1).toBe(1);
+}});
+"""
+
+
+def test_a_lost_shard_is_run_again_alone(tmp_path: Path) -> None:
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    tests = [
+        {"name": "victim", "script": VICTIM.format(marks=marks)},
+        {"name": "steady", "script": COUNTED.format(name="steady", marks=marks)},
+    ]
+    env = {"RUNNING_CAPACITY": "2", "MAX_CONCURRENT_TESTS": "1", "PW_VIDEO": "off", "PW_TRACE": "off"}
+    with local_server(tmp_path / "home", env) as server, server.client() as client:
+        response = client.post("/api/jobs/run", json={"tests": tests, "shards": 2, "retries": 1})
+        assert response.status_code == 202, response.text
+        run_id = response.json()["runId"]
+        row = server.wait_terminal(client, run_id, timeout=300)
+        assert row["phase"] == "Passed", (row, server.log_tail())
+        assert (row["summary"]["total"], row["summary"]["passed"]) == (2, 2)
+    assert (marks / "victim-attempts").read_text() == "2"  # the lost shard ran again
+    assert (marks / "steady.runs").read_text() == "x"  # the other shard did not

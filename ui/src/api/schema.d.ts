@@ -1132,6 +1132,12 @@ export interface components {
              */
             priority: number;
             /**
+             * Retries
+             * @description Retries after infrastructure errors (a lost shard alone)
+             * @default 0
+             */
+            retries: number;
+            /**
              * Shards
              * @description Pods running the tests at once
              * @default 1
