@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from tests.e2e.conftest import Cluster, E2eEnv, OperatorFactory, make_testrun
-from tests.e2e.scripts import TINY
+from tests.e2e.scripts import TINY, sleeping
 from tests.k8s.wait import wait_for
 
 
@@ -79,3 +79,26 @@ def test_sharded_and_plain_runs_mixed_never_exceed_the_capacity(
         sampler.join(timeout=5)
     assert 0 < peak["pods"] <= 2, peak
     wait_for(lambda: not cluster.live_pods(), timeout=60, message="every pod to finish")
+
+
+def test_a_shard_pod_deleted_mid_run_is_retried_alone(cluster: Cluster, start_operator: OperatorFactory) -> None:
+    start_operator(RUNNING_CAPACITY="2")
+    name = "lose-one"
+    manifest = make_jobrun(name, 2, shards=2, retries=1, timeoutSeconds=300)
+    for test in manifest["spec"]["tests"]:
+        test["script"] = sleeping(6)
+    cluster.apply(manifest)
+
+    def shard_running() -> bool:
+        lines = ((cluster.run(name, "jobruns") or {}).get("status") or {}).get("shards") or []
+        return bool(lines) and lines[0].get("phase") == "Running"
+
+    wait_for(shard_running, timeout=180, message="shard 1 running")
+    cluster.kubectl("delete", "pod", f"{name}-s0-a1", "--wait=false")
+    run = cluster.wait_phase(name, {"Passed", "Failed", "Error", "TimedOut"}, timeout=400, plural="jobruns")
+    status = run["status"]
+    assert status["phase"] == "Passed", cluster.describe(name, "jobruns")
+    lines = status["shards"]
+    # The lost shard ran again (a new pod, attempt 2); the other shard ran once.
+    assert [(line["attempts"], line["podName"]) for line in lines] == [(2, f"{name}-s0-a2"), (1, f"{name}-s1-a1")]
+    assert status["summary"]["total"] == 2 and status["summary"]["passed"] == 2
