@@ -56,6 +56,7 @@ class RunRequest:
     priority: int = 0
     timeout_seconds: int | None = None
     workers: int | None = None
+    shards: int = 1
     retries: int = 0
     # Playwright's own retries of a failing test (spec.testRetries): a test that passes on one is flaky.
     test_retries: int = 0
@@ -72,6 +73,8 @@ class RunRequest:
             spec["workers"] = self.workers
         if self.test_retries:
             spec["testRetries"] = self.test_retries
+        if self.shards != 1:
+            spec["shards"] = self.shards
         if self.env:
             spec["env"] = [{"name": k, "value": v} for k, v in sorted(self.env.items())]
         if self.kind == "test":

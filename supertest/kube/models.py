@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from supertest.events import Summary
 from supertest.phases import Phase
+from supertest.sharding import MAX_SHARDS, MIN_SHARDS
 
 Language = Literal["javascript", "typescript"]
 Browser = Literal["chromium", "firefox", "webkit"]
@@ -107,6 +108,8 @@ class _CommonSpec(_Model):
     workers: int | None = Field(default=None, ge=1, le=64)
     # Playwright's `retries`: a test that fails and then passes on a retry counts as flaky, not failed.
     test_retries: int = Field(default=0, ge=0, le=MAX_TEST_RETRIES, alias="testRetries")
+    # Pods that run the suite at the same time, each on part of its files (supertest/sharding.py).
+    shards: int = Field(default=1, ge=MIN_SHARDS, le=MAX_SHARDS)
     browsers: list[Browser] = Field(default_factory=_default_browsers)
     env: list[EnvVar] = Field(default_factory=list, max_length=64)
     resources: Resources | None = None
@@ -164,6 +167,7 @@ class RunTemplate(_Model):
     priority: int | None = Field(default=None, ge=-1000, le=1000)
     workers: int | None = Field(default=None, ge=1, le=64)
     test_retries: int | None = Field(default=None, ge=0, le=MAX_TEST_RETRIES, alias="testRetries")
+    shards: int | None = Field(default=None, ge=MIN_SHARDS, le=MAX_SHARDS)
     browsers: list[Browser] | None = None
     env: list[EnvVar] = Field(default_factory=list, max_length=64)
     resources: Resources | None = None
@@ -244,6 +248,19 @@ class Condition(_Model):
     last_transition_time: str = Field(alias="lastTransitionTime")
 
 
+class ShardStatus(_Model):
+    """One line per shard of a sharded run: its pod and its counts; retried alone when its pod is lost."""
+
+    index: int = Field(ge=0, lt=MAX_SHARDS)
+    phase: Phase | None = None
+    pod_name: str | None = Field(default=None, alias="podName")
+    attempts: int = 0
+    passed: int = 0
+    failed: int = 0
+    files: list[str] = Field(default_factory=list)
+    message: str | None = None
+
+
 class RunStatus(_Model):
     phase: Phase | None = None
     conditions: list[Condition] = Field(default_factory=list)
@@ -257,6 +274,9 @@ class RunStatus(_Model):
     # From the runner's verdict (the termination message): what alerts name as failed tests and first error.
     failures: list[dict[str, str]] | None = None
     summary: Summary | None = None
+    # Sharded runs only: one line per shard, and `done/total` for the SHARDS printer column.
+    shards: list[ShardStatus] | None = None
+    shards_done: str | None = Field(default=None, alias="shardsDone")
     duration: str | None = None
     message: str | None = None
     observed_generation: int | None = Field(default=None, alias="observedGeneration")

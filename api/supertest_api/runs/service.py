@@ -299,6 +299,8 @@ def _job_run(
         timeout_seconds=body.timeout_seconds,
         workers=body.workers,
         test_retries=body.test_retries,
+        shards=body.shards,
+        retries=body.retries,
     )
 
 
