@@ -108,6 +108,7 @@ def test_a_second_run_sharded_by_history_is_balanced_and_beats_playwrights_split
             f"(this run's {second_optimum:.1f}s), Playwright --shard {playwright:.1f}s; shards "
             f"{[line['files'] for line in lines]}"
         )
+        print(report)  # the figures, for a reader of `pytest -s`
         assert planned <= 1.25 * optimum, report
         assert slowest <= 1.25 * second_optimum, report
         # Measurably worse: Playwright's split puts the three slowest files in one shard (33 units, LPT about 21).
