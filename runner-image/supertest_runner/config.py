@@ -12,6 +12,7 @@ TESTS_DIR = "tests"
 OUTPUT_DIR = "test-results"
 RESULTS_FILE = "results.json"
 REPORT_DIR = "report"
+TEST_LIST_FILE = "only-tests.txt"  # Playwright's --test-list of a re-run (spec.onlyTests)
 # Seen to work with Debian's chromium as root (shared notes); Playwright adds --headless and --no-sandbox itself.
 CHROMIUM_ARGS = (
     "--disable-background-networking",
