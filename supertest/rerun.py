@@ -3,8 +3,8 @@
 Selection is Playwright's `--test-list` file (Playwright >= 1.56): one line per test, its file, describe blocks
 and title joined by U+203A, matched against each test's file (relative to the config's rootDir, as results.json
 and our test ids name it) and its title path. That is exact, where `--grep` would be a regular expression over
-the joined title, in which one test's title can be a prefix or substring of another's, and where `file:line` would need line
-numbers that test_results does not keep (and that an edited file moves).
+the joined title (one test's title can be a substring of another's), and `file:line` would need line numbers
+that test_results does not keep (and that an edited file moves).
 
 Known limit: a title that itself contains " > " (our test id separator), U+203A or a line break cannot be written
 as a line; such a test is selected by its whole file instead (more tests run, none is missed).
