@@ -244,6 +244,8 @@ def install_error_handlers(app: FastAPI) -> None:
         InvalidArtifactPath,
         RunAlreadyFinished,
         IllegalTransition,
+        NothingToRerun,
+        TooManyToRerun,
         BusUnavailable,
         KubeError,
         OperationalError,
