@@ -61,3 +61,32 @@ def select_to_admit(queued: Sequence[QueuedRun], running: int, running_capacity:
     """The runs to start now: never more than the free running slots."""
     free = max(0, running_capacity - running)
     return admission_order(queued)[:free]
+
+
+@dataclass(frozen=True, slots=True)
+class Allotment:
+    run: QueuedRun
+    executions: int  # how many of the run's pending executions (shard pods) start now
+
+
+def allot_executions(
+    needs: Sequence[tuple[QueuedRun, int]], running_executions: int, running_capacity: int
+) -> list[Allotment]:
+    """Share the free slots between queued runs that each need `n` executions (a sharded run needs one per shard).
+
+    Capacity counts executions (pods), not runs, so a run of 4 shards takes 4 slots. In admission order each run
+    takes what it needs from what is free: the head of the queue may be admitted in part (2 of its 4 shards) and
+    keeps its place, so it gets the next slots before any later run and always finishes. Never more than the free
+    slots in total.
+    """
+    free = max(0, running_capacity - running_executions)
+    need = {r.run_id: n for r, n in needs}
+    out: list[Allotment] = []
+    for run in admission_order(r for r, _ in needs):
+        if free <= 0:
+            break
+        take = min(free, max(0, need[run.run_id]))
+        if take:
+            out.append(Allotment(run, take))
+            free -= take
+    return out

@@ -58,6 +58,7 @@ class RunRequest:
     priority: int = 0
     timeout_seconds: int | None = None
     workers: int | None = None
+    shards: int = 1
     retries: int = 0
     # Playwright's own retries of a failing test (spec.testRetries): a test that passes on one is flaky.
     test_retries: int = 0
@@ -86,6 +87,8 @@ class RunRequest:
             spec["rerunOf"] = self.rerun_of
         if self.only_tests:
             spec["onlyTests"] = list(self.only_tests)
+        if self.shards != 1:
+            spec["shards"] = self.shards
         if self.env:
             spec["env"] = [{"name": k, "value": v} for k, v in sorted(self.env.items())]
         if self.kind == "test":

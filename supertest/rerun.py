@@ -24,8 +24,9 @@ MAX_ONLY_TESTS = 100
 MAX_TEST_ID_LENGTH = 1024
 # Only tests that failed the run are re-run: a flaky test passed, a quarantined failure did not fail the run.
 RERUN_STATUSES: frozenset[str] = frozenset({"failed", "timedOut"})
-# What a re-run does not take over from its original: its cancel flag, and its own link and selection.
-_NOT_INHERITED = frozenset({"cancel", "rerunOf", "onlyTests"})
+# What a re-run does not take over from its original: its cancel flag, its own link and selection, and its shards
+# (a few failed tests need one pod, and a shard whose files hold none of them would find no test to run).
+_NOT_INHERITED = frozenset({"cancel", "rerunOf", "onlyTests", "shards"})
 TEST_LIST_SEPARATOR = " \u203a "  # U+203A: Playwright splits a line on it when present, else on
 # every ">", which is common inside titles ("a > b"); U+203A hardly ever is.
 

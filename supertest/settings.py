@@ -293,6 +293,28 @@ class RunnerSettings(CoreSettings):
     max_events: int = Field(default=20_000, ge=10, le=10_000_000, alias="SUPERTEST_MAX_EVENTS")
     # Events waiting for the bus; a full queue drops (and counts) rather than slowing the run.
     publish_queue_size: int = Field(default=1000, ge=1, le=100_000, alias="SUPERTEST_PUBLISH_QUEUE_SIZE")
+    # A sharded run (supertest/sharding.py): this process is shard SHARD_INDEX of SHARD_TOTAL and runs only the
+    # scripts named in SHARD_FILES; it stores a Playwright blob report for the merge step instead of the run's
+    # report. SHARD_MERGE: this process is the merge step (`playwright merge-reports` over the shards' blobs).
+    shard_index: int | None = Field(default=None, ge=0, lt=32, alias="SUPERTEST_SHARD_INDEX")
+    shard_total: int | None = Field(default=None, ge=1, le=32, alias="SUPERTEST_SHARD_TOTAL")
+    shard_files: str = Field(default="", max_length=32_768, alias="SUPERTEST_SHARD_FILES")
+    shard_merge: bool = Field(default=False, alias="SUPERTEST_SHARD_MERGE")
+
+    @property
+    def shard_file_names(self) -> frozenset[str]:
+        return frozenset(n for n in self.shard_files.split(",") if n)
+
+    @model_validator(mode="after")
+    def _shard_fields_agree(self) -> RunnerSettings:
+        # The merge step gets the total too (it checks every shard's blob is there), never an index.
+        if (self.shard_index is not None or self.shard_merge) and self.shard_total is None:
+            raise ValueError("a shard and the merge step need SUPERTEST_SHARD_TOTAL")
+        if self.shard_index is not None and self.shard_merge:
+            raise ValueError("a shard is not the merge step: set SUPERTEST_SHARD_MERGE or the shard index, not both")
+        if self.shard_index is not None and self.shard_total is not None and self.shard_index >= self.shard_total:
+            raise ValueError("SUPERTEST_SHARD_INDEX must be below SUPERTEST_SHARD_TOTAL")
+        return self
 
     @model_validator(mode="after")
     def _ingest_needs_its_token(self) -> RunnerSettings:

@@ -21,7 +21,7 @@ from supertest_api.errors import ServiceUnavailable
 from supertest_api.resources import AppResources
 
 
-def get_resources(request: Request) -> AppResources:
+async def get_resources(request: Request) -> AppResources:
     resources: AppResources | None = getattr(request.app.state, "resources", None)
     if resources is None:
         raise ServiceUnavailable("the API is starting or stopping")
@@ -30,12 +30,15 @@ def get_resources(request: Request) -> AppResources:
 
 ResourcesDep = Annotated[AppResources, Depends(get_resources)]
 
+# The plain lookups here are `async def` on purpose: FastAPI runs a sync dependency on the thread pool, and a
+# request resolves several of them, so each would cost a thread hop (and a wait for the GIL) for an attribute read.
 
-def get_settings(resources: ResourcesDep) -> ApiSettings:
+
+async def get_settings(resources: ResourcesDep) -> ApiSettings:
     return resources.settings
 
 
-def get_session_factory(resources: ResourcesDep) -> sessionmaker[Session]:
+async def get_session_factory(resources: ResourcesDep) -> sessionmaker[Session]:
     return resources.session_factory
 
 
@@ -45,11 +48,11 @@ def get_session(resources: ResourcesDep) -> Iterator[Session]:
         yield session
 
 
-def get_launcher(resources: ResourcesDep) -> RunLauncher:
+async def get_launcher(resources: ResourcesDep) -> RunLauncher:
     return resources.launcher
 
 
-def get_bus(resources: ResourcesDep) -> EventBus:
+async def get_bus(resources: ResourcesDep) -> EventBus:
     return resources.bus
 
 
@@ -60,7 +63,7 @@ LauncherDep = Annotated[RunLauncher, Depends(get_launcher)]
 BusDep = Annotated[EventBus, Depends(get_bus)]
 
 
-def get_artifact_links(request: Request, resources: ResourcesDep) -> ArtifactLinks | None:
+async def get_artifact_links(request: Request, resources: ResourcesDep) -> ArtifactLinks | None:
     """Artifacts-origin links as this request sees them (a `*` ARTIFACTS_URL host is the request's host)."""
     links = resources.artifact_links
     return links.at(request.url.hostname) if links is not None else None

@@ -115,8 +115,13 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        headers = dict(scope.get("headers", []))
+        declared = headers.get(b"content-length")
+        if declared is None and b"transfer-encoding" not in headers:
+            # No body (a GET, an SSE stream): nothing to limit, so no wrapper on every chunk of the response.
+            await self.app(scope, receive, send)
+            return
         limit = self._limit(str(scope.get("path", "")))
-        declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None:
             try:
                 too_large = int(declared) > limit

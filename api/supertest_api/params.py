@@ -9,10 +9,11 @@ from supertest_api.errors import ValidationFailed
 from supertest_api.text import unstorable_reason
 
 
-def reject_unstorable_params(request: Request) -> None:
+async def reject_unstorable_params(request: Request) -> None:
     """App-wide dependency: the same check for query and path parameters (a `%00` in a URL decodes to NUL).
 
     A `{path:path}` parameter is an artifact path: it has its own check, which answers 400 invalid_path.
+    `async def` although it awaits nothing: it runs on every request, and a sync dependency costs a thread hop.
     """
     route = request.scope.get("route")
     convertors = getattr(route, "param_convertors", {})

@@ -32,6 +32,7 @@ from supertest.kube.names import (
     LABEL_KIND,
     LABEL_MANAGED_BY,
     LABEL_RUN,
+    LABEL_SHARD,
     LABEL_TESTJOB,
     LABEL_TRIGGER,
     MANAGED_BY,
@@ -39,6 +40,7 @@ from supertest.kube.names import (
 )
 from supertest.rerun import rerun_spec
 from supertest.run_token import RunClaims, mint
+from supertest.sharding import ShardPlan
 from supertest_operator.run import RunRef
 from supertest_operator.settings import OperatorSettings
 
@@ -77,6 +79,37 @@ class ScriptFile:
 def child_name(run_name: str, attempt: int | None = None) -> str:
     """The ONE naming rule for a run's children: `<run>-scripts` for the ConfigMap, `<run>-a<N>` per pod attempt."""
     return f"{run_name}-scripts" if attempt is None else f"{run_name}-a{attempt}"
+
+
+MERGE = "merge"
+
+
+@dataclass(frozen=True, slots=True)
+class ShardRole:
+    """What one pod of a sharded run does: shard `plan.index` of `total`, or (plan None) the merge step."""
+
+    total: int
+    plan: ShardPlan | None = None
+
+    @property
+    def label(self) -> str:
+        return MERGE if self.plan is None else str(self.plan.index)
+
+    def env(self) -> dict[str, str]:
+        if self.plan is None:
+            return {"SUPERTEST_SHARD_MERGE": "1", "SUPERTEST_SHARD_TOTAL": str(self.total)}
+        return {
+            "SUPERTEST_SHARD_INDEX": str(self.plan.index),
+            "SUPERTEST_SHARD_TOTAL": str(self.total),
+            "SUPERTEST_SHARD_FILES": ",".join(self.plan.files),
+        }
+
+
+def shard_pod_name(run_name: str, role: ShardRole, attempt: int) -> str:
+    """`<run>-s<k>-a<N>` per shard attempt, `<run>-merge-a<N>` for the merge step: at most 63 characters for a
+    52-character run name (the CRD's limit), and distinct from the unsharded `<run>-a<N>`."""
+    part = "merge" if role.plan is None else f"s{role.plan.index}"
+    return f"{run_name}-{part}-a{attempt}"
 
 
 def owner_reference(run: RunRef) -> Manifest:
@@ -317,8 +350,18 @@ def build_pod(
     settings: OperatorSettings,
     annotations: Mapping[str, str] | None = None,
     quarantined: Sequence[str] = (),
+    shard: ShardRole | None = None,
 ) -> Manifest:
+    """The runner pod of one attempt; with `shard`, one shard's pod (only its files, a blob report) or the merge
+    step's. A shard pod mounts every script (one ConfigMap for the run) and the runner picks its own."""
     timeout = run_timeout_seconds(spec, settings)
+    env = runner_env(run, spec, settings, timeout, attempt, quarantined)
+    labels = child_labels(run, attempt)
+    name = child_name(run.name, attempt)
+    if shard is not None:
+        env.extend({"name": k, "value": v} for k, v in shard.env().items())
+        labels[LABEL_SHARD] = shard.label
+        name = shard_pod_name(run.name, shard, attempt)
     pod_spec: Manifest = {
         "restartPolicy": "Never",
         # The runner stops itself at `timeout` and uploads; the pod deadline is the backstop if it hangs.
@@ -339,7 +382,7 @@ def build_pod(
                 "image": settings.runner_image,
                 "imagePullPolicy": settings.runner_image_pull_policy,
                 "command": settings.runner_argv,
-                "env": runner_env(run, spec, settings, timeout, attempt, quarantined),
+                "env": env,
                 "resources": _resources(settings, spec.resources),
                 "terminationMessagePath": TERMINATION_MESSAGE_PATH,
                 # A runner that dies before writing its verdict still leaves the tail of its log as the reason.
@@ -374,9 +417,9 @@ def build_pod(
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {
-            "name": child_name(run.name, attempt),
+            "name": name,
             "namespace": run.namespace,
-            "labels": child_labels(run, attempt),
+            "labels": labels,
             "annotations": dict(annotations or {}),
             "ownerReferences": [owner_reference(run)],
         },

@@ -7,6 +7,7 @@ operator counts exactly what is there.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ from supertest.kube.counting import pod_is_live
 from supertest.kube.names import API_VERSION, LABEL_KIND, LABEL_RUN, RUN_RESOURCES, RunResource, resource_for_kind
 from supertest.phases import ACTIVE_PHASES, Phase
 from supertest_operator.run import RunView
+from supertest_operator.shards import executions_held
 
 RunKey = tuple[str, str, str]  # (plural, namespace, name)
 
@@ -67,6 +69,19 @@ class Snapshot:
                 continue
             keys.add(key)
         return keys
+
+    def executions(self) -> int:
+        """Running slots in use: a sharded run holds one per shard pod (or admitted shard line), or its merge pod;
+        every other active run one. Live pods count too, so nothing still running is ever left out."""
+        live = Counter(k for k in (pod_run_key(p) for p in self.pods if pod_is_live(p)) if k is not None)
+        views = {v.ref.key: v for v in self.runs}
+        total = 0
+        for key in self.active_keys():
+            view = views.get(key)
+            lines = view.status.shards if view is not None else None
+            held = executions_held(lines, merging=bool(view.status.pod_name)) if view is not None and lines else 1
+            total += max(1, live[key], held)
+        return total
 
     def queued(self) -> list[RunView]:
         return [v for v in self.runs if v.phase is Phase.QUEUED and not v.cancel_requested and not v.deleting]

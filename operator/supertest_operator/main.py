@@ -13,8 +13,9 @@ import kopf
 from supertest.kube.counting import is_waiting
 from supertest.kube.names import ANNOTATION_RERUN, GROUP, LABEL_RUN, LABEL_TESTJOB, TESTJOB_PLURAL, VERSION
 from supertest_operator import startup
+from supertest_operator.builders import MERGE
 from supertest_operator.context import OperatorContext
-from supertest_operator.handlers import pod_status, rerun, run_events, testjob_webhook, webhook
+from supertest_operator.handlers import pod_status, rerun, run_events, shards, testjob_webhook, webhook
 
 
 def _ctx(memo: Any) -> OperatorContext:
@@ -85,4 +86,9 @@ async def rerun_requested(type: str | None, body: kopf.Body, memo: Any, **_: Any
 
 @kopf.on.event("", "v1", "pods", labels={LABEL_RUN: kopf.PRESENT})
 async def run_pod_event(type: str | None, body: kopf.Body, memo: Any, **_: Any) -> None:
+    if shards.shard_label(body) not in (None, MERGE):  # a shard's pod; the merge pod speaks for its run
+        ref = pod_status.run_ref_of(body)
+        if ref is not None:
+            await shards.on_shard_pod(_ctx(memo), ref, body, type == "DELETED")
+        return
     await pod_status.on_pod_event(_ctx(memo), type, body)

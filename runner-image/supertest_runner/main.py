@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
-from supertest.artifacts import ArtifactStore, create_store, report_key, report_url
+from supertest.artifacts import ArtifactNotFound, ArtifactStore, create_store, report_key, report_url
 from supertest.events import RunEvent, Summary, log_event, result_event, status_event, truncate_line
 from supertest.phases import Phase
 from supertest.rerun import build_test_list
@@ -28,9 +28,18 @@ from supertest_runner.preflight import PreflightError, Toolchain, preflight
 from supertest_runner.process import ProcessResult, run_process
 from supertest_runner.publish import EventSink, create_sink
 from supertest_runner.results import ParsedResults, load_results, quarantined_ids, test_ids_of
-from supertest_runner.upload import UPLOAD_DEADLINE_SECONDS, Uploaded, in_daemon_thread, upload_run, with_retries
+from supertest_runner.upload import (
+    UPLOAD_DEADLINE_SECONDS,
+    Uploaded,
+    download_blobs,
+    in_daemon_thread,
+    upload_run,
+    upload_shard,
+    with_retries,
+)
 
 LOGS_FILE = "logs.txt"
+MERGE_INPUT_DIR = "all-blobs"
 # Never handed to user scripts: they run arbitrary code, and only the runner needs these. Exact names, so a
 # spec.env variable of the user's own (say S3_BUCKET for the app under test) still gets through.
 _PRIVATE_ENV = frozenset(
@@ -173,7 +182,8 @@ class Run:
 
     async def _test(self) -> tuple[Outcome, ParsedResults | None]:
         toolchain = preflight(self.settings)
-        specs = workspace.materialise(self.settings.scripts_dir, self.work_dir, self.settings.max_script_bytes)
+        s = self.settings
+        specs = workspace.materialise(s.scripts_dir, self.work_dir, s.max_script_bytes, s.shard_file_names)
         await self.say(f"scripts: {', '.join(s.target for s in specs)}")
         (self.work_dir / config.CONFIG_FILE).write_text(config.render_config(self._config()), encoding="utf-8")
         workspace.link_node_modules(self.work_dir, toolchain.playwright_dir)
@@ -216,6 +226,7 @@ class Run:
             trace=s.trace,
             screenshot=s.screenshot,
             video=s.video,
+            blob=s.shard_index is not None,
         )
 
     async def _upload(self) -> tuple[Uploaded | None, str | None]:
@@ -231,6 +242,8 @@ class Run:
 
         def attempt() -> Uploaded:
             report, results, logs = wd / config.REPORT_DIR, wd / config.RESULTS_FILE, wd / LOGS_FILE
+            if s.shard_index is not None:
+                return upload_shard(store, s.run_id, s.shard_index, wd / config.BLOB_DIR, results, logs)
             return upload_run(store, s.run_id, report, results, logs, wd / config.JUNIT_FILE)
 
         try:
@@ -243,6 +256,62 @@ class Run:
             return None, reason
         await self.sink.publish(log_event(s.run_id, f"[supertest] uploaded {uploaded.files} files", "runner"))
         return uploaded, None
+
+
+class ShardSink:
+    """A shard speaks for part of the run: its log lines go out (marked with the shard), but the run's phase and
+    result are the supervisor's and the merge step's to publish, never one shard's."""
+
+    def __init__(self, inner: EventSink, index: int) -> None:
+        self._inner = inner
+        self._mark = f"[shard {index + 1}] "
+
+    async def publish(self, event: RunEvent) -> None:
+        if event.type != "log":
+            return
+        await self._inner.publish(event.model_copy(update={"line": self._mark + (event.line or "")}))
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+class MergeRun(Run):
+    """The last step of a sharded run: `playwright merge-reports` over every shard's blob writes the run's one HTML
+    report and results.json, which the usual upload stores under the run's usual keys."""
+
+    async def _test(self) -> tuple[Outcome, ParsedResults | None]:
+        s, wd = self.settings, self.work_dir
+        toolchain = preflight(s)
+        store = artifact_store(s)
+        total = s.shard_total or 0
+        try:
+            blobs = await in_daemon_thread(
+                lambda: with_retries(lambda: download_blobs(store, s.run_id, total, wd / MERGE_INPUT_DIR), 3),
+                UPLOAD_DEADLINE_SECONDS + 30,
+            )
+        except ArtifactNotFound as exc:
+            return Outcome(Phase.ERROR, f"cannot merge the shards' reports: {exc.args[0]}"), None
+        await self.say(f"merging {len(blobs)} shard reports")
+        (wd / config.MERGE_CONFIG_FILE).write_text(config.render_merge_config(), encoding="utf-8")
+        workspace.link_node_modules(wd, toolchain.playwright_dir)
+        argv = [toolchain.node, str(toolchain.cli), "merge-reports", "-c", config.MERGE_CONFIG_FILE, MERGE_INPUT_DIR]
+        proc = await run_process(
+            argv,
+            cwd=wd,
+            env=playwright_env(os.environ, toolchain),
+            on_line=self.log,
+            timeout_seconds=self.timeout_seconds,
+            cancel=self.cancel,
+        )
+        results = load_results(wd / config.RESULTS_FILE)
+        outcome = decide(
+            returncode=proc.returncode,
+            stop=proc.stop,
+            timeout_seconds=self.timeout_seconds,
+            results=results,
+            last_output=self.last_error_line(),
+        )
+        return outcome, results
 
 
 def artifact_store(settings: RunnerSettings) -> ArtifactStore:
@@ -260,7 +329,7 @@ def prepare_work_dir(settings: RunnerSettings) -> tuple[Path, bool]:
         return Path(tempfile.mkdtemp(prefix=f"supertest-{settings.run_id}-")), True
     work_dir = settings.work_dir.resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
-    for name in (config.TESTS_DIR, config.REPORT_DIR, config.OUTPUT_DIR):
+    for name in (config.TESTS_DIR, config.REPORT_DIR, config.OUTPUT_DIR, config.BLOB_DIR, MERGE_INPUT_DIR):
         shutil.rmtree(work_dir / name, ignore_errors=True)
     for name in (config.RESULTS_FILE, config.JUNIT_FILE, LOGS_FILE, config.CONFIG_FILE, config.TEST_LIST_FILE):
         (work_dir / name).unlink(missing_ok=True)
@@ -275,10 +344,13 @@ async def run(settings: RunnerSettings, own_process: bool = False) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, cancel.set)
     reap = own_process and reaper.become_subreaper()
-    sink = create_sink(settings)
+    sink: EventSink = create_sink(settings)
+    if settings.shard_index is not None:
+        sink = ShardSink(sink, settings.shard_index)
     work_dir, owned = prepare_work_dir(settings)
+    kind = MergeRun if settings.shard_merge else Run
     try:
-        return await Run(settings, sink, work_dir, cancel, reap, Masker.from_env(os.environ)).execute()
+        return await kind(settings, sink, work_dir, cancel, reap, Masker.from_env(os.environ)).execute()
     finally:
         await sink.close()
         if owned:

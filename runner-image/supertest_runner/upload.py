@@ -12,8 +12,9 @@ from typing import Any, TypeVar
 
 from tenacity import Retrying, stop_after_attempt, stop_after_delay, wait_exponential
 
-from supertest.artifacts import ArtifactStore, logs_key, report_prefix, results_key
-from supertest.artifacts.layout import junit_key
+from supertest.artifacts import ArtifactNotFound, ArtifactStore, logs_key, report_prefix, results_key
+from supertest.artifacts.layout import junit_key, shard_blob_key, shard_prefix
+from supertest_runner.config import BLOB_FILE
 
 T = TypeVar("T")
 # Overall bound: with a blackholed endpoint each attempt can take a while (connect timeouts, SDK retries).
@@ -86,3 +87,41 @@ def _post(loop: asyncio.AbstractEventLoop, callback: Callable[[Any], None], valu
     # The loop may be gone if the caller gave up waiting and the runner exited meanwhile.
     with contextlib.suppress(RuntimeError):
         loop.call_soon_threadsafe(callback, value)
+
+
+def upload_shard(store: ArtifactStore, run_id: str, index: int, blob_dir: Path, results: Path, logs: Path) -> Uploaded:
+    """A shard stores its blob report, results.json and logs under its own prefix for the merge step; the run's
+    report keys are the merge step's to write. Blocking and idempotent, like upload_run."""
+    store.ensure_ready()
+    files = 0
+    blob = blob_dir / BLOB_FILE
+    if blob.is_file():
+        store.put_file(shard_blob_key(run_id, index), blob, "application/zip")
+        files += 1
+    if results.is_file():
+        store.put_file(shard_prefix(run_id, index) + "results.json", results, "application/json")
+        files += 1
+    if logs.is_file():
+        store.put_file(shard_prefix(run_id, index) + "logs.txt", logs, "text/plain; charset=utf-8")
+        files += 1
+    return Uploaded(files=files, report=False)
+
+
+def download_blobs(store: ArtifactStore, run_id: str, total: int, into: Path) -> list[Path]:
+    """The merge step's input: every shard's blob, or an error naming the shards whose blob is missing."""
+    store.ensure_ready()
+    into.mkdir(parents=True, exist_ok=True)
+    missing: list[int] = []
+    paths: list[Path] = []
+    for index in range(total):
+        try:
+            data = store.read_bytes(shard_blob_key(run_id, index))
+        except ArtifactNotFound:
+            missing.append(index)
+            continue
+        path = into / f"shard-{index}.zip"
+        path.write_bytes(data)
+        paths.append(path)
+    if missing:
+        raise ArtifactNotFound(f"no blob report from shard(s) {', '.join(map(str, missing))}")
+    return paths

@@ -71,9 +71,19 @@ def list_scripts(scripts_dir: Path) -> tuple[list[str], list[str]]:
     return scripts, ignored
 
 
-def materialise(scripts_dir: Path, work_dir: Path, max_bytes: int) -> list[SpecFile]:
-    """Copy each script to its target. Symlinks (a ConfigMap's key -> ..data/key) must stay inside the folder."""
+def materialise(
+    scripts_dir: Path, work_dir: Path, max_bytes: int, only: frozenset[str] = frozenset()
+) -> list[SpecFile]:
+    """Copy each script to its target. Symlinks (a ConfigMap's key -> ..data/key) must stay inside the folder.
+
+    `only` (a shard's files): copy just these; a name the folder lacks is an error, never a silently smaller run.
+    """
     names, _ = list_scripts(scripts_dir)
+    if only:
+        missing = sorted(only - set(names))
+        if missing:
+            raise WorkspaceError(f"this shard's scripts are not in {scripts_dir}: {', '.join(missing)}")
+        names = [n for n in names if n in only]
     specs = plan(names)
     root = scripts_dir.resolve()
     (work_dir / TESTS_DIR).mkdir(parents=True, exist_ok=True)

@@ -17,13 +17,16 @@ from supertest.artifacts.layout import (
     safe_relative_path,
 )
 from supertest.artifacts.local import LocalArtifactStore
-from supertest.artifacts.s3 import S3ArtifactStore
 from supertest.settings import CoreSettings
 
 
 def create_store(settings: CoreSettings, kind: str = "test") -> ArtifactStore:
     """Tests and jobs keep their artifacts in separate buckets, as the seed does."""
     if settings.s3_endpoint:
+        # Imported here: boto3 costs a quarter of a second at import, which local mode and every process that
+        # only needs the key layout (the runner's start-up among them) should not pay.
+        from supertest.artifacts.s3 import S3ArtifactStore
+
         bucket = settings.s3_job_bucket_name if kind == "job" else settings.s3_test_bucket_name
         secret = settings.aws_secret_access_key.get_secret_value() if settings.aws_secret_access_key else None
         return S3ArtifactStore(
@@ -43,7 +46,6 @@ __all__ = [
     "InvalidArtifactPath",
     "LocalArtifactStore",
     "ObjectInfo",
-    "S3ArtifactStore",
     "artifact_scope",
     "artifact_url",
     "create_store",

@@ -54,6 +54,15 @@ def logs_key(run_id: str) -> str:
     return run_prefix(run_id) + "logs.txt"
 
 
+def shard_prefix(run_id: str, index: int) -> str:
+    """A shard's own outputs (its blob report, results.json and logs), read by the merge step."""
+    return f"{run_prefix(run_id)}shards/{index}/"
+
+
+def shard_blob_key(run_id: str, index: int) -> str:
+    return shard_prefix(run_id, index) + "blob.zip"
+
+
 def safe_relative_path(path: str) -> str:
     """Normalise a client-supplied path under a run, refusing anything that could escape it."""
     if "\x00" in path or "\\" in path:

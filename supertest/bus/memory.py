@@ -51,9 +51,20 @@ class MemoryEventBus:
     def stream_count(self) -> int:
         return len(self._streams)
 
+    def followers(self, run_id: str) -> int:
+        """Live subscriptions to the run (the API's SSE hub keeps it at one per process)."""
+        return self._following[run_id]
+
     async def history(self, run_id: str, after: str | None = None) -> list[StoredEvent]:
         floor = _seq_of(after)
-        return [e for e in self._streams.get(run_id, ()) if _seq_of(e.id) > floor]
+        # From the newest back to `after`: a follower woken for one new event reads one, not the whole stream.
+        newer: list[StoredEvent] = []
+        for stored in reversed(self._streams.get(run_id, ())):
+            if _seq_of(stored.id) <= floor:
+                break
+            newer.append(stored)
+        newer.reverse()
+        return newer
 
     async def subscribe(self, run_id: str, after: str | None = None) -> AsyncIterator[StoredEvent]:
         cursor = after

@@ -104,6 +104,9 @@ class _SharedReader:
     def followed(self) -> int:
         return len(self._followers)
 
+    def followers(self, key: str) -> int:
+        return len(self._followers.get(key, ()))
+
     def follow(self, key: str, cursor: str) -> tuple[_Follower, bool]:
         """Register a subscriber; True when the stream is new to the reader, which then reads it from `cursor`."""
         new = key not in self._followers
@@ -272,6 +275,10 @@ class RedisEventBus:
                     yield stored
         finally:
             self._reader.unfollow(key, follower)
+
+    def followers(self, run_id: str) -> int:
+        """Live subscriptions to the run in this process (the API's SSE hub keeps it at one)."""
+        return self._reader.followers(stream_key(run_id))
 
     async def _wake_reader(self) -> None:
         async def poke() -> None:

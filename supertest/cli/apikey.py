@@ -1,19 +1,24 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session, sessionmaker
 
-from supertest.db import apikeys
-from supertest.db.engine import make_engine, make_session_factory, session_scope
 from supertest.settings import CoreSettings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 HELP = "Create, list and revoke API keys. Keys are stored hashed; a new key is printed once."
 app = typer.Typer(no_args_is_help=True)
 
 
 def _sessions() -> sessionmaker[Session]:
+    # Imported here, not at the top: `supertest run` loads this module too, and should not pay for SQLAlchemy.
+    from supertest.db.engine import make_engine, make_session_factory
+
     return make_session_factory(make_engine(CoreSettings().effective_database_url))
 
 
@@ -24,6 +29,9 @@ def create(
         None, "--job", "-j", help="A CI trigger key: it may only run this job (name or id) and read its runs."
     ),
 ) -> None:
+    from supertest.db import apikeys
+    from supertest.db.engine import session_scope
+
     with session_scope(_sessions()) as session:
         job_id: str | None = None
         if job is not None:
@@ -40,6 +48,9 @@ def create(
 @app.command("list", help="List keys (never the keys themselves).")
 def list_keys() -> None:
     table = Table("id", "name", "prefix", "job", "created", "last used", "revoked")
+    from supertest.db import apikeys
+    from supertest.db.engine import session_scope
+
     with session_scope(_sessions()) as session:
         for k in apikeys.list_keys(session):
             table.add_row(
@@ -56,6 +67,9 @@ def list_keys() -> None:
 
 @app.command("revoke", help="Revoke a key by id.")
 def revoke(key_id: str) -> None:
+    from supertest.db import apikeys
+    from supertest.db.engine import session_scope
+
     with session_scope(_sessions()) as session:
         found = apikeys.revoke_key(session, key_id)
     if not found:

@@ -6,20 +6,19 @@ import threading
 import time
 import webbrowser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import typer
-import uvicorn
 from rich.console import Console
 from rich.panel import Panel
-from sqlalchemy.orm import Session, sessionmaker
 
-from supertest.db import apikeys, catalog
-from supertest.db import migrate as db_migrate
-from supertest.db.engine import make_engine, make_session_factory, session_scope
 from supertest.examples import EXAMPLE_SCRIPT, EXAMPLE_TITLE
 from supertest.logs import configure_logging
 from supertest.settings import ApiSettings, RunBackend
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 HELP = (
     "Run Supertest on this machine: SQLite, an in-process event bus, a local artifacts folder and "
@@ -64,6 +63,11 @@ def dev(
     configure_logging(settings.log_format, settings.log_level)
     settings.home.mkdir(parents=True, exist_ok=True)
 
+    # The server's imports are here, not at the top: `supertest run` loads this module too.
+    import uvicorn
+
+    from supertest.db import migrate as db_migrate
+
     with console.status("migrating the database"):
         db_migrate.upgrade(settings.effective_database_url)
     key = _ensure_dev_key(settings)
@@ -105,6 +109,9 @@ def _ensure_dev_key(settings: ApiSettings) -> str:
     path = settings.home / "dev-api-key"
     if path.exists():
         return path.read_text().strip()
+    from supertest.db import apikeys
+    from supertest.db.engine import session_scope
+
     with session_scope(_sessions(settings)) as session:
         _, key = apikeys.create_key(session, "local-dev")
     path.touch(mode=0o600)
@@ -116,6 +123,9 @@ def _seed_example(settings: ApiSettings) -> None:
     marker = settings.home / ".example-seeded"
     if marker.exists():
         return  # seeded once; a deleted example stays deleted
+    from supertest.db import catalog
+    from supertest.db.engine import session_scope
+
     with session_scope(_sessions(settings)) as session:
         if catalog.count_tests(session) == 0:
             catalog.create_test(session, EXAMPLE_TITLE, EXAMPLE_SCRIPT, "javascript", ["example"])
@@ -123,6 +133,8 @@ def _seed_example(settings: ApiSettings) -> None:
 
 
 def _sessions(settings: ApiSettings) -> sessionmaker[Session]:
+    from supertest.db.engine import make_engine, make_session_factory
+
     return make_session_factory(make_engine(settings.effective_database_url))
 
 

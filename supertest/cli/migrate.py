@@ -3,7 +3,6 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from supertest.db import migrate as db_migrate
 from supertest.settings import CoreSettings
 
 HELP = "Upgrade the database schema to the latest revision (Alembic). Run it before starting the API."
@@ -17,6 +16,8 @@ def migrate(
     url = settings.effective_database_url
     console = Console(stderr=True)
     console.print(f"[bold]migrating[/] {_redact(url)} to {revision}")
+    from supertest.db import migrate as db_migrate  # Alembic and SQLAlchemy: only when migrating
+
     db_migrate.upgrade(url, revision)
     console.print("[green]schema is up to date[/]")
 

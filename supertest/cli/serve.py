@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import typer
-import uvicorn
 from starlette.types import ASGIApp
 
 from supertest.logs import configure_logging
@@ -26,6 +25,8 @@ def api(
 
 
 def _serve(app: ASGIApp, host: str, port: int, proxy_headers: bool = True) -> None:
+    import uvicorn  # only the commands that serve need it, not `supertest run`
+
     uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=proxy_headers, timeout_graceful_shutdown=20)
 
 

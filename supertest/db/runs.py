@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, select, text
-from sqlalchemy.exc import IntegrityError
+import psycopg
+from psycopg.types.json import Json
+from sqlalchemy import ColumnDefault, Integer, Table, bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from supertest.admission import QueuedRun, check_queue_capacity
@@ -18,7 +23,8 @@ from supertest.events import Summary
 from supertest.launch import LaunchedRun, RunRequest
 from supertest.phases import ACTIVE_PHASES, TERMINAL_PHASES, Phase, transition
 
-# Any constant works: it only has to be the same for every writer of runs.
+# Serialises the queued-capacity decision across API replicas (released at commit). Any constant works: it only
+# has to be the same for every writer of runs.
 _ENQUEUE_LOCK_KEY = 0x5E7E57
 
 
@@ -58,13 +64,6 @@ class PhaseUpdate:
     report_key: str | None = None
     exit_code: int | None = None
     failures: list[dict[str, str]] | None = None
-
-
-def _lock_enqueue(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialises the count-then-insert across API replicas; released at commit.
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ENQUEUE_LOCK_KEY})
-    # SQLite: the engine opens every transaction with BEGIN IMMEDIATE, which already serialises writers.
 
 
 def count_in_phases(session: Session, phases: Sequence[Phase]) -> int:
@@ -139,11 +138,93 @@ def find_by_idempotency_key(session: Session, scope: str, key: str) -> RunRecord
 
 
 def enqueue(session: Session, run: RunRecord, queued_capacity: int) -> RunRecord:
-    """Insert a Queued run, or raise QueueFull (or IdempotencyKeyTaken); the caller's transaction commits it."""
-    _lock_enqueue(session)
-    check_queue_capacity(queued_count(session), queued_capacity)
+    """Insert a Queued run, or raise QueueFull (or IdempotencyKeyTaken); the caller's transaction commits it.
+
+    On Postgres the decision commits before this returns (see _enqueue_postgres), together with anything the
+    session had already flushed; the run is not added to the session, and the object returned holds the values
+    written (defaults included). Call it first in its transaction, as the launchers do.
+    """
     run.phase = Phase.QUEUED.value
+    if session.get_bind().dialect.name == "postgresql":
+        return _enqueue_postgres(session, run, queued_capacity)
+    # SQLite: the engine opens every transaction with BEGIN IMMEDIATE, which already serialises writers.
+    check_queue_capacity(queued_count(session), queued_capacity)
     return insert_new(session, run)
+
+
+def _enqueue_postgres(session: Session, run: RunRecord, queued_capacity: int) -> RunRecord:
+    """The queued-capacity decision as one short transaction, sent to the server in ONE round trip (a psycopg
+    pipeline): BEGIN, the lock, one statement that counts the queue and inserts only below the capacity (a duplicate
+    Idempotency-Key inserts nothing), COMMIT. The lock is held only while the server runs those statements, never
+    across a round trip or a Python thread waiting for the GIL, which is what made concurrent submissions queue
+    behind each other (it used to be held over count, SAVEPOINT, INSERT, RELEASE and COMMIT, one trip each).
+
+    The lock has to be its own statement: under READ COMMITTED each statement reads a snapshot taken when it
+    starts, so the guarded insert, starting after the lock is granted, sees every run its predecessors committed.
+    """
+    values = _column_values(run)
+    params: dict[str, Any] = {k: Json(v) if isinstance(v, dict | list) else v for k, v in values.items()}
+    params.update(capacity=queued_capacity, queued_phase=Phase.QUEUED.value)
+    driver = session.connection().connection.driver_connection
+    if not isinstance(driver, psycopg.Connection):  # pragma: no cover - the engine always uses psycopg 3
+        raise TypeError(f"Postgres enqueue needs a psycopg connection, got {type(driver).__name__}")
+    try:
+        with driver.pipeline():
+            driver.execute("SELECT pg_advisory_xact_lock(%s)", [_ENQUEUE_LOCK_KEY])
+            decision = driver.execute(_guarded_insert_sql(), params)
+            driver.commit()
+    except psycopg.Error as exc:
+        # As SQLAlchemy would have raised it (an outage is an OperationalError, which the API answers with 503).
+        raise DBAPIError.instance(_guarded_insert_sql(), None, exc, psycopg.Error) from exc
+    row = decision.fetchone()
+    assert row is not None
+    queued, added = row
+    if not added:
+        check_queue_capacity(int(queued), queued_capacity)
+        # Room in the queue but nothing inserted: the Idempotency-Key's constraint was the conflict.
+        raise IdempotencyKeyTaken(run.idempotency_scope or "", run.idempotency_key or "")
+    for key, value in values.items():
+        setattr(run, key, value)
+    return run
+
+
+@functools.cache
+def _guarded_insert_sql() -> str:
+    """`INSERT ... SELECT <the run> WHERE <queued count> < capacity`, returning (queued count, rows inserted),
+    compiled once for psycopg with a cast on every parameter (the select list gives them no type of their own)."""
+    table = RunRecord.__table__
+    assert isinstance(table, Table)
+    columns = [c.key for c in table.columns]
+    waiting = (
+        select(func.count().label("n"))
+        .select_from(table)
+        .where(table.c.phase == bindparam("queued_phase", type_=table.c.phase.type))
+        .cte("waiting")
+    )
+    rows = select(*(bindparam(c, type_=table.c[c].type) for c in columns)).where(
+        waiting.c.n < bindparam("capacity", type_=Integer)
+    )
+    inserted = (
+        pg_insert(table)
+        .from_select(columns, rows)
+        .on_conflict_do_nothing(constraint="uq_runs_idempotency")
+        .returning(table.c.id)
+        .cte("inserted")
+    )
+    stmt = select(waiting.c.n, select(func.count()).select_from(inserted).scalar_subquery())
+    return str(stmt.compile(dialect=pg_psycopg.dialect()))  # type: ignore[no-untyped-call]
+
+
+def _column_values(run: RunRecord) -> dict[str, Any]:
+    """Every column of a new, not yet flushed run: its own value, else the column's default (as a flush would)."""
+    values: dict[str, Any] = {}
+    for column in RunRecord.__table__.columns:
+        value = getattr(run, column.key)
+        default = column.default
+        if value is None and isinstance(default, ColumnDefault):
+            value = default.arg(None) if default.is_callable else default.arg
+        values[column.key] = value
+    return values
 
 
 def get(session: Session, run_id: str) -> RunRecord:

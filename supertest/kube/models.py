@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from supertest.events import Summary
 from supertest.phases import Phase
 from supertest.rerun import MAX_ONLY_TESTS, MAX_TEST_ID_LENGTH
+from supertest.sharding import MAX_SHARDS, MIN_SHARDS
 
 Language = Literal["javascript", "typescript"]
 Browser = Literal["chromium", "firefox", "webkit"]
@@ -113,6 +114,8 @@ class _CommonSpec(_Model):
     only_tests: list[Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEST_ID_LENGTH)]] = Field(
         default_factory=list, max_length=MAX_ONLY_TESTS, alias="onlyTests"
     )
+    # Pods that run the suite at the same time, each on part of its files (supertest/sharding.py).
+    shards: int = Field(default=1, ge=MIN_SHARDS, le=MAX_SHARDS)
     browsers: list[Browser] = Field(default_factory=_default_browsers)
     env: list[EnvVar] = Field(default_factory=list, max_length=64)
     resources: Resources | None = None
@@ -170,6 +173,7 @@ class RunTemplate(_Model):
     priority: int | None = Field(default=None, ge=-1000, le=1000)
     workers: int | None = Field(default=None, ge=1, le=64)
     test_retries: int | None = Field(default=None, ge=0, le=MAX_TEST_RETRIES, alias="testRetries")
+    shards: int | None = Field(default=None, ge=MIN_SHARDS, le=MAX_SHARDS)
     browsers: list[Browser] | None = None
     env: list[EnvVar] = Field(default_factory=list, max_length=64)
     resources: Resources | None = None
@@ -250,6 +254,19 @@ class Condition(_Model):
     last_transition_time: str = Field(alias="lastTransitionTime")
 
 
+class ShardStatus(_Model):
+    """One line per shard of a sharded run: its pod and its counts; retried alone when its pod is lost."""
+
+    index: int = Field(ge=0, lt=MAX_SHARDS)
+    phase: Phase | None = None
+    pod_name: str | None = Field(default=None, alias="podName")
+    attempts: int = 0
+    passed: int = 0
+    failed: int = 0
+    files: list[str] = Field(default_factory=list)
+    message: str | None = None
+
+
 class RunStatus(_Model):
     phase: Phase | None = None
     conditions: list[Condition] = Field(default_factory=list)
@@ -263,6 +280,9 @@ class RunStatus(_Model):
     # From the runner's verdict (the termination message): what alerts name as failed tests and first error.
     failures: list[dict[str, str]] | None = None
     summary: Summary | None = None
+    # Sharded runs only: one line per shard, and `done/total` for the SHARDS printer column.
+    shards: list[ShardStatus] | None = None
+    shards_done: str | None = Field(default=None, alias="shardsDone")
     duration: str | None = None
     message: str | None = None
     observed_generation: int | None = Field(default=None, alias="observedGeneration")

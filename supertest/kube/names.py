@@ -16,6 +16,8 @@ MAX_RUN_NAME = 52
 LABEL_RUN = f"{GROUP}/run"
 LABEL_KIND = f"{GROUP}/kind"
 LABEL_ATTEMPT = f"{GROUP}/attempt"
+# A sharded run's pods: the shard's index ("0".."31"), or "merge" for the step that merges their reports.
+LABEL_SHARD = f"{GROUP}/shard"
 LABEL_TRIGGER = f"{GROUP}/trigger"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGED_BY = "supertest-operator"

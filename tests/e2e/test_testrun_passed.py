@@ -35,7 +35,7 @@ def test_kubectl_apply_reaches_passed(e2e: E2eEnv, cluster: Cluster, start_opera
         assert status[stamp]
 
     table = cluster.kubectl("get", "tr").stdout.splitlines()
-    assert table[0].split() == ["NAME", "PHASE", "PASSED", "FAILED", "DURATION", "AGE"]
+    assert table[0].split() == ["NAME", "PHASE", "PASSED", "FAILED", "SHARDS", "DURATION", "AGE"]
     assert table[1].split()[:4] == [name, "Passed", "1", "0"]
     assert cluster.kubectl("get", "supertest").stdout.count(name) == 1  # the category
 

@@ -21,14 +21,14 @@ from supertest_api.runs.urls import RunUrls
 router = APIRouter(prefix="/api", tags=["runs"], dependencies=[Depends(require_principal)])
 
 
-def run_urls(settings: SettingsDep, links: ArtifactLinksDep) -> RunUrls:
+async def run_urls(settings: SettingsDep, links: ArtifactLinksDep) -> RunUrls:
     return RunUrls(settings, links)
 
 
 RunUrlsDep = Annotated[RunUrls, Depends(run_urls)]
 
 
-def submit_context(
+async def submit_context(
     settings: SettingsDep,
     urls: RunUrlsDep,
     factory: SessionFactoryDep,

@@ -8,6 +8,7 @@ from pydantic import Field, StringConstraints
 from supertest.events import Summary
 from supertest.kube.models import MAX_JOB_TESTS, MAX_TEST_RETRIES
 from supertest.phases import Phase
+from supertest.sharding import MAX_SHARDS, MIN_SHARDS
 from supertest_api.common import CamelModel, RequestModel
 
 Language = Literal["javascript", "typescript"]
@@ -57,6 +58,8 @@ class SubmitJobIn(RequestModel):
     timeout_seconds: Timeout | None = None
     test_retries: TestRetries = 0
     workers: int | None = Field(default=None, ge=1, le=64, description="Playwright workers inside the run")
+    shards: int = Field(default=1, ge=MIN_SHARDS, le=MAX_SHARDS, description="Pods running the tests at once")
+    retries: int = Field(default=0, ge=0, le=10, description="Retries after infrastructure errors (a lost shard alone)")
 
 
 class SubmitOut(CamelModel):

@@ -188,8 +188,8 @@ async def _test_request(ctx: SubmitContext, body: SubmitTestIn) -> RunRequest:
             details=[{"loc": ["body", "script"], "msg": "script is required"}],
         )
 
-    def build(session: Session) -> RunRequest:
-        stored = _stored_test(session, body.test_id) if body.test_id else None
+    def build(session: Session | None) -> RunRequest:
+        stored = _stored_test(session, body.test_id) if session is not None and body.test_id else None
         if body.script is not None:
             script = check_script(body.script, ctx.settings.max_script_bytes)
             language = body.language or (stored.language if stored else "javascript")
@@ -208,6 +208,8 @@ async def _test_request(ctx: SubmitContext, body: SubmitTestIn) -> RunRequest:
             test_retries=body.test_retries,
         )
 
+    if body.test_id is None:  # an inline script needs nothing from the database: no transaction for it
+        return build(None)
     return await in_session(ctx.factory, build)
 
 
@@ -298,6 +300,8 @@ def _job_run(
         timeout_seconds=body.timeout_seconds,
         workers=body.workers,
         test_retries=body.test_retries,
+        shards=body.shards,
+        retries=body.retries,
     )
 
 

@@ -7,26 +7,23 @@ turns terminal without a terminal event ever reaching the bus, the stream still 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
-from sse_starlette import ServerSentEvent
 
-from supertest.bus.base import BusUnavailable, EventBus, StoredEvent
+from supertest.bus.base import EventBus
 from supertest.db import runs as run_repo
 from supertest.db.engine import in_session
-from supertest.events import RunEvent, status_event
 from supertest.phases import Phase
 from supertest_api.errors import BadRequest, NotFoundError
+from supertest_api.status.hub import HubRegistry, follow
 
 _EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 # How often an idle stream re-reads the run row, and how long a terminal row waits for its event.
 RECHECK_SECONDS = 10.0
 TERMINAL_GRACE_SECONDS = 2.0
-CLIENT_RETRY_MS = 3000
 
 
 def check_last_event_id(header: str | None, query: str | None) -> str | None:
@@ -43,66 +40,30 @@ async def current_phase(factory: sessionmaker[Session], run_id: str) -> Phase:
         raise NotFoundError(str(exc)) from exc
 
 
-def _sse(event: RunEvent, event_id: str | None) -> ServerSentEvent:
-    return ServerSentEvent(data=event.to_json(), event=event.type.value, id=event_id, retry=CLIENT_RETRY_MS)
+def hubs_of(state: Any, bus: EventBus) -> HubRegistry:
+    """The process's hub registry (on the app's state), bound to the bus the lifespan built."""
+    hubs: HubRegistry | None = getattr(state, "status_hubs", None)
+    if hubs is None or hubs.bus is not bus:
+        hubs = state.status_hubs = HubRegistry(bus)
+    return hubs
 
 
-def _from_row(run_id: str, phase: Phase) -> ServerSentEvent:
-    return _sse(status_event(run_id, phase, "current phase from the run history"), None)
-
-
-async def _pump(source: AsyncIterator[StoredEvent], queue: asyncio.Queue[StoredEvent]) -> None:
-    async for stored in source:
-        await queue.put(stored)
-
-
-async def _has_history(bus: EventBus, run_id: str) -> bool:
-    try:
-        return bool(await bus.history(run_id))
-    except BusUnavailable:  # the row's phase stands in, and the subscription catches up once the bus is back
-        return False
-
-
-async def event_stream(
+def event_stream(
     run_id: str,
     after: str | None,
     initial: Phase,
-    bus: EventBus,
+    hubs: HubRegistry,
     factory: sessionmaker[Session],
     recheck: float | None = None,
     grace: float | None = None,
-) -> AsyncIterator[ServerSentEvent]:
-    recheck = RECHECK_SECONDS if recheck is None else recheck
-    grace = TERMINAL_GRACE_SECONDS if grace is None else grace
-    if after is None and not await _has_history(bus, run_id):
-        yield _from_row(run_id, initial)
-        if initial.is_terminal:
-            return
-
-    loop = asyncio.get_running_loop()
-    # A queue between the subscription and us: waiting on queue.get() with a timeout is safe to
-    # cancel, whereas cancelling the subscription's own __anext__ would end the generator.
-    queue: asyncio.Queue[StoredEvent] = asyncio.Queue(maxsize=1000)
-    pump = asyncio.create_task(_pump(bus.subscribe(run_id, after), queue), name=f"sse-{run_id}")
-    phase = initial
-    deadline = loop.time() + grace if initial.is_terminal else None
-    try:
-        while True:
-            timeout = recheck if deadline is None else max(0.0, deadline - loop.time())
-            try:
-                stored = await asyncio.wait_for(queue.get(), timeout=timeout)
-            except TimeoutError:
-                if deadline is not None:
-                    yield _from_row(run_id, phase)
-                    return
-                phase = await current_phase(factory, run_id)
-                if phase.is_terminal:
-                    deadline = loop.time() + grace
-                continue
-            yield _sse(stored.event, stored.id)
-            if stored.event.is_terminal_status:
-                return
-    finally:
-        pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await pump
+) -> AsyncIterator[bytes]:
+    """A viewer's SSE bytes: through the run's shared hub, which reads the bus and the row once for all viewers."""
+    return follow(
+        hubs,
+        run_id,
+        lambda: current_phase(factory, run_id),
+        after,
+        initial,
+        recheck=RECHECK_SECONDS if recheck is None else recheck,
+        grace=TERMINAL_GRACE_SECONDS if grace is None else grace,
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,13 +17,11 @@ import kopf
 import structlog
 from pydantic import ValidationError
 
-from supertest.admission import QueuedRun, select_to_admit
-from supertest.db import test_results
-from supertest.db.engine import session_scope
+from supertest.admission import QueuedRun, allot_executions
 from supertest.kube.client import KubeError, core_path
 from supertest.kube.models import JobRunSpec, TestRunSpec, parse_spec, parse_time
-from supertest.phases import Phase
-from supertest_operator import metrics, scripts
+from supertest.phases import ACTIVE_PHASES, Phase
+from supertest_operator import history, metrics, scripts
 from supertest_operator.builders import (
     ScriptFile,
     build_configmap,
@@ -34,6 +32,8 @@ from supertest_operator.builders import (
 )
 from supertest_operator.cluster import Snapshot
 from supertest_operator.context import OperatorContext
+from supertest_operator.handlers import shards
+from supertest_operator.handlers.children import create_child as _create
 from supertest_operator.handlers.children import delete_children
 from supertest_operator.handlers.retries import error_update
 from supertest_operator.run import RunView
@@ -103,10 +103,20 @@ async def admission_pass(ctx: OperatorContext, snap: Snapshot) -> int:
     queued = [v for v in snap.queued() if v.ref.key not in active]
     metrics.RUNS_RUNNING.set(len(active))
     metrics.RUNS_QUEUED.set(len(queued))
-    by_key = {fifo_key(v).run_id: v for v in queued}
-    chosen = select_to_admit([fifo_key(v) for v in queued], len(active), ctx.settings.running_capacity)
+    # Capacity counts executions (pods): a sharded run needs one per shard, and one admitted in part is a
+    # candidate again for the rest, at its original place in the queue.
+    partial = [v for v in snap.runs if v.phase in ACTIVE_PHASES and not v.cancel_requested and v.status.shards]
+    candidates = queued + [v for v in partial if shards.executions_needed(v) > 0]
+    by_key = {fifo_key(v).run_id: v for v in candidates}
+    needs = [(fifo_key(v), shards.executions_needed(v) if shards.is_sharded(v) else 1) for v in candidates]
+    chosen = allot_executions(needs, snap.executions(), ctx.settings.running_capacity)
+
+    def start(view: RunView, slots: int) -> Awaitable[bool]:
+        body = snap.bodies[view.ref.key]
+        return shards.admit(ctx, view, body, slots) if shards.is_sharded(view) else admit(ctx, view, body)
+
     results = await asyncio.gather(
-        *(admit(ctx, by_key[c.run_id], snap.bodies[by_key[c.run_id].ref.key]) for c in chosen),
+        *(start(by_key[c.run.run_id], c.executions) for c in chosen),
         return_exceptions=True,
     )
     for result in results:
@@ -142,30 +152,12 @@ async def admit(ctx: OperatorContext, view: RunView, body: dict[str, Any]) -> bo
     return True
 
 
-async def _quarantined(ctx: OperatorContext) -> list[str]:
-    """The quarantined test ids, read at admission; without a database (or while it is down) none: the run
-    then reports every failure as failed, which is what it would do without quarantine."""
-    sessions = ctx.sessions
-    if sessions is None:
-        return []
-
-    def read() -> list[str]:
-        with session_scope(sessions) as session:
-            return sorted(test_results.quarantined_ids(session))
-
-    try:
-        return await asyncio.to_thread(read)
-    except Exception as exc:
-        log.warning("quarantine_unavailable", error=str(exc).splitlines()[0] if str(exc) else repr(exc))
-        return []
-
-
 async def create_children(
     ctx: OperatorContext, view: RunView, spec: TestRunSpec | JobRunSpec, files: list[ScriptFile], attempt: int
 ) -> None:
     """Create (or find) the token Secret, the ConfigMap and the pod; 409 means a previous try already did."""
     configmap = build_configmap(view.ref, files)
-    pod = build_pod(view.ref, spec, files, attempt, ctx.settings, quarantined=await _quarantined(ctx))
+    pod = build_pod(view.ref, spec, files, attempt, ctx.settings, quarantined=await history.quarantined_ids(ctx))
     if ctx.settings.ingest_url:
         # Before the pod: a pod whose env names a missing Secret fails with CreateContainerConfigError.
         token = build_token_secret(view.ref, spec, attempt, ctx.settings, datetime.now(UTC))
@@ -202,20 +194,14 @@ def _creation_failed(ctx: OperatorContext, view: RunView, message: str, status: 
     return error_update(view, "PodCreateFailed", message, retryable, ctx.settings)
 
 
-async def _create(ctx: OperatorContext, path: str, manifest: dict[str, Any]) -> None:
-    try:
-        await ctx.kube.create(path, manifest)
-    except KubeError as exc:
-        if exc.status != 409:
-            raise
-
-
 async def recover_starting(ctx: OperatorContext, snap: Snapshot) -> None:
     """Starting runs whose pod never appeared (operator crashed mid-admission): create it now."""
     now = datetime.now(UTC)
     for view in snap.runs:
         if view.phase is not Phase.STARTING or view.cancel_requested or snap.has_pod(view):
             continue
+        if view.status.shards:
+            continue  # a sharded run's shard pods are created from its status lines, not from podName
         admitted = next((c for c in view.status.conditions if c.type == "Admitted"), None)
         since = parse_time(admitted.last_transition_time) if admitted else None
         if since is None or now - since < RECREATE_AFTER:

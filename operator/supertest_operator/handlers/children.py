@@ -6,6 +6,8 @@ for as long as the run lives; a retry creates both again (creation tolerates 409
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 
 from supertest.kube.client import KubeError, core_path
@@ -27,3 +29,12 @@ async def delete_children(ctx: OperatorContext, ref: RunRef, pod_name: str | Non
         except KubeError as exc:
             log.warning("child_delete_failed", run=ref.name, path=path, error=str(exc))
     ctx.wake.set()  # a slot may be free now
+
+
+async def create_child(ctx: OperatorContext, path: str, manifest: dict[str, Any]) -> None:
+    """Create a run's child; 409 means a previous try (or a crashed pass) already did, which is fine."""
+    try:
+        await ctx.kube.create(path, manifest)
+    except KubeError as exc:
+        if exc.status != 409:
+            raise

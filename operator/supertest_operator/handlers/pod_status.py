@@ -170,6 +170,8 @@ async def sweep_vanished(ctx: OperatorContext, snap: Any) -> None:
     for view in snap.runs:
         if view.phase is not Phase.RUNNING or snap.has_pod(view) or view.cancel_requested:
             continue
+        if view.status.shards and not view.status.pod_name:
+            continue  # a sharded run before its merge: its pods are the shard lines' (handlers/shards.py)
         pod_name = view.status.pod_name
 
         def decide(current: RunView, pod_name: str | None = pod_name) -> Update | None:

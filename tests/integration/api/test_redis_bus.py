@@ -58,6 +58,7 @@ class Api:
     auth: dict[str, str]
     sessions: sessionmaker[Session]
     settings: ApiSettings
+    bus: RedisEventBus
 
     def run_count(self) -> int:
         with session_scope(self.sessions) as session:
@@ -102,7 +103,8 @@ def start_api(
                 asyncio.run_coroutine_threadsafe(bus.close(), dispatcher.loop).result(timeout=30)
 
         stack.callback(close_bus)
-        return Api(url, {"Authorization": f"Bearer {key}"}, sessions, settings)
+        assert isinstance(bus, RedisEventBus)
+        return Api(url, {"Authorization": f"Bearer {key}"}, sessions, settings, bus)
 
     yield start
     for stop in reversed(stops):
@@ -115,6 +117,71 @@ def clients_named(redis_url: str, name: str) -> int:
         return sum(1 for c in client.client_list() if c.get("name") == name)
     finally:
         client.close()
+
+
+def xrange_calls(redis_url: str) -> int:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return int(client.info("commandstats").get("cmdstat_xrange", {}).get("calls", 0))
+    finally:
+        client.close()
+
+
+def test_viewers_of_one_run_share_one_upstream_subscription(start_api, redis_url):
+    """N viewers of a run on one API process: one bus subscription, one history read, the same events for all."""
+    api = start_api(redis_url)
+    viewers = 40
+    with httpx.Client(base_url=api.url, headers=api.auth, timeout=30) as http:
+        res = http.post("/api/test", json={"script": SCRIPT})
+        assert res.status_code == 202, res.text
+        run_id = res.json()["runId"]
+    xrange_before = xrange_calls(redis_url)
+
+    published: list[str] = []
+
+    async def scenario() -> tuple[list[list[str]], int, int]:
+        connected = 0
+        all_connected = asyncio.Event()
+        seen: list[list[str]] = [[] for _ in range(viewers)]
+        limits = httpx.Limits(max_connections=viewers + 5)
+        async with httpx.AsyncClient(base_url=api.url, headers=api.auth, timeout=60, limits=limits) as client:
+
+            async def view(i: int) -> None:
+                nonlocal connected
+                async with aconnect_sse(client, "GET", f"/api/test-status/sse/{run_id}") as source:
+                    async for sse in source.aiter_sse():
+                        seen[i].append(sse.id)
+                        if len(seen[i]) == 1:
+                            connected += 1
+                            if connected == viewers:
+                                all_connected.set()
+
+            tasks = [asyncio.create_task(view(i)) for i in range(viewers)]
+            try:
+                await asyncio.wait_for(all_connected.wait(), timeout=60)
+                following = api.bus.followers(run_id)
+                publisher = RedisEventBus(redis_url)
+                try:
+                    for n in range(5):
+                        published.append(await publisher.publish(log_event(run_id, f"line {n}")))
+                    published.append(await publisher.publish(status_event(run_id, Phase.PASSED, "done")))
+                finally:
+                    await publisher.close()
+                await asyncio.wait_for(asyncio.gather(*tasks), timeout=60)
+            finally:
+                for task in tasks:
+                    task.cancel()
+        return seen, following, api.bus.followers(run_id)
+
+    seen, following, after_end = asyncio.run(scenario())
+    assert following == 1  # one upstream subscription for all 40 viewers
+    assert xrange_calls(redis_url) - xrange_before == 1  # and one history read (it was one per viewer, and more)
+    assert seen[0][-6:] == published  # the live five lines and Passed, after the stored phase changes
+    assert all(ids == seen[0] for ids in seen)
+    deadline = time.monotonic() + 10
+    while api.bus.followers(run_id) and time.monotonic() < deadline:  # the last viewer out ends the subscription
+        time.sleep(0.01)
+    assert api.bus.followers(run_id) == 0, after_end
 
 
 def test_300_sse_viewers_on_one_api_process_while_submissions_keep_succeeding(start_api, redis_url):

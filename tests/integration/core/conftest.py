@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from supertest.artifacts import ArtifactStore, LocalArtifactStore, S3ArtifactStore
+from supertest.artifacts import ArtifactStore, LocalArtifactStore
+from supertest.artifacts.s3 import S3ArtifactStore
 from supertest.bus import EventBus, MemoryEventBus, RedisEventBus
 from supertest.db import migrate
 from supertest.db.engine import make_engine, make_session_factory

@@ -42,7 +42,7 @@ def test_first_write_creates_a_missing_bucket(s3_server, tmp_path):
     """Run pods upload through the API now; on a fresh S3 server nobody else creates the bucket first."""
     import uuid
 
-    from supertest.artifacts import S3ArtifactStore
+    from supertest.artifacts.s3 import S3ArtifactStore
 
     fresh = S3ArtifactStore(
         bucket=f"fresh-{uuid.uuid4().hex[:12]}",

@@ -4,7 +4,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import OperationalError
 
 from supertest.admission import QueueFull
 from supertest.db import apikeys, catalog
@@ -74,6 +75,52 @@ def test_concurrent_enqueue_never_exceeds_queued_capacity(sessions):
     assert results.count(True) == 7
     with session_scope(sessions) as s:
         assert run_repo.count_in_phases(s, [Phase.QUEUED]) == 7
+
+
+def test_a_burst_of_100_fills_a_queue_of_10_exactly_and_says_why_to_the_rest(sessions):
+    """The brief of issue #15: 100 concurrent submissions against QUEUED_CAPACITY=10, on 50 threads."""
+    with session_scope(sessions) as s:
+        s.add(new_run(phase="Running"))  # another phase: not in the queued count
+
+    def attempt(_: int) -> RunRecord | QueueFull:
+        try:
+            with session_scope(sessions) as s:
+                return run_repo.enqueue(s, new_run(title="burst"), queued_capacity=10)
+        except QueueFull as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        results = list(pool.map(attempt, range(100)))
+    accepted = [r for r in results if isinstance(r, RunRecord)]
+    refused = [r for r in results if isinstance(r, QueueFull)]
+    assert (len(accepted), len(refused)) == (10, 90)
+    assert {(e.queued, e.capacity) for e in refused} == {(10, 10)}
+    # What enqueue returns is what was stored, defaults included, and it is committed for everyone else.
+    assert all(r.phase == "Queued" and r.attempts == 0 and r.created_at is not None for r in accepted)
+    with session_scope(sessions) as s:
+        assert run_repo.count_in_phases(s, [Phase.QUEUED]) == 10
+        stored = {r.id: r for r in s.query(RunRecord).filter(RunRecord.title == "burst")}
+        assert set(stored) == {r.id for r in accepted}
+        one = accepted[0]
+        assert (stored[one.id].spec, stored[one.id].queued_at) == (one.spec, one.queued_at)
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_lost_connection_during_enqueue_is_sqlalchemys_operational_error(sessions, db_url):
+    """Postgres enqueues on the driver's connection (SQLite keeps the ORM path); an outage must still look as the
+    API expects (503)."""
+    assert db_url.startswith("postgresql")
+    s = sessions()
+    try:
+        pid = s.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with session_scope(sessions) as other:
+            other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        with pytest.raises(OperationalError):  # from enqueue itself, not from a rollback after it
+            run_repo.enqueue(s, new_run(), queued_capacity=10)
+    finally:
+        s.invalidate()  # the connection is dead: discard it without the rollback a close would try
+    with session_scope(sessions) as s:
+        assert run_repo.count_in_phases(s, [Phase.QUEUED]) == 0
 
 
 def test_queued_candidates_follow_priority_then_fifo(sessions):

@@ -5,6 +5,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from supertest.db.engine import session_scope
 from supertest.db.models import JobRecord, RunRecord
+from supertest.launch import RunRequest
 from supertest.phases import Phase
 from tests.unit.api.conftest import ARTIFACTS_ORIGIN, FakeLauncher, insert_run
 
@@ -116,6 +117,18 @@ def test_run_inline_job(client: TestClient, launcher: FakeLauncher) -> None:
     assert res.status_code == 202
     assert [s.name for s in launcher.submitted[0].scripts] == ["login", "login-2"]
     assert launcher.submitted[0].workers == 2
+
+
+def test_run_inline_job_in_shards(client: TestClient, launcher: FakeLauncher) -> None:
+    tests = [{"name": f"t{i}", "script": SCRIPT} for i in range(3)]
+    res = client.post("/api/jobs/run", json={"tests": tests, "shards": 3})
+    assert res.status_code == 202, res.text
+    assert launcher.submitted[0].shards == 3
+    assert launcher.submitted[0].spec_dict()["shards"] == 3
+    assert "shards" not in RunRequest(kind="job", scripts=launcher.submitted[0].scripts).spec_dict()  # 1: unset
+    for bad in (0, 33, "four"):
+        refused = client.post("/api/jobs/run", json={"tests": tests, "shards": bad})
+        assert refused.status_code == 422, (bad, refused.text)
 
 
 def test_job_run_validation(client: TestClient, launcher: FakeLauncher) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -13,6 +14,7 @@ from supertest.db import runs as run_repo
 from supertest.db.engine import session_scope
 from supertest.events import Summary, log_event, result_event, status_event
 from supertest.phases import Phase
+from tests.k8s.wait import wait_for
 from tests.unit.api.conftest import LiveServer, insert_run
 
 SCRIPT = "import { test } from '@playwright/test';\ntest('ok', async () => {});\n"
@@ -139,3 +141,20 @@ def test_sse_errors(live: LiveServer) -> None:
     assert bad.status_code == 400
     assert "Last-Event-ID" in bad.json()["message"]
     assert httpx.get(f"{live.url}/api/test-status/sse/{run_id}").status_code == 401
+
+
+def test_viewers_share_one_subscription_released_when_they_disconnect(live: LiveServer) -> None:
+    run_id = submit(live)
+    bus = live.launcher.bus
+    streams = []  # kept: a dropped iterator closes its response
+    with contextlib.ExitStack() as stack:
+        for _ in range(3):
+            client = stack.enter_context(httpx.Client(base_url=live.url, timeout=httpx.Timeout(10.0)))
+            source = stack.enter_context(
+                connect_sse(client, "GET", f"/api/test-status/sse/{run_id}", headers=live.auth)
+            )
+            streams.append(source.iter_sse())
+            assert data(next(streams[-1]))["phase"] == "Queued"
+        assert bus.followers(run_id) == 1  # three viewers, one subscription
+    # The clients hung up mid-run: the hub and its subscription go with the last of them.
+    wait_for(lambda: bus.followers(run_id) == 0, timeout=10, interval=0.01, message="subscription released")

@@ -56,7 +56,14 @@ def test_a_title_that_cannot_be_written_exactly_selects_its_whole_file():
 
 
 def test_rerun_spec_keeps_the_original_and_links_it():
-    original = {"script": "s", "language": "javascript", "priority": 3, "cancel": True, "onlyTests": ["old"]}
+    original = {
+        "script": "s",
+        "language": "javascript",
+        "priority": 3,
+        "cancel": True,
+        "onlyTests": ["old"],
+        "shards": 4,
+    }
     spec = rerun_spec(original, "tr-1", ["test.spec.js > a"])
     assert spec == {
         "script": "s",

@@ -19,6 +19,7 @@ from supertest.kube.models import (
     parse_spec,
 )
 from supertest.launch import RunRequest, ScriptSpec
+from supertest.sharding import MAX_SHARDS, MIN_SHARDS
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -79,7 +80,7 @@ def test_crds_are_typed_and_complete(crd: str) -> None:
     assert doc["spec"]["names"]["categories"] == ["supertest"]
     assert version["subresources"] == {"status": {}}
     columns = [c["name"] for c in version["additionalPrinterColumns"] if not c.get("priority")]
-    assert columns == ["Phase", "Passed", "Failed", "Duration", "Age"]
+    assert columns == ["Phase", "Passed", "Failed", "Shards", "Duration", "Age"]
     status = version["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]
     assert set(status["phase"]["enum"]) == {
         "Queued",
@@ -120,3 +121,7 @@ def test_limits_the_api_checks_are_the_crds() -> None:
     assert testjob["tests"]["maxItems"] == MAX_JOB_TESTS
     assert _spec_schema("testrun.yaml")["script"]["maxLength"] == MAX_SCRIPT_LENGTH
     assert MAX_RUN_SCRIPT_BYTES < 1024 * 1024  # a ConfigMap holds at most 1 MiB
+    for crd in ("testrun.yaml", "jobrun.yaml"):
+        shards = _spec_schema(crd)["shards"]
+        assert (shards["minimum"], shards["maximum"], shards["default"]) == (MIN_SHARDS, MAX_SHARDS, 1)
+    assert _spec_schema("testjob.yaml")["runTemplate"]["properties"]["shards"]["maximum"] == MAX_SHARDS

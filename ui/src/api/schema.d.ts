@@ -1265,6 +1265,18 @@ export interface components {
              */
             priority: number;
             /**
+             * Retries
+             * @description Retries after infrastructure errors (a lost shard alone)
+             * @default 0
+             */
+            retries: number;
+            /**
+             * Shards
+             * @description Pods running the tests at once
+             * @default 1
+             */
+            shards: number;
+            /**
              * Testretries
              * @description Playwright retries of a failing test; one that passes on a retry is counted flaky
              * @default 0

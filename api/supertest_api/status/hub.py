@@ -1,0 +1,366 @@
+"""Fan-out of one run's events to every SSE viewer of this API process.
+
+A thousand viewers of one run used to cost a thousand bus subscriptions, a thousand history reads, a thousand
+row re-reads and a thousand JSON encodings of every event. A `RunHub` does each of those once per run per
+process: one bus subscription, one history read, one idle re-read of the run row, and every event encoded to its
+SSE bytes once. Viewers get shared `Frame`s, and log lines that arrive within one tick go out as one frame (the
+SSE wire format is unchanged: a frame is several whole events back to back, so EventSource clients see the same
+events with the same ids). A viewer that cannot keep up (its bounded queue is full) is dropped from the live feed;
+its client reconnects with Last-Event-ID and is served from the hub's buffer.
+
+The hub is refcounted by its viewers and torn down, subscription included, when the last one leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+import structlog
+
+from supertest.bus.base import BusUnavailable, EventBus, StoredEvent
+from supertest.events import EventType, RunEvent, status_event
+from supertest.phases import Phase
+
+log = structlog.get_logger("supertest.api.status")
+
+# Log lines arriving within one tick share one frame; status and result events flush at once. Every frame costs
+# one write per viewer (about 15 us of CPU each, measured with bench/sse_fanout.py), so the tick grows with the
+# viewers to keep the writes near FRAME_WRITES_PER_SECOND: 50 ms up to 500 viewers, 100 ms at 1,000, at most 200 ms.
+TICK_SECONDS = 0.05
+MAX_TICK_SECONDS = 0.2
+FRAME_WRITES_PER_SECOND = 10_000
+# Frames a viewer may have waiting; past that it is dropped from the live feed (its client resumes by id).
+VIEWER_QUEUE_FRAMES = 128
+# Events the hub keeps encoded for viewers that join late or resume (the bus keeps about as many per run).
+BUFFER_EVENTS = 1000
+CLIENT_RETRY_MS = 3000
+
+Key = tuple[int, int]
+_NO_KEY: Key = (-1, -1)
+
+
+def event_key(event_id: str | None) -> Key:
+    """An event id ('<ms>-<seq>', both buses) as a comparable pair; None (no id) sorts before every event."""
+    if not event_id:
+        return _NO_KEY
+    ms, _, seq = event_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def encode(event: RunEvent, event_id: str | None) -> bytes:
+    """One event in the SSE wire format: `id`, `event` (the type), `data` (the RunEvent JSON), `retry`."""
+    head = f"id: {event_id}\r\n" if event_id is not None else ""
+    # RunEvent JSON is one line (no raw newlines), so `data` needs no splitting.
+    return f"{head}event: {event.type.value}\r\ndata: {event.to_json()}\r\nretry: {CLIENT_RETRY_MS}\r\n\r\n".encode()
+
+
+def row_status(run_id: str, phase: Phase) -> bytes:
+    return encode(status_event(run_id, phase, "current phase from the run history"), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """Whole SSE events, encoded once and written as they are to every viewer."""
+
+    data: bytes
+    # (key, bytes) of each event, for the rare viewer whose resume point falls inside the frame.
+    entries: tuple[tuple[Key, bytes], ...]
+    terminal: bool = False
+
+    @property
+    def last(self) -> Key:
+        return self.entries[-1][0] if self.entries else _NO_KEY
+
+    def after(self, floor: Key) -> bytes:
+        if not self.entries or self.entries[0][0] > floor:
+            return self.data
+        return b"".join(data for key, data in self.entries if key > floor)
+
+
+_DROPPED = Frame(b": dropped from the live feed (too slow); reconnect with Last-Event-ID\r\n\r\n", (), terminal=True)
+
+
+@dataclass(eq=False, slots=True)
+class Viewer:
+    floor: Key
+    queue: asyncio.Queue[Frame] = field(default_factory=lambda: asyncio.Queue(maxsize=VIEWER_QUEUE_FRAMES))
+    dropped: bool = False
+
+    def offer(self, frame: Frame) -> None:
+        if self.dropped or (frame.last <= self.floor and not frame.terminal):
+            return
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.drop()
+
+    def drop(self) -> None:
+        self.dropped = True
+        while not self.queue.empty():  # what it has not sent yet, it gets back by resuming
+            self.queue.get_nowait()
+        self.queue.put_nowait(_DROPPED)
+
+
+class RunHub:
+    def __init__(
+        self,
+        run_id: str,
+        bus: EventBus,
+        row_phase: Callable[[], Awaitable[Phase]],
+        *,
+        recheck: float,
+        grace: float,
+        on_idle: Callable[[RunHub], None],
+    ) -> None:
+        self.run_id = run_id
+        self._bus = bus
+        self._row_phase = row_phase
+        self._recheck = recheck
+        self._grace = grace
+        self._on_idle = on_idle
+        self._viewers: set[Viewer] = set()
+        self._refs = 0  # viewers plus those still joining: the hub lives while this is above zero
+        self._buffer: deque[tuple[Key, bytes]] = deque(maxlen=BUFFER_EVENTS)
+        self._pending: list[tuple[Key, bytes]] = []
+        self._joined: tuple[Key, bytes] | None = None
+        self._flush_at: asyncio.TimerHandle | None = None
+        self._ready = asyncio.Event()
+        self._terminal_hint = asyncio.Event()
+        self._had_history = False
+        self.ended: Frame | None = None  # the terminal frame, once sent
+        self._end_phase: Phase | None = None
+        self._last_event_at = asyncio.get_running_loop().time()
+        self._tasks = [
+            asyncio.create_task(self._follow(), name=f"sse-hub-{run_id}"),
+            asyncio.create_task(self._watch_row(), name=f"sse-hub-row-{run_id}"),
+        ]
+
+    @property
+    def viewers(self) -> int:
+        return len(self._viewers)
+
+    @property
+    def tick(self) -> float:
+        return min(MAX_TICK_SECONDS, max(TICK_SECONDS, len(self._viewers) / FRAME_WRITES_PER_SECOND))
+
+    async def join(self, after: str | None, initial: Phase) -> tuple[Viewer, bytes, bool]:
+        """Register a viewer; returns it, what it missed (bytes, maybe empty) and whether it is already done."""
+        await self._ready.wait()
+        if self.ended is _DROPPED:  # the hub failed: the client reconnects to a fresh one
+            return Viewer(floor=_NO_KEY), _DROPPED.data, True
+        floor = event_key(after)
+        viewer = Viewer(floor=floor)
+        missed = self._snapshot() if floor == _NO_KEY else b"".join(d for key, d in self._buffer if key > floor)
+        if after is None and not self._had_history and not self._buffer:
+            # The bus has nothing (an API restart with the in-process bus, an expired stream): the row stands in.
+            missed = row_status(self.run_id, initial)
+            if initial.is_terminal:
+                return viewer, missed, True
+        if self.ended is not None:
+            if not missed:  # it has seen the end already: tell it once more, so its EventSource stops
+                missed = row_status(self.run_id, self._end_phase or initial)
+            return viewer, missed, True
+        if initial.is_terminal:
+            self._terminal_hint.set()  # the row is terminal: do not wait a whole recheck for the end
+        self._viewers.add(viewer)
+        return viewer, missed, False
+
+    def _snapshot(self) -> bytes:
+        """Everything buffered, joined once per new event however many viewers arrive meanwhile."""
+        last = self._buffer[-1][0] if self._buffer else _NO_KEY
+        if self._joined is None or self._joined[0] != last:
+            self._joined = (last, b"".join(data for _, data in self._buffer))
+        return self._joined[1]
+
+    def acquire(self) -> None:
+        self._refs += 1
+
+    def release(self, viewer: Viewer | None) -> None:
+        if viewer is not None:
+            self._viewers.discard(viewer)
+        self._refs -= 1
+        if self._refs <= 0:
+            self._on_idle(self)
+
+    async def close(self) -> None:
+        if self._flush_at is not None:
+            self._flush_at.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    # -- upstream ---------------------------------------------------------------------------------------------
+
+    async def _follow(self) -> None:
+        try:
+            try:
+                history = await self._bus.history(self.run_id)
+            except BusUnavailable:  # the row's phase stands in; the subscription catches up once the bus is back
+                history = []
+            self._had_history = bool(history)
+            for stored in history:
+                self._take(stored, flush=False)
+            self._flush()
+            self._ready.set()
+            if self.ended is not None:
+                return
+            after = history[-1].id if history else None
+            events = self._bus.subscribe(self.run_id, after)
+            try:
+                async for stored in events:
+                    self._take(stored, flush=True)
+                    if self.ended is not None:
+                        return
+            finally:  # the subscription's own cleanup (unfollow, the memory bus's count) runs now, not at GC
+                aclose = getattr(events, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+        except Exception as exc:  # viewers must not hang on a dead hub: they reconnect and get a fresh one
+            log.warning("sse_hub_failed", run_id=self.run_id, reason=repr(exc))
+            self.ended = _DROPPED
+            self._ready.set()
+            self._on_idle(self)
+            for viewer in self._viewers:
+                viewer.drop()
+
+    def _take(self, stored: StoredEvent, *, flush: bool) -> None:
+        if self.ended is not None:
+            return
+        self._last_event_at = asyncio.get_running_loop().time()
+        entry = (event_key(stored.id), encode(stored.event, stored.id))
+        self._buffer.append(entry)
+        self._pending.append(entry)
+        if stored.event.is_terminal_status:
+            self._end_phase = stored.event.phase
+            self._flush(terminal=True)
+        elif not flush:
+            return
+        elif stored.event.type is not EventType.LOG:
+            self._flush()
+        elif self._flush_at is None:
+            self._flush_at = asyncio.get_running_loop().call_later(self.tick, self._flush)
+
+    def _flush(self, *, terminal: bool = False) -> None:
+        if self._flush_at is not None:
+            self._flush_at.cancel()
+            self._flush_at = None
+        if not self._pending:
+            return
+        entries, self._pending = tuple(self._pending), []
+        self._broadcast(Frame(b"".join(data for _, data in entries), entries, terminal=terminal))
+
+    def _broadcast(self, frame: Frame) -> None:
+        if frame.terminal:
+            self.ended = frame
+        for viewer in self._viewers:
+            viewer.offer(frame)
+
+    async def _watch_row(self) -> None:
+        """The run row is the fallback truth: a run whose row turned terminal without a terminal event still ends."""
+        loop = asyncio.get_running_loop()
+        await self._ready.wait()
+        phase: Phase | None = None
+        while self.ended is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._terminal_hint.wait(), timeout=self._recheck)
+            if self._terminal_hint.is_set():
+                break
+            if loop.time() - self._last_event_at < self._recheck:
+                continue
+            try:
+                phase = await self._row_phase()
+            except Exception as exc:  # the row is gone or the DB is down: the next recheck tries again
+                log.warning("sse_row_recheck_failed", run_id=self.run_id, reason=repr(exc))
+                continue
+            if phase.is_terminal:
+                break
+        if self.ended is not None:
+            return
+        await asyncio.sleep(self._grace)  # its terminal event may still be on its way
+        if self.ended is not None:
+            return
+        if phase is None or not phase.is_terminal:
+            phase = await self._row_phase()
+        self._flush()
+        self._end_phase = phase
+        self._broadcast(Frame(row_status(self.run_id, phase), (), terminal=True))
+
+
+class HubRegistry:
+    """The hubs of one API process, one per followed run."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self.bus = bus
+        self._hubs: dict[str, RunHub] = {}
+
+    def __len__(self) -> int:
+        return len(self._hubs)
+
+    def get(self, run_id: str) -> RunHub | None:
+        return self._hubs.get(run_id)
+
+    def hub(self, run_id: str, row_phase: Callable[[], Awaitable[Phase]], *, recheck: float, grace: float) -> RunHub:
+        hub = self._hubs.get(run_id)
+        if hub is None:
+            hub = self._hubs[run_id] = RunHub(
+                run_id, self.bus, row_phase, recheck=recheck, grace=grace, on_idle=self._idle
+            )
+        hub.acquire()  # in the same step as the lookup: a hub is never handed out while being torn down
+        return hub
+
+    def _idle(self, hub: RunHub) -> None:
+        if self._hubs.get(hub.run_id) is hub:
+            del self._hubs[hub.run_id]
+        # Torn down in the background: the viewer leaving must not wait for the subscription to close.
+        task = asyncio.get_running_loop().create_task(hub.close())
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)
+
+    async def close(self) -> None:
+        hubs, self._hubs = list(self._hubs.values()), {}
+        for hub in hubs:
+            await hub.close()
+
+
+_closing: set[asyncio.Task[None]] = set()
+
+
+async def follow(
+    hubs: HubRegistry,
+    run_id: str,
+    row_phase: Callable[[], Awaitable[Phase]],
+    after: str | None,
+    initial: Phase,
+    *,
+    recheck: float,
+    grace: float,
+) -> AsyncIterator[bytes]:
+    """One viewer's stream: what it missed, then the shared frames until the end (or until it is dropped).
+
+    The hub is acquired when the stream starts and released however it ends, so a response that never starts
+    streaming holds nothing.
+    """
+    hub = hubs.hub(run_id, row_phase, recheck=recheck, grace=grace)
+    viewer: Viewer | None = None
+    try:
+        joined, missed, done = await hub.join(after, initial)
+        viewer = None if done else joined
+        if missed:
+            yield missed
+        while viewer is not None:
+            frame = await viewer.queue.get()
+            if frame is _DROPPED:
+                log.warning("sse_viewer_dropped", run_id=run_id, queued=VIEWER_QUEUE_FRAMES)
+            data = frame.after(viewer.floor)
+            if data:
+                yield data
+            if frame.terminal:
+                return
+    finally:
+        hub.release(viewer)
