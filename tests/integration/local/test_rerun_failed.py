@@ -75,3 +75,29 @@ def test_rerun_failed_runs_exactly_the_failed_test(server: LocalServer):
         assert green["phase"] == "Passed", green
         refused = client.post(f"/api/runs/{green['runId']}/rerun", params={"only": "failed"})
         assert refused.status_code == 409 and "no failed tests" in refused.json()["message"]
+
+
+def test_rerun_of_a_sharded_job_runs_its_failed_test_in_one_runner(server: LocalServer):
+    passing = THREE_TESTS.replace("toHaveCount(2, {", "toHaveCount(1, {")
+    tests = [{"name": "green", "script": passing}, {"name": "red", "script": THREE_TESTS}]
+    with server.client() as client:
+        submitted = client.post("/api/jobs/run", json={"tests": tests, "shards": 2, "title": "sharded"})
+        assert submitted.status_code == 202, submitted.text
+        original = server.wait_terminal(client, submitted.json()["runId"], timeout=240)
+        assert original["phase"] == "Failed", original
+        assert (original["summary"]["total"], original["summary"]["failed"]) == (6, 1)
+        # The merged report names the red file as its shard's workspace did; read the id back from the rows.
+        red = wait_for(
+            lambda: [t for t in health_runs(client) if "red.spec.js > shop > lists items twice" in t],
+            30,
+            what="the sharded run's rows",
+        )
+        assert len(red) == 1, red
+        failing = red[0]
+
+        response = client.post(f"/api/runs/{original['runId']}/rerun", params={"only": "failed"})
+        assert response.status_code == 202, response.text
+        rerun = server.wait_terminal(client, response.json()["runId"], timeout=240)
+        assert rerun["onlyTests"] == [failing], rerun
+        assert (rerun["summary"]["total"], rerun["summary"]["failed"]) == (1, 1), rerun
+        wait_for(lambda: health_runs(client).get(failing) == 2, 30, what="the re-run's row")
