@@ -5,6 +5,7 @@ No I/O here, so every manifest decision is unit-testable without a cluster.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,7 +36,9 @@ from supertest.kube.names import (
     LABEL_TESTJOB,
     LABEL_TRIGGER,
     MANAGED_BY,
+    MAX_RUN_NAME,
 )
+from supertest.rerun import rerun_spec
 from supertest.run_token import RunClaims, mint
 from supertest.sharding import ShardPlan
 from supertest_operator.run import RunRef
@@ -244,6 +247,8 @@ def runner_env(
         "SUPERTEST_MASK_NAMES": ",".join(secret_names) if secret_names else None,
         # Quarantined tests at admission: their failures are reported apart and do not fail the run.
         "SUPERTEST_QUARANTINED_TESTS": json.dumps(sorted(quarantined)) if quarantined else None,
+        # Re-run failed: the runner passes these to Playwright as its --test-list.
+        "SUPERTEST_ONLY_TESTS": json.dumps(spec.only_tests) if spec.only_tests else None,
     }
     if settings.ingest_url:
         plain.update(SUPERTEST_INGEST_URL=settings.ingest_url, SUPERTEST_RUN_NAMESPACE=run.namespace)
@@ -445,4 +450,26 @@ def build_testjob_run(
             "annotations": annotations,
         },
         "spec": testjobs.jobrun_spec(spec),
+    }
+
+
+def rerun_name(original: str, uid: str) -> str:
+    """The re-run's name: one per original (a second annotation finds it there, 409), within MAX_RUN_NAME."""
+    digest = hashlib.sha256(f"{uid}/{original}".encode()).hexdigest()[:5]
+    return f"{original[: MAX_RUN_NAME - 12].rstrip('-.')}-rerun-{digest}"
+
+
+def build_rerun(run: RunRef, spec: Mapping[str, Any], title: str, name: str, failed: Sequence[str]) -> Manifest:
+    """The TestRun/JobRun of `run`'s failed tests (kubectl annotate ... supertest.dev/rerun=failed). No owner
+    reference: the re-run outlives its original's TTL, like a run made by hand."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": run.resource.kind,
+        "metadata": {
+            "name": name,
+            "namespace": run.namespace,
+            "labels": {LABEL_TRIGGER: "kubectl"},
+            "annotations": {ANNOTATION_TITLE: f"Re-run failed of {title}"[:200]},
+        },
+        "spec": rerun_spec(dict(spec), run.name, failed),
     }
