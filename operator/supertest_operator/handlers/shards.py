@@ -173,10 +173,13 @@ async def on_shard_pod(ctx: OperatorContext, ref: RunRef, pod: Mapping[str, Any]
         message = f"shard {line.index + 1}: {outcome.phase.value}" + ("; running it again" if requeued else "")
         return Update(None, "ShardDone", message, fields, warning=outcome.phase is not Phase.PASSED)
 
-    new = await apply(ctx, ref, decide)
+    # Under the admission lock: a reconcile pass must not snapshot the run between its podName naming the merge pod
+    # and that pod existing, or it reads the gap as a vanished pod (PodVanished, seen in e2e with ingest's Secret).
+    async with ctx.admission_lock:
+        new = await apply(ctx, ref, decide)
+        if new is not None and merge_pod and new.status.pod_name == merge_pod[0]:
+            await create_merge_pod(ctx, new)
     ctx.wake.set()  # a shard slot may be free, or a shard waits for one again
-    if new is not None and merge_pod and new.status.pod_name == merge_pod[0]:
-        await create_merge_pod(ctx, new)
 
 
 async def create_merge_pod(ctx: OperatorContext, view: RunView) -> None:
