@@ -224,6 +224,7 @@ def runner_env(
     timeout_seconds: int,
     attempt: int = 1,
     quarantined: Sequence[str] = (),
+    shard: ShardRole | None = None,
 ) -> list[Manifest]:
     env: list[Manifest] = [_env_entry(e) for e in spec.env]
     secret_names = [e.name for e in spec.env if e.value_from is not None]
@@ -258,7 +259,7 @@ def runner_env(
     env.extend({"name": k, "value": v} for k, v in plain.items() if v is not None)
     if settings.ingest_url:
         # The run's own token, as a reference: the pod spec never holds its value (anyone may `get pods`).
-        ref = {"name": token_secret_name(run.name, attempt), "key": TOKEN_KEY}
+        ref = {"name": token_secret_name(run.name, attempt, shard), "key": TOKEN_KEY}
         env.append({"name": "SUPERTEST_RUN_TOKEN", "valueFrom": {"secretKeyRef": ref}})
     else:
         env.extend(_s3_credentials(settings))
@@ -278,9 +279,11 @@ def _direct_settings(settings: OperatorSettings) -> dict[str, str | None]:
     }
 
 
-def token_secret_name(run_name: str, attempt: int) -> str:
-    """One per attempt: a retry gets a fresh expiry; all are owned by the run and go with it."""
-    return f"{child_name(run_name, attempt)}-token"
+def token_secret_name(run_name: str, attempt: int, shard: ShardRole | None = None) -> str:
+    """One per pod (`<pod>-token`): a retry gets a fresh expiry, and so does each shard admitted later and the
+    merge step, which start long after the run's first pods; all are owned by the run and go with it."""
+    pod = child_name(run_name, attempt) if shard is None else shard_pod_name(run_name, shard, attempt)
+    return f"{pod}-token"
 
 
 def token_expiry(spec: TestRunSpec | JobRunSpec, settings: OperatorSettings, now: datetime) -> int:
@@ -290,7 +293,12 @@ def token_expiry(spec: TestRunSpec | JobRunSpec, settings: OperatorSettings, now
 
 
 def build_token_secret(
-    run: RunRef, spec: TestRunSpec | JobRunSpec, attempt: int, settings: OperatorSettings, now: datetime
+    run: RunRef,
+    spec: TestRunSpec | JobRunSpec,
+    attempt: int,
+    settings: OperatorSettings,
+    now: datetime,
+    shard: ShardRole | None = None,
 ) -> Manifest:
     """The attempt's run token (supertest/run_token.py) in a Secret owned by the run, so it is collected with it."""
     if settings.run_token_key is None:
@@ -301,7 +309,7 @@ def build_token_secret(
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {
-            "name": token_secret_name(run.name, attempt),
+            "name": token_secret_name(run.name, attempt, shard),
             "namespace": run.namespace,
             "labels": child_labels(run, attempt),
             "ownerReferences": [owner_reference(run)],
@@ -355,7 +363,7 @@ def build_pod(
     """The runner pod of one attempt; with `shard`, one shard's pod (only its files, a blob report) or the merge
     step's. A shard pod mounts every script (one ConfigMap for the run) and the runner picks its own."""
     timeout = run_timeout_seconds(spec, settings)
-    env = runner_env(run, spec, settings, timeout, attempt, quarantined)
+    env = runner_env(run, spec, settings, timeout, attempt, quarantined, shard)
     labels = child_labels(run, attempt)
     name = child_name(run.name, attempt)
     if shard is not None:
