@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from supertest.rerun import rerun_spec
+
 Language = Literal["javascript", "typescript"]
 RunKind = Literal["test", "job"]
 Trigger = Literal["manual", "api", "schedule", "kubectl", "cli"]
@@ -60,12 +62,20 @@ class RunRequest:
     retries: int = 0
     # Playwright's own retries of a failing test (spec.testRetries): a test that passes on one is flaky.
     test_retries: int = 0
+    # Re-run failed: the run re-run, and the test ids (file > title path) the new run is limited to.
+    rerun_of: str | None = None
+    only_tests: tuple[str, ...] = ()
+    # A re-run's spec is its original's as stored (runs.spec), so its scripts, their file names and so its test
+    # ids are the same; the fields below (priority, timeout, ...) are then taken from it, not from this request.
+    base_spec: dict[str, Any] | None = None
     env: dict[str, str] = field(default_factory=dict)
     idempotency: Idempotency | None = None
 
     def spec_dict(self) -> dict[str, Any]:
         """The one shape of a run's spec: the TestRun/JobRun resource's `spec` (crds/) in Kubernetes mode, and
         `runs.spec` in both modes (the local dispatcher launches from it, the operator mirrors it)."""
+        if self.base_spec is not None:
+            return self._rerun_spec(self.base_spec)
         spec: dict[str, Any] = {"priority": self.priority, "retries": self.retries}
         if self.timeout_seconds is not None:
             spec["timeoutSeconds"] = self.timeout_seconds
@@ -73,6 +83,10 @@ class RunRequest:
             spec["workers"] = self.workers
         if self.test_retries:
             spec["testRetries"] = self.test_retries
+        if self.rerun_of:
+            spec["rerunOf"] = self.rerun_of
+        if self.only_tests:
+            spec["onlyTests"] = list(self.only_tests)
         if self.shards != 1:
             spec["shards"] = self.shards
         if self.env:
@@ -92,6 +106,9 @@ class RunRequest:
                 for i, s in enumerate(self.scripts, start=1)
             ]
         return spec
+
+    def _rerun_spec(self, base: dict[str, Any]) -> dict[str, Any]:
+        return rerun_spec(base, self.rerun_of or "", self.only_tests)
 
 
 def scripts_from_spec(spec: dict[str, Any]) -> list[ScriptSpec]:

@@ -11,9 +11,10 @@ import structlog
 from sqlalchemy.orm import Session
 
 from supertest.artifacts import ArtifactNotFound, ArtifactStore, InvalidArtifactPath, create_store, results_key
+from supertest.auto_quarantine import AUTO_QUARANTINE_BY, AutoQuarantineRule, to_quarantine
 from supertest.db import test_results
 from supertest.settings import CoreSettings
-from supertest.testresults import parse_test_results
+from supertest.testresults import health, parse_test_results
 
 log = structlog.get_logger("supertest.results")
 
@@ -32,10 +33,22 @@ def read_results(store: ArtifactStore, run_id: str) -> dict[str, Any] | None:
     return document if isinstance(document, dict) else None
 
 
-def record(session: Session, run_id: str, document: dict[str, Any] | None) -> int:
-    """Replace the run's rows with those of `document` (no document: no rows). Returns the row count."""
-    rows = parse_test_results(document, test_results.quarantined_ids(session)) if document else []
-    return test_results.replace_for_run(session, run_id, rows)
+def record(
+    session: Session, run_id: str, document: dict[str, Any] | None, rule: AutoQuarantineRule | None = None
+) -> int:
+    """Replace the run's rows with those of `document` (no document: no rows), then apply the automatic
+    quarantine rule to the run's tests (in the same transaction). Returns the row count."""
+    quarantined = test_results.quarantined_ids(session)
+    rows = parse_test_results(document, quarantined) if document else []
+    count = test_results.replace_for_run(session, run_id, rows)
+    if rule is not None and rule.enabled and rows:
+        points = test_results.window_points(
+            session, rule.window_results, rule.window_days, test_ids=sorted({r.test_id for r in rows})
+        )
+        for item in to_quarantine(rule, (health(t, p) for t, p in points.items()), quarantined):
+            test_results.put_quarantine(session, item.test_id, item.reason, AUTO_QUARANTINE_BY)
+            log.info("test_auto_quarantined", run=run_id, test=item.test_id, reason=item.reason)
+    return count
 
 
 class ResultsReader:

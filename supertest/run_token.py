@@ -1,8 +1,9 @@
 """Per-run tokens: what a run pod holds instead of any platform credential.
 
 HMAC-SHA256 over compact JSON claims (namespace, run name, kind, expiry), signed with a key only the API and
-operator hold. The operator mints one per run into a Secret owned by the run; the API's ingest endpoints accept
-it for that one run's stream and `runs/{name}/` artifact prefix, until it expires (the run's deadline + grace).
+operator hold. The operator mints one per pod into a Secret owned by the run; the API's ingest endpoints accept
+it for that one run's stream, writes under its `runs/{name}/` prefix and reads under `runs/{name}/shards/` (the
+merge step's input), until it expires (the pod's deadline + grace).
 """
 
 from __future__ import annotations

@@ -74,6 +74,12 @@ class CoreSettings(BaseSettings):
     max_concurrent_tests: int = Field(default=2, ge=1, le=64, alias="MAX_CONCURRENT_TESTS")
     test_execution_timeout_ms: int = Field(default=900_000, ge=1_000, le=86_400_000, alias="TEST_EXECUTION_TIMEOUT_MS")
     max_script_bytes: int = Field(default=256 * 1024, ge=1_024, le=1_000_000, alias="MAX_SCRIPT_BYTES")
+    # Automatic quarantine (supertest.auto_quarantine), evaluated when a run's results are recorded: a test whose
+    # flaky rate (a fraction, 0.2 = 20%) over the window is above this is quarantined. 0 (the default) is off.
+    auto_quarantine_flaky_rate: float = Field(default=0.0, ge=0.0, le=1.0, alias="AUTO_QUARANTINE_FLAKY_RATE")
+    auto_quarantine_min_runs: int = Field(default=5, ge=1, le=1_000, alias="AUTO_QUARANTINE_MIN_RUNS")
+    auto_quarantine_window_results: int = Field(default=50, ge=1, le=1_000, alias="AUTO_QUARANTINE_WINDOW_RESULTS")
+    auto_quarantine_window_days: int = Field(default=14, ge=1, le=365, alias="AUTO_QUARANTINE_WINDOW_DAYS")
 
     event_stream_maxlen: int = Field(default=1000, ge=10, alias="EVENT_STREAM_MAXLEN")
     event_stream_ttl_seconds: int = Field(default=86_400, ge=60, alias="EVENT_STREAM_TTL_SECONDS")
@@ -269,6 +275,8 @@ class RunnerSettings(CoreSettings):
     playwright_retries: int = Field(default=0, ge=0, le=5, alias="PW_RETRIES")
     # JSON list of quarantined test ids (file > title path): their failures are reported apart, the run passes.
     quarantined_tests: str = Field(default="", alias="SUPERTEST_QUARANTINED_TESTS")
+    # JSON list of test ids (spec.onlyTests, re-run failed): Playwright runs only these (supertest.rerun).
+    only_tests: str = Field(default="", alias="SUPERTEST_ONLY_TESTS")
     upload_attempts: int = Field(default=4, ge=1, le=20, alias="UPLOAD_ATTEMPTS")
     # Comma-separated spec.browsers; only chromium can run here, others end the run as Error with a clear message.
     browsers: str = Field(default="chromium", alias="SUPERTEST_BROWSERS")

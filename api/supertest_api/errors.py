@@ -23,6 +23,7 @@ from supertest.db.runs import RunNotFound
 from supertest.kube.client import KubeError
 from supertest.launch import RunAlreadyFinished
 from supertest.phases import IllegalTransition
+from supertest.rerun import NothingToRerun, TooManyToRerun
 from supertest_api.metrics.schemas import RejectReason
 
 log = structlog.get_logger("supertest.api")
@@ -150,8 +151,10 @@ def from_core(exc: Exception) -> ApiError | None:
         return QueueFullError(str(exc))
     if isinstance(exc, InvalidArtifactPath):
         return InvalidPath(str(exc))
-    if isinstance(exc, RunAlreadyFinished | IllegalTransition):
+    if isinstance(exc, RunAlreadyFinished | IllegalTransition | NothingToRerun):
         return Conflict(str(exc))
+    if isinstance(exc, TooManyToRerun):
+        return BadRequest(str(exc))
     if isinstance(exc, KubeError):
         return from_kube(exc)
     if isinstance(exc, BusUnavailable):
@@ -241,6 +244,8 @@ def install_error_handlers(app: FastAPI) -> None:
         InvalidArtifactPath,
         RunAlreadyFinished,
         IllegalTransition,
+        NothingToRerun,
+        TooManyToRerun,
         BusUnavailable,
         KubeError,
         OperationalError,

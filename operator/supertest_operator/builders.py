@@ -5,6 +5,7 @@ No I/O here, so every manifest decision is unit-testable without a cluster.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,7 +36,9 @@ from supertest.kube.names import (
     LABEL_TESTJOB,
     LABEL_TRIGGER,
     MANAGED_BY,
+    MAX_RUN_NAME,
 )
+from supertest.rerun import rerun_spec
 from supertest.run_token import RunClaims, mint
 from supertest.sharding import ShardPlan
 from supertest_operator.run import RunRef
@@ -221,6 +224,7 @@ def runner_env(
     timeout_seconds: int,
     attempt: int = 1,
     quarantined: Sequence[str] = (),
+    shard: ShardRole | None = None,
 ) -> list[Manifest]:
     env: list[Manifest] = [_env_entry(e) for e in spec.env]
     secret_names = [e.name for e in spec.env if e.value_from is not None]
@@ -244,6 +248,8 @@ def runner_env(
         "SUPERTEST_MASK_NAMES": ",".join(secret_names) if secret_names else None,
         # Quarantined tests at admission: their failures are reported apart and do not fail the run.
         "SUPERTEST_QUARANTINED_TESTS": json.dumps(sorted(quarantined)) if quarantined else None,
+        # Re-run failed: the runner passes these to Playwright as its --test-list.
+        "SUPERTEST_ONLY_TESTS": json.dumps(spec.only_tests) if spec.only_tests else None,
     }
     if settings.ingest_url:
         plain.update(SUPERTEST_INGEST_URL=settings.ingest_url, SUPERTEST_RUN_NAMESPACE=run.namespace)
@@ -253,7 +259,7 @@ def runner_env(
     env.extend({"name": k, "value": v} for k, v in plain.items() if v is not None)
     if settings.ingest_url:
         # The run's own token, as a reference: the pod spec never holds its value (anyone may `get pods`).
-        ref = {"name": token_secret_name(run.name, attempt), "key": TOKEN_KEY}
+        ref = {"name": token_secret_name(run.name, attempt, shard), "key": TOKEN_KEY}
         env.append({"name": "SUPERTEST_RUN_TOKEN", "valueFrom": {"secretKeyRef": ref}})
     else:
         env.extend(_s3_credentials(settings))
@@ -273,9 +279,11 @@ def _direct_settings(settings: OperatorSettings) -> dict[str, str | None]:
     }
 
 
-def token_secret_name(run_name: str, attempt: int) -> str:
-    """One per attempt: a retry gets a fresh expiry; all are owned by the run and go with it."""
-    return f"{child_name(run_name, attempt)}-token"
+def token_secret_name(run_name: str, attempt: int, shard: ShardRole | None = None) -> str:
+    """One per pod (`<pod>-token`): a retry gets a fresh expiry, and so does each shard admitted later and the
+    merge step, which start long after the run's first pods; all are owned by the run and go with it."""
+    pod = child_name(run_name, attempt) if shard is None else shard_pod_name(run_name, shard, attempt)
+    return f"{pod}-token"
 
 
 def token_expiry(spec: TestRunSpec | JobRunSpec, settings: OperatorSettings, now: datetime) -> int:
@@ -285,7 +293,12 @@ def token_expiry(spec: TestRunSpec | JobRunSpec, settings: OperatorSettings, now
 
 
 def build_token_secret(
-    run: RunRef, spec: TestRunSpec | JobRunSpec, attempt: int, settings: OperatorSettings, now: datetime
+    run: RunRef,
+    spec: TestRunSpec | JobRunSpec,
+    attempt: int,
+    settings: OperatorSettings,
+    now: datetime,
+    shard: ShardRole | None = None,
 ) -> Manifest:
     """The attempt's run token (supertest/run_token.py) in a Secret owned by the run, so it is collected with it."""
     if settings.run_token_key is None:
@@ -296,7 +309,7 @@ def build_token_secret(
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {
-            "name": token_secret_name(run.name, attempt),
+            "name": token_secret_name(run.name, attempt, shard),
             "namespace": run.namespace,
             "labels": child_labels(run, attempt),
             "ownerReferences": [owner_reference(run)],
@@ -350,7 +363,7 @@ def build_pod(
     """The runner pod of one attempt; with `shard`, one shard's pod (only its files, a blob report) or the merge
     step's. A shard pod mounts every script (one ConfigMap for the run) and the runner picks its own."""
     timeout = run_timeout_seconds(spec, settings)
-    env = runner_env(run, spec, settings, timeout, attempt, quarantined)
+    env = runner_env(run, spec, settings, timeout, attempt, quarantined, shard)
     labels = child_labels(run, attempt)
     name = child_name(run.name, attempt)
     if shard is not None:
@@ -445,4 +458,26 @@ def build_testjob_run(
             "annotations": annotations,
         },
         "spec": testjobs.jobrun_spec(spec),
+    }
+
+
+def rerun_name(original: str, uid: str) -> str:
+    """The re-run's name: one per original (a second annotation finds it there, 409), within MAX_RUN_NAME."""
+    digest = hashlib.sha256(f"{uid}/{original}".encode()).hexdigest()[:5]
+    return f"{original[: MAX_RUN_NAME - 12].rstrip('-.')}-rerun-{digest}"
+
+
+def build_rerun(run: RunRef, spec: Mapping[str, Any], title: str, name: str, failed: Sequence[str]) -> Manifest:
+    """The TestRun/JobRun of `run`'s failed tests (kubectl annotate ... supertest.dev/rerun=failed). No owner
+    reference: the re-run outlives its original's TTL, like a run made by hand."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": run.resource.kind,
+        "metadata": {
+            "name": name,
+            "namespace": run.namespace,
+            "labels": {LABEL_TRIGGER: "kubectl"},
+            "annotations": {ANNOTATION_TITLE: f"Re-run failed of {title}"[:200]},
+        },
+        "spec": rerun_spec(dict(spec), run.name, failed),
     }

@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from supertest.artifacts.layout import report_key
+from supertest.auto_quarantine import AutoQuarantineRule
 from supertest.db import runs as run_repo
 from supertest.db.engine import session_scope
 from supertest.db.models import JobRecord, TestRecord
@@ -96,9 +97,15 @@ def wants_results(values: dict[str, Any]) -> bool:
 
 
 class DbMirror:
-    def __init__(self, session_factory: sessionmaker[Session], results: ResultsSource | None = None) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        results: ResultsSource | None = None,
+        auto_quarantine: AutoQuarantineRule | None = None,
+    ) -> None:
         self._sessions = session_factory
         self._results = results
+        self._auto_quarantine = auto_quarantine
         self._recorded: set[str] = set()
         self._pending: dict[str, dict[str, Any]] = {}
         self._wake = asyncio.Event()
@@ -151,7 +158,7 @@ class DbMirror:
                 with session_scope(self._sessions) as session:
                     write_row(session, run_id, values)
                     if record:
-                        record_results(session, run_id, document)
+                        record_results(session, run_id, document, self._auto_quarantine)
                 if record:
                     self._recorded.add(run_id)
             except OperationalError as exc:

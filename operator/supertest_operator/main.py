@@ -11,11 +11,11 @@ from typing import Any
 import kopf
 
 from supertest.kube.counting import is_waiting
-from supertest.kube.names import GROUP, LABEL_RUN, LABEL_TESTJOB, TESTJOB_PLURAL, VERSION
+from supertest.kube.names import ANNOTATION_RERUN, GROUP, LABEL_RUN, LABEL_TESTJOB, TESTJOB_PLURAL, VERSION
 from supertest_operator import startup
 from supertest_operator.builders import MERGE
 from supertest_operator.context import OperatorContext
-from supertest_operator.handlers import pod_status, run_events, shards, testjob_webhook, webhook
+from supertest_operator.handlers import pod_status, rerun, run_events, shards, testjob_webhook, webhook
 
 
 def _ctx(memo: Any) -> OperatorContext:
@@ -75,6 +75,13 @@ async def testjob_event(memo: Any, **_: Any) -> None:
 @kopf.on.event(GROUP, VERSION, "jobruns")
 async def run_event(type: str | None, body: kopf.Body, resource: kopf.Resource, memo: Any, **_: Any) -> None:
     await run_events.on_run_event(_ctx(memo), memo.webhook, type, resource.plural, body)
+
+
+@kopf.on.event(GROUP, VERSION, "testruns", annotations={ANNOTATION_RERUN: kopf.PRESENT}, id="rerun_testruns")
+@kopf.on.event(GROUP, VERSION, "jobruns", annotations={ANNOTATION_RERUN: kopf.PRESENT}, id="rerun_jobruns")
+async def rerun_requested(type: str | None, body: kopf.Body, memo: Any, **_: Any) -> None:
+    if type != "DELETED":
+        await rerun.on_rerun_annotation(_ctx(memo), body)
 
 
 @kopf.on.event("", "v1", "pods", labels={LABEL_RUN: kopf.PRESENT})

@@ -11,6 +11,7 @@ import kopf
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from supertest.auto_quarantine import AutoQuarantineRule
 from supertest.bus import create_bus, create_redis_client
 from supertest.db.engine import make_engine, make_session_factory
 from supertest.kube.client import KubeApi
@@ -79,7 +80,8 @@ async def on_startup(settings: kopf.OperatorSettings, memo: Any) -> None:
     sessions = _sessions(ours)
     # The mirror reads a finished run's results.json for its per-test rows (no object store: none to read).
     results = ResultsReader(ours) if ours.s3_endpoint else None
-    db = DbMirror(sessions, results) if sessions is not None else None
+    rule = AutoQuarantineRule.from_settings(ours)
+    db = DbMirror(sessions, results, rule) if sessions is not None else None
     if db is not None:
         db.start()
     redis = create_redis_client(ours) if ours.redis_url else None

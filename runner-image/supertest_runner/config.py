@@ -12,6 +12,7 @@ TESTS_DIR = "tests"
 OUTPUT_DIR = "test-results"
 RESULTS_FILE = "results.json"
 REPORT_DIR = "report"
+TEST_LIST_FILE = "only-tests.txt"  # Playwright's --test-list of a re-run (spec.onlyTests)
 # A shard's Playwright blob report (one zip), which the merge step turns into the run's one HTML report.
 BLOB_DIR = "blob-report"
 BLOB_FILE = "blob.zip"

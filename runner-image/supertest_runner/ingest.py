@@ -1,6 +1,6 @@
 """The run pod's only way out: its live events and its artifacts go to the API's ingest endpoints, authorised by
 this run's own token. The pod holds no Redis URL and no S3 key, so a script that reads everything the runner
-knows can still write only to its own run."""
+knows can still write only to its own run, and read back only its run's shard outputs (the merge step's input)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import httpx
 
-from supertest.artifacts.base import ByteRange, ObjectInfo
+from supertest.artifacts.base import ArtifactNotFound, ByteRange, ObjectInfo
 from supertest.artifacts.layout import run_prefix
 from supertest.events import RunEvent
 from supertest.settings import RunnerSettings
@@ -47,7 +47,9 @@ class IngestTransport:
 
 
 class IngestArtifactStore:
-    """The ArtifactStore the runner uploads through: writes only, each file one PUT under this run's prefix."""
+    """The ArtifactStore the runner uploads through: each file one PUT under this run's prefix; reads are one GET,
+    which the API allows only under the run's own shards/ prefix. Errors raise as httpx.HTTPStatusError (a 404 as
+    ArtifactNotFound); the callers retry (upload.with_retries), for reads as for writes."""
 
     def __init__(self, target: IngestTarget) -> None:
         self._target = target
@@ -78,21 +80,39 @@ class IngestArtifactStore:
     def ensure_ready(self) -> None:
         """Nothing to create: the API owns the bucket. Reachability shows on the first PUT."""
 
-    def stat(self, key: str) -> ObjectInfo:
-        _write_only()
-
     def open_range(self, key: str, byte_range: ByteRange | None = None, chunk_size: int = 65536) -> Iterator[bytes]:
-        _write_only()
+        """Opened now (so a missing key raises here, as the other stores do), then streamed in chunks."""
+        if byte_range is not None:
+            raise NotImplementedError("the ingest API serves whole files only")
+        response = self._client.send(self._client.build_request("GET", self._url(key)), stream=True)
+        try:
+            if response.status_code == 404:
+                raise ArtifactNotFound(key)
+            response.raise_for_status()
+        except BaseException:
+            response.close()
+            raise
+        return _chunks(response, chunk_size)
 
     def read_bytes(self, key: str) -> bytes:
-        _write_only()
+        return b"".join(self.open_range(key))
+
+    def stat(self, key: str) -> ObjectInfo:
+        _unsupported()
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
-        _write_only()
+        _unsupported()
 
     def delete_prefix(self, prefix: str, batch_size: int = 1000) -> int:
-        _write_only()
+        _unsupported()
 
 
-def _write_only() -> NoReturn:
-    raise NotImplementedError("a run pod can only store its artifacts, not read or delete them")
+def _chunks(response: httpx.Response, chunk_size: int) -> Iterator[bytes]:
+    try:
+        yield from response.iter_bytes(chunk_size)
+    finally:
+        response.close()
+
+
+def _unsupported() -> NoReturn:
+    raise NotImplementedError("a run pod can store its artifacts and read its shards' outputs, nothing else")

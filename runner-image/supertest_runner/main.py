@@ -17,6 +17,7 @@ from typing import TextIO
 from supertest.artifacts import ArtifactNotFound, ArtifactStore, create_store, report_key, report_url
 from supertest.events import RunEvent, Summary, log_event, result_event, status_event, truncate_line
 from supertest.phases import Phase
+from supertest.rerun import build_test_list
 from supertest.settings import RunnerSettings
 from supertest.verdict import FailedTest, Verdict
 from supertest.verdict import write as write_verdict
@@ -26,7 +27,7 @@ from supertest_runner.outcome import Outcome, decide, with_upload_error
 from supertest_runner.preflight import PreflightError, Toolchain, preflight
 from supertest_runner.process import ProcessResult, run_process
 from supertest_runner.publish import EventSink, create_sink
-from supertest_runner.results import ParsedResults, load_results, quarantined_ids
+from supertest_runner.results import ParsedResults, load_results, quarantined_ids, test_ids_of
 from supertest_runner.upload import (
     UPLOAD_DEADLINE_SECONDS,
     Uploaded,
@@ -189,6 +190,11 @@ class Run:
         if self.cancel.is_set():
             return Outcome(Phase.CANCELLED, "cancelled before Playwright started"), None
         argv = [toolchain.node, str(toolchain.cli), "test", "-c", config.CONFIG_FILE]
+        only = test_ids_of(self.settings.only_tests)
+        if only:  # re-run failed: exactly these tests (supertest.rerun says why a test list)
+            (self.work_dir / config.TEST_LIST_FILE).write_text(build_test_list(only), encoding="utf-8")
+            argv += ["--test-list", config.TEST_LIST_FILE]
+            await self.say(f"re-running {len(only)} failed test(s) only")
         proc: ProcessResult = await run_process(
             argv,
             cwd=self.work_dir,
@@ -325,7 +331,7 @@ def prepare_work_dir(settings: RunnerSettings) -> tuple[Path, bool]:
     work_dir.mkdir(parents=True, exist_ok=True)
     for name in (config.TESTS_DIR, config.REPORT_DIR, config.OUTPUT_DIR, config.BLOB_DIR, MERGE_INPUT_DIR):
         shutil.rmtree(work_dir / name, ignore_errors=True)
-    for name in (config.RESULTS_FILE, config.JUNIT_FILE, LOGS_FILE, config.CONFIG_FILE):
+    for name in (config.RESULTS_FILE, config.JUNIT_FILE, LOGS_FILE, config.CONFIG_FILE, config.TEST_LIST_FILE):
         (work_dir / name).unlink(missing_ok=True)
     return work_dir, False
 

@@ -120,10 +120,15 @@ def load_results(path: Path, quarantined: frozenset[str] = frozenset()) -> Parse
     return parse_results(document, quarantined) if isinstance(document, dict) else None
 
 
-def quarantined_ids(raw: str) -> frozenset[str]:
-    """SUPERTEST_QUARANTINED_TESTS (a JSON list of test ids); anything else is no quarantine."""
+def test_ids_of(raw: str) -> list[str]:
+    """A JSON list of test ids (SUPERTEST_QUARANTINED_TESTS, SUPERTEST_ONLY_TESTS); anything else is none."""
     try:
         value = json.loads(raw) if raw.strip() else []
     except ValueError:
-        return frozenset()
-    return frozenset(str(v) for v in value) if isinstance(value, list) else frozenset()
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def quarantined_ids(raw: str) -> frozenset[str]:
+    """SUPERTEST_QUARANTINED_TESTS; anything but a JSON list is no quarantine."""
+    return frozenset(test_ids_of(raw))

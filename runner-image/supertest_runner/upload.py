@@ -115,12 +115,14 @@ def download_blobs(store: ArtifactStore, run_id: str, total: int, into: Path) ->
     paths: list[Path] = []
     for index in range(total):
         try:
-            data = store.read_bytes(shard_blob_key(run_id, index))
+            chunks = store.open_range(shard_blob_key(run_id, index))
         except ArtifactNotFound:
             missing.append(index)
             continue
         path = into / f"shard-{index}.zip"
-        path.write_bytes(data)
+        with path.open("wb") as out:  # streamed: a blob with traces and videos can be large
+            for chunk in chunks:
+                out.write(chunk)
         paths.append(path)
     if missing:
         raise ArtifactNotFound(f"no blob report from shard(s) {', '.join(map(str, missing))}")

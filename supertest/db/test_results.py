@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from supertest.db.models import QuarantinedTestRecord, TestResultRecord, utcnow
+from supertest.rerun import failed_test_ids
 from supertest.testresults import ResultPoint, TestResultRow
 
 # The health window: a test's newest results, at most this many and none older than this.
@@ -53,8 +54,25 @@ def for_run(session: Session, run_id: str) -> list[TestResultRecord]:
     return list(session.scalars(stmt))
 
 
+def failed_ids_for_run(session: Session, run_id: str) -> list[str]:
+    """The run's tests to re-run (supertest.rerun.RERUN_STATUSES), in report order."""
+    return failed_test_ids((r.test_id, r.status) for r in for_run(session, run_id))
+
+
 def quarantined_ids(session: Session) -> frozenset[str]:
     return frozenset(session.scalars(select(QuarantinedTestRecord.test_id)))
+
+
+def put_quarantine(session: Session, test_id: str, reason: str, by: str) -> QuarantinedTestRecord:
+    """Quarantine a test, or update its reason and who did it."""
+    record = session.get(QuarantinedTestRecord, test_id)
+    if record is None:
+        record = QuarantinedTestRecord(test_id=test_id, reason=reason, by=by)
+        session.add(record)
+    else:
+        record.reason, record.by = reason, by
+    session.flush()
+    return record
 
 
 def _window_start(now: datetime | None, days: int) -> datetime:

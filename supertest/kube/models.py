@@ -7,12 +7,13 @@ The apiserver already enforces the schema; these models re-check what the operat
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from supertest.events import Summary
 from supertest.phases import Phase
+from supertest.rerun import MAX_ONLY_TESTS, MAX_TEST_ID_LENGTH
 from supertest.sharding import MAX_SHARDS, MIN_SHARDS
 
 Language = Literal["javascript", "typescript"]
@@ -108,6 +109,11 @@ class _CommonSpec(_Model):
     workers: int | None = Field(default=None, ge=1, le=64)
     # Playwright's `retries`: a test that fails and then passes on a retry counts as flaky, not failed.
     test_retries: int = Field(default=0, ge=0, le=MAX_TEST_RETRIES, alias="testRetries")
+    # Re-run failed: the run this one re-runs, and the test ids (file > title path) it is limited to.
+    rerun_of: str | None = Field(default=None, max_length=253, alias="rerunOf")
+    only_tests: list[Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEST_ID_LENGTH)]] = Field(
+        default_factory=list, max_length=MAX_ONLY_TESTS, alias="onlyTests"
+    )
     # Pods that run the suite at the same time, each on part of its files (supertest/sharding.py).
     shards: int = Field(default=1, ge=MIN_SHARDS, le=MAX_SHARDS)
     browsers: list[Browser] = Field(default_factory=_default_browsers)

@@ -59,3 +59,9 @@ def resource_for_kind(run_kind: str) -> RunResource:
         if run_kind in (res.run_kind, res.kind, res.plural):
             return res
     raise ValueError(f"unknown run kind {run_kind!r}")
+
+
+# Re-run failed from kubectl: `kubectl annotate tr/x supertest.dev/rerun=failed` makes the operator create a run of
+# x's failed tests; it records the new run's name on x (ANNOTATION_RERUN_RUN) and in an Event.
+ANNOTATION_RERUN = f"{GROUP}/rerun"
+ANNOTATION_RERUN_RUN = f"{GROUP}/rerun-run"

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from supertest import variables
 from supertest.admission import allot_executions
 from supertest.artifacts import layout
+from supertest.auto_quarantine import AutoQuarantineRule
 from supertest.bus.base import EventBus, publish_or_warn
 from supertest.crypto import load_secret_box
 from supertest.db import runs as run_repo
@@ -96,6 +97,7 @@ class LocalDispatcher:
         self._runner_command = list(runner_command or [sys.executable, "-m", "supertest_runner"])
         self._secrets = load_secret_box(settings)
         self._results = ResultsReader(settings)
+        self._auto_quarantine = AutoQuarantineRule.from_settings(settings)
         self._tick = tick_seconds
         self._wake = asyncio.Event()
         self._active: dict[str, _ActiveRun] = {}
@@ -334,7 +336,7 @@ class LocalDispatcher:
         try:
             kind = await self._db(lambda s: run_repo.get(s, run_id).kind)
             document = await asyncio.to_thread(self._results.read, run_id, kind)
-            await self._db(lambda s: record_results(s, run_id, document))
+            await self._db(lambda s: record_results(s, run_id, document, self._auto_quarantine))
         except Exception:
             log.exception("test_results_not_recorded", run_id=run_id)
 

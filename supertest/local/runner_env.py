@@ -90,6 +90,8 @@ def runner_env(
         env["PW_RETRIES"] = str(int(record.spec["testRetries"]))
     if quarantined:  # their failures are reported apart and do not fail the run
         env["SUPERTEST_QUARANTINED_TESTS"] = json.dumps(sorted(quarantined))
+    if record.spec.get("onlyTests"):  # re-run failed: the runner runs only these tests
+        env["SUPERTEST_ONLY_TESTS"] = json.dumps([str(t) for t in record.spec["onlyTests"]])
     if secret_names:
         env["SUPERTEST_MASK_NAMES"] = ",".join(secret_names)
     if settings.s3_endpoint:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 from typing import Any
 
-from tests.e2e.conftest import Cluster, E2eEnv, OperatorFactory, make_testrun
+from tests.e2e.conftest import Cluster, E2eEnv, OperatorFactory, make_testrun, serve_api
 from tests.e2e.scripts import TINY, sleeping
 from tests.k8s.wait import wait_for
 
@@ -128,3 +129,34 @@ def test_cancelling_a_three_shard_run_deletes_every_shard_pod(
     assert "podName" not in status  # never reached the merge
     # Every shard pod goes (the runner stops Playwright within the grace period), none is left to hold a slot.
     wait_for(lambda: not cluster.pods(), timeout=90, message="every shard pod deleted")
+
+
+def test_a_sharded_run_in_ingest_mode_merges_through_the_api(
+    e2e: E2eEnv, cluster: Cluster, start_operator: OperatorFactory
+) -> None:
+    """The chart's default: the pods hold no store credentials. The shards PUT their blobs to the API's ingest
+    endpoints and the merge pod GETs them back with a token of its own (one Secret per pod, minted as it starts)."""
+    key = secrets.token_hex(32)
+    name = "sharded-ingest"
+    with serve_api(e2e, cluster, RUN_TOKEN_KEY=key) as (url, _auth):
+        start_operator(RUNNING_CAPACITY="2", ingest_url=url, run_token_key=key, runner_direct_credentials="false")
+        cluster.apply(make_jobrun(name, 4, shards=2, timeoutSeconds=300))
+        run = cluster.wait_phase(name, {"Passed", "Failed", "Error", "TimedOut"}, timeout=400, plural="jobruns")
+        merge_pod = cluster.kubectl("get", "pod", f"{name}-merge-a1", "-o", "json").stdout
+        secrets_json = json.loads(cluster.kubectl("get", "secrets", "-o", "json").stdout)["items"]
+    status = run["status"]
+    assert status["phase"] == "Passed", cluster.describe(name, "jobruns")
+    assert status["shardsDone"] == "2/2"
+    assert status["summary"]["total"] == 4 and status["summary"]["passed"] == 4
+    s3 = e2e.s3.client()
+    merged = json.loads(s3.get_object(Bucket=e2e.buckets["job"], Key=f"runs/{name}/results.json")["Body"].read())
+    assert len(merged["suites"]) == 4  # every file of both shards
+    for var in ("REDIS_URL", "S3_ENDPOINT", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL"):
+        assert f'"{var}"' not in merge_pod, var
+    assert e2e.s3.secret_key not in merge_pod
+    owned = {
+        s["metadata"]["name"]
+        for s in secrets_json
+        if (s["metadata"].get("ownerReferences") or [{}])[0].get("name") == name
+    }
+    assert owned == {f"{name}-s0-a1-token", f"{name}-s1-a1-token", f"{name}-merge-a1-token"}

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from supertest_api.common import responses
 from supertest_api.deps import ResourcesDep
@@ -13,7 +15,7 @@ from supertest_api.ingest.schemas import Accepted, EventBatch
 router = APIRouter(
     prefix=service.INGEST_PREFIX + "{namespace}/{name}",
     tags=["ingest"],
-    responses=responses(400, 403, 413),
+    responses=responses(400, 403, 404, 413),
     include_in_schema=False,
 )
 
@@ -35,3 +37,15 @@ async def put_artifact(path: str, request: Request, claims: RunClaimsDep, res: R
         store, key, request.stream(), request.headers.get("content-type"), service.MAX_ARTIFACT_BYTES
     )
     return Accepted(accepted=1)
+
+
+@router.get(
+    "/artifacts/{path:path}",
+    summary="Read one of the run's own shard outputs, for its merge step (run token only)",
+    response_class=StreamingResponse,
+)
+async def get_artifact(path: str, claims: RunClaimsDep, res: ResourcesDep) -> StreamingResponse:
+    # Only GET of a known key: the merge pod knows the shard count and the key layout, so no listing is offered.
+    key = service.readable_key(claims, path)
+    body = await run_in_threadpool(service.open_artifact, res.store_for(claims.kind), key)
+    return StreamingResponse(body, media_type="application/octet-stream")

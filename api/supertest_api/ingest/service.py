@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import unquote
 
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
 
-from supertest.artifacts import ArtifactStore
+from supertest.artifacts import ArtifactNotFound, ArtifactStore
 from supertest.artifacts.layout import InvalidArtifactPath, run_prefix, safe_relative_path
 from supertest.bus.base import EventBus
 from supertest.events import EventType, RunEvent, truncate_line
 from supertest.run_token import RunClaims
-from supertest_api.errors import Forbidden, InvalidPath, PayloadTooLarge, ServiceUnavailable
+from supertest_api.errors import Forbidden, InvalidPath, NotFoundError, PayloadTooLarge, ServiceUnavailable
 
 INGEST_PREFIX = "/ingest/runs/"
 # The runner cuts lines at 16 KiB by default; the API holds every token-bearer to the same bound.
@@ -23,6 +24,9 @@ MAX_LINE_BYTES = 16 * 1024
 MAX_MESSAGE_BYTES = 4096
 # One report file, video or trace; a larger file is refused rather than filling the disk or the bucket.
 MAX_ARTIFACT_BYTES = 512 * 1024 * 1024
+# The only part of its own run a token may read back: the shards' outputs, which the merge pod needs. Nothing
+# else: a run pod has no use for its report or logs, and a script in it should learn as little as possible.
+READABLE_PREFIX = "shards/"
 
 
 def artifact_body_limit(path: str) -> int | None:
@@ -59,6 +63,31 @@ def artifact_key(claims: RunClaims, path: str) -> str:
         raise InvalidPath(str(exc)) from exc
 
 
+def readable_key(claims: RunClaims, path: str) -> str:
+    """The key of `path` under the run's own shards/ prefix; traversal (also percent-encoded once more than the
+    server decodes) is a 400, any other part of the run a 403."""
+    try:
+        decoded = unquote(path)
+        if decoded != path:
+            safe_relative_path(decoded)
+        relative = safe_relative_path(path)
+    except InvalidArtifactPath as exc:
+        raise InvalidPath(str(exc)) from exc
+    if not relative.startswith(READABLE_PREFIX):
+        raise Forbidden(f"a run token reads only its run's {READABLE_PREFIX} outputs, not {relative!r}")
+    return run_prefix(claims.name) + relative
+
+
+def open_artifact(store: ArtifactStore, key: str) -> Iterator[bytes]:
+    """Blocking (call it off the loop): the object as chunks, for a streamed answer; never whole in memory."""
+    try:
+        return store.open_range(key)
+    except ArtifactNotFound as exc:
+        raise NotFoundError(f"no file {key!r}") from exc
+    except (BotoCoreError, ClientError, OSError) as exc:
+        raise _unreachable(exc) from exc
+
+
 async def store_artifact(
     store: ArtifactStore, key: str, body: AsyncIterator[bytes], content_type: str | None, limit: int
 ) -> int:
@@ -76,7 +105,9 @@ async def store_artifact(
         except (Boto3Error, BotoCoreError, ClientError, OSError) as exc:
             # Boto3Error: upload_file wraps the store's answer in S3UploadFailedError, which is neither of the others.
             # The runner retries on 503, and exits UploadFailed (retried by the operator) if it lasts.
-            raise ServiceUnavailable(
-                f"the artifact store is unreachable; try again shortly ({type(exc).__name__})"
-            ) from exc
+            raise _unreachable(exc) from exc
     return size
+
+
+def _unreachable(exc: Exception) -> ServiceUnavailable:
+    return ServiceUnavailable(f"the artifact store is unreachable; try again shortly ({type(exc).__name__})")

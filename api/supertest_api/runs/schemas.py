@@ -85,6 +85,10 @@ class RunOut(CamelModel):
         default=None, description="Playwright's JUnit XML of the run, once its artifacts are stored"
     )
     status_url: str
+    rerun_of: str | None = Field(default=None, description="The run this one re-runs the failed tests of")
+    only_tests: list[str] = Field(
+        default_factory=list, description="Test ids (file > describe > title) this run is limited to; empty: all"
+    )
     message: str | None
     exit_code: int | None
     attempts: int
@@ -93,6 +97,9 @@ class RunOut(CamelModel):
     queued_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
+
+
+RerunOnly = Literal["failed"]
 
 
 class RunListOut(CamelModel):

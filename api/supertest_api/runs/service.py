@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
 from supertest.admission import QueueFull
-from supertest.db import catalog
+from supertest.db import catalog, test_results
 from supertest.db import runs as run_repo
 from supertest.db.engine import in_session
 from supertest.db.models import JobRecord, RunRecord, TestRecord
@@ -30,6 +30,7 @@ from supertest.launch import (
     Trigger,
 )
 from supertest.phases import IllegalTransition, Phase
+from supertest.rerun import check_rerunnable
 from supertest.settings import ApiSettings
 from supertest_api.errors import (
     Conflict,
@@ -355,6 +356,39 @@ async def cancel_run(ctx: SubmitContext, run_id: str) -> RunRecord:
     return await in_session(ctx.factory, lambda s: get_run(s, run_id))
 
 
+# -- re-run failed ---------------------------------------------------------------------------------
+
+
+async def rerun_failed(ctx: SubmitContext, run_id: str) -> Submitted:
+    """A new run of the finished run's failed tests only, linked to it (spec.rerunOf, spec.onlyTests)."""
+
+    def build(session: Session) -> RunRequest:
+        original = get_run(session, run_id)
+        failed = test_results.failed_ids_for_run(session, run_id)
+        check_rerunnable(run_id, original.phase, failed)  # NothingToRerun -> 409, TooManyToRerun -> 400
+        return RunRequest(
+            kind="job" if original.kind == "job" else "test",
+            scripts=(),
+            title=f"Re-run failed of {original.title or run_id}"[:200],
+            trigger=ctx.trigger,
+            test_id=original.test_id,
+            job_id=original.job_id,
+            priority=original.priority,
+            rerun_of=run_id,
+            only_tests=tuple(failed),
+            base_spec=dict(original.spec or {}),
+        )
+
+    request = await in_session(ctx.factory, build)
+    try:
+        record = await ctx.launcher.submit(request)
+    except QueueFull as exc:
+        raise QueueFullError(str(exc)) from exc
+    ctx.metrics.runs_submitted.labels(kind=request.kind).inc()
+    log.info("re-run of failed tests submitted", run_id=record.id, rerun_of=run_id, tests=len(request.only_tests))
+    return Submitted(record)
+
+
 # -- output ----------------------------------------------------------------------------------
 
 
@@ -391,6 +425,8 @@ def run_out(urls: RunUrls, r: RunRecord) -> RunOut:
         # report_key is set once the runner stored the run's artifacts, junit.xml among them.
         junit_url=urls.junit(r.id, r.kind) if r.report_key else None,
         status_url=urls.status(r.id, r.kind),
+        rerun_of=(r.spec or {}).get("rerunOf"),
+        only_tests=list((r.spec or {}).get("onlyTests") or []),
         message=r.message,
         exit_code=r.exit_code,
         attempts=r.attempts,

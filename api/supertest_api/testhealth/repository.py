@@ -8,6 +8,7 @@ from supertest.db.models import QuarantinedTestRecord
 
 window_points = test_results.window_points
 quarantined_ids = test_results.quarantined_ids
+put_quarantine = test_results.put_quarantine
 
 
 def get_quarantine(session: Session, test_id: str) -> QuarantinedTestRecord | None:
@@ -16,17 +17,6 @@ def get_quarantine(session: Session, test_id: str) -> QuarantinedTestRecord | No
 
 def list_quarantine(session: Session) -> list[QuarantinedTestRecord]:
     return list(session.scalars(select(QuarantinedTestRecord).order_by(QuarantinedTestRecord.test_id)))
-
-
-def put_quarantine(session: Session, test_id: str, reason: str, by: str) -> QuarantinedTestRecord:
-    record = session.get(QuarantinedTestRecord, test_id)
-    if record is None:
-        record = QuarantinedTestRecord(test_id=test_id, reason=reason, by=by)
-        session.add(record)
-    else:
-        record.reason, record.by = reason, by
-    session.flush()
-    return record
 
 
 def delete_quarantine(session: Session, record: QuarantinedTestRecord) -> None:

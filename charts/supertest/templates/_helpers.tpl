@@ -215,6 +215,10 @@ Names are exactly those of supertest/settings.py (CoreSettings).
   value: {{ .Values.config.testExecutionTimeoutMs | int64 | quote }}
 - name: MAX_SCRIPT_BYTES
   value: {{ .Values.config.maxScriptBytes | int64 | quote }}
+- name: AUTO_QUARANTINE_FLAKY_RATE
+  value: {{ .Values.config.autoQuarantineFlakyRate | default 0 | quote }}
+- name: AUTO_QUARANTINE_MIN_RUNS
+  value: {{ .Values.config.autoQuarantineMinRuns | default 5 | int64 | quote }}
 - name: LOG_FORMAT
   value: {{ .Values.config.logFormat | quote }}
 - name: LOG_LEVEL

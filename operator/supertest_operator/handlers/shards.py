@@ -117,16 +117,14 @@ async def create_shard_pods(
     if configmap is not None:
         await create_child(ctx, core_path("configmaps", ns), configmap)
     starting = [line for line in lines if line.phase is Phase.STARTING and line.pod_name]
-    if ctx.settings.ingest_url:
-        for attempt in sorted({line.attempts for line in starting}):
-            token = build_token_secret(view.ref, spec, attempt, ctx.settings, datetime.now(UTC))
-            await create_child(ctx, core_path("secrets", ns), token)
     quarantined = await history.quarantined_ids(ctx) if starting else []
     for line in starting:
-        plan = ShardPlan(line.index, tuple(line.files), 0.0)
-        pod = build_pod(
-            view.ref, spec, files, line.attempts, ctx.settings, quarantined=quarantined, shard=ShardRole(total, plan)
-        )
+        role = ShardRole(total, ShardPlan(line.index, tuple(line.files), 0.0))
+        if ctx.settings.ingest_url:
+            # Minted now, not at the run's admission: a shard admitted late (capacity) needs its full lifetime.
+            token = build_token_secret(view.ref, spec, line.attempts, ctx.settings, datetime.now(UTC), role)
+            await create_child(ctx, core_path("secrets", ns), token)
+        pod = build_pod(view.ref, spec, files, line.attempts, ctx.settings, quarantined=quarantined, shard=role)
         await create_child(ctx, core_path("pods", ns), pod)
 
 
@@ -175,17 +173,22 @@ async def on_shard_pod(ctx: OperatorContext, ref: RunRef, pod: Mapping[str, Any]
         message = f"shard {line.index + 1}: {outcome.phase.value}" + ("; running it again" if requeued else "")
         return Update(None, "ShardDone", message, fields, warning=outcome.phase is not Phase.PASSED)
 
-    new = await apply(ctx, ref, decide)
+    # Under the admission lock: a reconcile pass must not snapshot the run between its podName naming the merge pod
+    # and that pod existing, or it reads the gap as a vanished pod (PodVanished, seen in e2e with ingest's Secret).
+    async with ctx.admission_lock:
+        new = await apply(ctx, ref, decide)
+        if new is not None and merge_pod and new.status.pod_name == merge_pod[0]:
+            await create_merge_pod(ctx, new)
     ctx.wake.set()  # a shard slot may be free, or a shard waits for one again
-    if new is not None and merge_pod and new.status.pod_name == merge_pod[0]:
-        await create_merge_pod(ctx, new)
 
 
 async def create_merge_pod(ctx: OperatorContext, view: RunView) -> None:
     spec = parse_spec(view.ref.resource.run_kind, dict(view.spec))
     files = await scripts.resolve(spec, ctx.sessions, ctx.kube, view.ref.namespace)
-    total = len(view.status.shards or [])
-    pod = build_pod(
-        view.ref, spec, files, 1, ctx.settings, quarantined=await history.quarantined_ids(ctx), shard=ShardRole(total)
-    )
+    role = ShardRole(len(view.status.shards or []))
+    if ctx.settings.ingest_url:
+        # Its own token, minted as it starts: the shards' tokens may have run out while they ran and retried.
+        token = build_token_secret(view.ref, spec, 1, ctx.settings, datetime.now(UTC), role)
+        await create_child(ctx, core_path("secrets", view.ref.namespace), token)
+    pod = build_pod(view.ref, spec, files, 1, ctx.settings, quarantined=await history.quarantined_ids(ctx), shard=role)
     await create_child(ctx, core_path("pods", view.ref.namespace), pod)

@@ -104,3 +104,29 @@ def test_retention_removes_a_runs_rows_with_it(sessions: sessionmaker[Session]):
     with session_scope(sessions) as s:
         assert test_results.count_for_run(s, "expired") == 0
         assert test_results.count_for_run(s, "kept") == 1
+
+
+def test_the_auto_quarantine_rule_quarantines_a_flaky_test_when_results_are_recorded(
+    sessions: sessionmaker[Session], store: ArtifactStore, tmp_path: Path
+):
+    from supertest.auto_quarantine import AUTO_QUARANTINE_BY, AutoQuarantineRule
+
+    flaky = "mixed.spec.js > cart > flaky on the first attempt"
+    rule = AutoQuarantineRule(flaky_rate=0.5, min_runs=3)
+    for i in range(3):  # the mixed report has the test flaky in each run: 100% > 50%, after 3 runs
+        run_id = f"run-auto-{i}"
+        add_run(sessions, run_id)
+        put_results(store, run_id, MIXED, tmp_path)
+        document = read_results(store, run_id)
+        with session_scope(sessions) as s:
+            record(s, run_id, document, AutoQuarantineRule())  # off: never quarantines
+            assert flaky not in test_results.quarantined_ids(s)
+            record(s, run_id, document, rule)
+            quarantined = test_results.quarantined_ids(s)
+        assert (flaky in quarantined) is (i == 2), (i, quarantined)  # not before min_runs results
+    with session_scope(sessions) as s:
+        entry = s.get(QuarantinedTestRecord, flaky)
+        assert entry is not None and entry.by == AUTO_QUARANTINE_BY
+        assert entry.reason.startswith("auto: flaky rate 100%")
+        # Only the flaky test: a failing one is not flaky, a passing one is healthy.
+        assert test_results.quarantined_ids(s) == {flaky}

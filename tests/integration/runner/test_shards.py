@@ -7,14 +7,24 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+from supertest_api.app import create_app
+
+from supertest.bus.memory import MemoryEventBus
 from supertest.events import EventType, decode_stdout_event
 from supertest.phases import ExitCode
+from supertest.run_token import RunClaims, mint
 from supertest.sharding import plan_shards
 from supertest.verdict import decode
+from tests.support.api_thread import serving
+from tests.unit.api.conftest import FakeLauncher, bus, home, make_settings, migrated_template
 
 from .conftest import _SCRUBBED
+
+__all__ = ["bus", "home", "migrated_template"]  # the API unit fixtures: migrated SQLite and a memory bus
+KEY = "k" * 40
 
 # No page fixture: Playwright starts no browser, so the test is about sharding and merging, not Chromium.
 SCRIPT = """
@@ -113,3 +123,63 @@ def test_the_merge_step_refuses_a_missing_shard(tmp_path: Path, playwright_env: 
     assert code == ExitCode.ERROR, text
     verdict = decode(verdict_path.read_text())
     assert verdict is not None and "shard(s) 0, 1" in verdict.message
+
+
+def test_shards_and_merge_through_the_ingest_api(
+    home: Path, bus: MemoryEventBus, tmp_path: Path, playwright_env: dict[str, str]
+) -> None:
+    """The chart's default: no store credentials in the pods. Shards PUT their blobs to the API's ingest endpoint
+    and the merge step GETs them back with the same run token; the API's own store ends with the merged report."""
+    files = {f"{i:02d}-t{i}.spec.js": SCRIPT.format(name=f"t{i}", ok="true") for i in range(1, 5)}
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    for name, text in files.items():
+        (scripts / name).write_text(text)
+    plan = plan_shards(list(files), 2, {})
+    settings = make_settings(home, RUN_TOKEN_KEY=KEY)
+    claims = RunClaims("team-a", "ingest-run", "job", int(time.time()) + 600)
+    base = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
+    base.update(playwright_env)
+    base.update(
+        SUPERTEST_RUN_ID="ingest-run",
+        SUPERTEST_RUN_KIND="job",
+        SUPERTEST_SCRIPTS_DIR=str(scripts),
+        SUPERTEST_RUN_TOKEN=mint(KEY.encode(), claims),
+        SUPERTEST_RUN_NAMESPACE="team-a",
+        MAX_CONCURRENT_TESTS="1",
+        PW_VIDEO="off",
+        PW_TRACE="off",
+        PW_SCREENSHOT="off",
+        SUPERTEST_SHARD_TOTAL="2",
+    )
+    stored = home / "artifacts" / "job" / "runs" / "ingest-run"
+    with serving(create_app(settings, FakeLauncher(settings, bus), bus=bus)) as url:
+        base["SUPERTEST_INGEST_URL"] = url
+        for shard in plan:
+            env = {
+                **base,
+                "SUPERTEST_WORK_DIR": str(tmp_path / f"w{shard.index}"),
+                "SUPERTEST_SHARD_INDEX": str(shard.index),
+                "SUPERTEST_SHARD_FILES": ",".join(shard.files),
+            }
+            code, verdict = _ingest_runner(env)
+            assert code == ExitCode.PASSED, verdict
+            assert (stored / "shards" / str(shard.index) / "blob.zip").is_file()
+        merge_env = {**base, "SUPERTEST_WORK_DIR": str(tmp_path / "merge"), "SUPERTEST_SHARD_MERGE": "1"}
+        code, verdict = _ingest_runner(merge_env)
+    assert code == ExitCode.PASSED, verdict
+    decoded = decode(verdict)
+    assert decoded is not None and (decoded.summary.total, decoded.summary.passed) == (8, 8)
+    assert decoded.report_key == "runs/ingest-run/report/index.html"
+    assert (stored / "report" / "index.html").is_file()
+    merged = json.loads((stored / "results.json").read_text())
+    assert sorted(s["file"] for s in merged["suites"]) == sorted(files)
+
+
+def _ingest_runner(env: dict[str, str]) -> tuple[int, str]:
+    verdict = Path(env["SUPERTEST_WORK_DIR"]) / "verdict.json"
+    env = {**env, "SUPERTEST_VERDICT_PATH": str(verdict)}
+    argv = [sys.executable, "-m", "supertest_runner"]
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=180, check=False)
+    assert verdict.is_file(), out.stderr
+    return out.returncode, verdict.read_text() + out.stderr[-2000:]

@@ -8,13 +8,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from supertest_api.app import create_app
 from supertest_runner.ingest import IngestArtifactStore, IngestTarget, IngestTransport
 from supertest_runner.publish import DRAIN_SECONDS, QueuedSink
-from supertest_runner.upload import upload_run
+from supertest_runner.upload import download_blobs, upload_run, upload_shard
 
+from supertest.artifacts import ArtifactNotFound
 from supertest.bus.memory import MemoryEventBus
 from supertest.events import log_event, status_event
 from supertest.phases import Phase
@@ -177,3 +179,61 @@ def test_a_black_holed_ingest_endpoint_costs_the_runner_about_the_drain(tmp_path
         elapsed, dropped = asyncio.run(publish())
     assert elapsed < DRAIN_SECONDS + 1.0
     assert dropped == 300
+
+
+def test_a_run_reads_back_only_its_own_shard_outputs(ingest: tuple[TestClient, FakeLauncher], home: Path) -> None:
+    """The merge pod's input: its run's shards/ outputs, nothing else of its run, nothing of another run."""
+    client, _ = ingest
+    stored = home / "artifacts" / "test" / "runs"
+    blob = bytes(range(256)) * 4096  # 1 MiB, streamed back unchanged
+    (stored / "tr-mine" / "shards" / "0").mkdir(parents=True)
+    (stored / "tr-mine" / "shards" / "0" / "blob.zip").write_bytes(blob)
+    (stored / "tr-mine" / "logs.txt").write_text("the run's log")
+    (stored / "tr-other" / "shards" / "0").mkdir(parents=True)
+    (stored / "tr-other" / "shards" / "0" / "blob.zip").write_bytes(b"theirs")
+    base = "/ingest/runs/team-a/tr-mine/artifacts/"
+
+    got = client.get(base + "shards/0/blob.zip", headers=token("tr-mine"))
+    assert got.status_code == 200 and got.content == blob
+    assert client.get(base + "shards/1/blob.zip", headers=token("tr-mine")).status_code == 404
+    # Its own run, outside shards/: refused, whether the file exists or not.
+    assert client.get(base + "logs.txt", headers=token("tr-mine")).status_code == 403
+    assert client.get(base + "report/index.html", headers=token("tr-mine")).status_code == 403
+    # Another run: refused with its own token, and without any.
+    other = "/ingest/runs/team-a/tr-other/artifacts/shards/0/blob.zip"
+    assert client.get(other, headers=token("tr-mine")).status_code == 403
+    assert client.get(other).status_code == 401
+    assert client.get(other, headers=token("tr-other", ttl=-1)).status_code == 401
+    # Traversal out of shards/ and out of the run, plain and encoded: refused.
+    for path in (
+        "shards/../logs.txt",
+        "shards/../../tr-other/shards/0/blob.zip",
+        "shards/%2e%2e/%2e%2e/tr-other/shards/0/blob.zip",
+        "shards/%252e%252e/%252e%252e/tr-other/shards/0/blob.zip",
+        "shards/0\\blob.zip",
+    ):
+        answer = client.get(base + path, headers=token("tr-mine"))
+        assert answer.status_code in (400, 403, 404), (path, answer.status_code)
+        assert answer.content != b"theirs" and answer.content != b"the run's log"
+    # Hidden like the writes: no run-token route in the public document.
+    assert not [p for p in client.get("/openapi.json").json()["paths"] if p.startswith("/ingest")]
+
+
+def test_the_runner_downloads_shard_blobs_through_ingest(home: Path, bus: MemoryEventBus, tmp_path: Path) -> None:
+    """download_blobs over IngestArtifactStore: the shards' blobs, streamed to files; a missing one is named."""
+    settings = make_settings(home, RUN_TOKEN_KEY=KEY)
+    blob_dir = tmp_path / "blob"
+    blob_dir.mkdir()
+    with serving(create_app(settings, FakeLauncher(settings, bus), bus=bus)) as url:
+        store = IngestArtifactStore(IngestTarget(_runner_settings(url, "tr-mine", token("tr-mine"), tmp_path)))
+        for index in (0, 1):
+            (blob_dir / "blob.zip").write_bytes(b"blob %d" % index * 100_000)
+            upload_shard(store, "tr-mine", index, blob_dir, tmp_path / "none.json", tmp_path / "none.txt")
+        paths = download_blobs(store, "tr-mine", 2, tmp_path / "merge")
+        assert [p.read_bytes() for p in paths] == [b"blob 0" * 100_000, b"blob 1" * 100_000]
+        with pytest.raises(ArtifactNotFound, match=r"shard\(s\) 2"):
+            download_blobs(store, "tr-mine", 3, tmp_path / "merge2")
+        # Its own report is not readable back: a 403, raised as the writes raise theirs.
+        with pytest.raises(httpx.HTTPStatusError) as refused:
+            store.read_bytes("runs/tr-mine/report/index.html")
+        assert refused.value.response.status_code == 403

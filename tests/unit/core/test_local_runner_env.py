@@ -81,3 +81,26 @@ def test_test_retries_of_the_run_override_the_servers_default(tmp_path: Path) ->
     assert env_for({"testRetries": 3})["PW_RETRIES"] == "3"
     assert env_for({"testRetries": 0})["PW_RETRIES"] == "0"
     assert env_for({})["PW_RETRIES"] == "1"  # not set on the run: the server's PW_RETRIES
+
+
+def test_only_tests_of_a_rerun_reach_the_runner(tmp_path: Path) -> None:
+    import json
+
+    settings = ApiSettings(SUPERTEST_HOME=str(tmp_path / "state"))
+
+    def env_for(spec: dict[str, object]) -> dict[str, str]:
+        record = RunRecord(id="tr-abc", kind="test", spec=spec)
+        run_dir = tmp_path / "state" / "runs" / "tr-abc"
+        return runner_env(
+            settings,
+            SERVER_ENV,
+            record,
+            run_dir,
+            timeout_seconds=60,
+            variables={},
+            secret_names=[],
+            verdict_path=run_dir,
+        )
+
+    assert json.loads(env_for({"onlyTests": ["test.spec.js > a"]})["SUPERTEST_ONLY_TESTS"]) == ["test.spec.js > a"]
+    assert "SUPERTEST_ONLY_TESTS" not in env_for({})

@@ -196,3 +196,36 @@ def test_quarantined_tests_reach_the_runner_as_json(settings: OperatorSettings) 
     pod = build_pod(REF, spec, script_files(spec), 1, settings, quarantined=["b > x", "a > y"])
     assert json.loads(_env(pod)["SUPERTEST_QUARANTINED_TESTS"]["value"]) == ["a > y", "b > x"]
     assert "SUPERTEST_QUARANTINED_TESTS" not in _env(build_pod(REF, spec, script_files(spec), 1, settings))
+
+
+def test_only_tests_reach_the_runner_as_json(settings: OperatorSettings) -> None:
+    import json
+
+    spec = TestRunSpec.model_validate({"script": "s", "onlyTests": ["test.spec.js > b", "test.spec.js > a"]})
+    pod = build_pod(REF, spec, script_files(spec), 1, settings)
+    assert json.loads(_env(pod)["SUPERTEST_ONLY_TESTS"]["value"]) == ["test.spec.js > b", "test.spec.js > a"]
+    plain = TestRunSpec.model_validate({"script": "s"})
+    assert "SUPERTEST_ONLY_TESTS" not in _env(build_pod(REF, plain, script_files(plain), 1, settings))
+
+
+def test_the_rerun_manifest_is_the_original_linked_and_limited() -> None:
+    from supertest_operator.builders import build_rerun, rerun_name
+
+    from supertest.kube.names import MAX_RUN_NAME
+
+    long_ref = RunRef(JOBRUN, "ns", "n" * MAX_RUN_NAME, "uid-9")
+    name = rerun_name(long_ref.name, long_ref.uid)
+    assert len(name) <= MAX_RUN_NAME and name == rerun_name(long_ref.name, long_ref.uid)  # stable: one per run
+    assert name != rerun_name(long_ref.name, "uid-10")  # a new run of the same name gets its own
+    spec = {"tests": [{"name": "01-a", "script": "s"}], "workers": 2, "cancel": False}
+    manifest = build_rerun(long_ref, spec, "nightly", name, ["01-a.spec.js > t"])
+    assert manifest["kind"] == "JobRun" and manifest["metadata"]["name"] == name
+    assert manifest["metadata"]["annotations"]["supertest.dev/title"] == "Re-run failed of nightly"
+    assert manifest["spec"] == {
+        "tests": [{"name": "01-a", "script": "s"}],
+        "workers": 2,
+        "rerunOf": long_ref.name,
+        "onlyTests": ["01-a.spec.js > t"],
+    }
+    assert "ownerReferences" not in manifest["metadata"]  # it outlives the original's TTL
+    JobRunSpec.model_validate(manifest["spec"])  # what the CRD's typed view accepts

@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 from supertest_operator.builders import (
     ScriptFile,
+    ShardRole,
     build_pod,
     build_token_secret,
     token_expiry,
@@ -20,6 +21,7 @@ from supertest_operator.settings import OperatorSettings
 from supertest.kube.models import JobRunSpec, TestRunSpec
 from supertest.kube.names import JOBRUN, TESTRUN
 from supertest.run_token import InvalidRunToken, verify
+from supertest.sharding import ShardPlan
 
 KEY = "r" * 48
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -92,3 +94,27 @@ def test_kubernetes_mode_needs_ingest_and_a_real_key() -> None:
         OperatorSettings(REDIS_URL="redis://r", INGEST_URL="http://api")
     with pytest.raises(ValidationError, match="RUN_TOKEN_KEY must be"):
         OperatorSettings(REDIS_URL="redis://r", INGEST_URL="http://api", RUN_TOKEN_KEY="changeme")
+
+
+def test_each_shard_pod_and_the_merge_pod_name_a_token_of_their_own(settings: OperatorSettings) -> None:
+    """A shard admitted late (capacity) and the merge pod (after every shard and its retries) start long after the
+    run's first pods: each names its own Secret, minted when it is created, so its token covers its whole life."""
+    spec = JobRunSpec.model_validate({"tests": [{"name": "a", "script": "s"}], "shards": 2, "timeoutSeconds": 60})
+    ref = RunRef(JOBRUN, "team-a", "nightly", "uid-2")
+    files = [ScriptFile("a.spec.ts", "s")]
+    roles = [ShardRole(2, ShardPlan(0, ("a.spec.ts",), 0.0)), ShardRole(2, ShardPlan(1, (), 0.0)), ShardRole(2)]
+    names = []
+    for role in roles:
+        pod = build_pod(ref, spec, files, 1, settings, shard=role)
+        env = {e["name"]: e for e in pod["spec"]["containers"][0]["env"]}
+        secret_name = env["SUPERTEST_RUN_TOKEN"]["valueFrom"]["secretKeyRef"]["name"]
+        assert secret_name == f"{pod['metadata']['name']}-token"
+        later = datetime(2026, 1, 1, 5, tzinfo=UTC)  # five hours after NOW: far past a token minted at admission
+        secret = build_token_secret(ref, spec, 1, settings, later, role)
+        assert secret["metadata"]["name"] == secret_name
+        claims = verify(KEY.encode(), secret["stringData"]["token"], "team-a", "nightly", now=later.timestamp() + 60)
+        assert claims.expires_at == token_expiry(spec, settings, later)
+        names.append(secret_name)
+    assert names == ["nightly-s0-a1-token", "nightly-s1-a1-token", "nightly-merge-a1-token"]
+    # Unsharded pods keep the one name per attempt.
+    assert token_secret_name("nightly", 1) == "nightly-a1-token"

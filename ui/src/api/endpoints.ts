@@ -74,6 +74,7 @@ export const runs = {
   active: () => request<RunList>("GET", `/api/runs${query({ phase: ["Queued", "Starting", "Running"], limit: 50 })}`),
   get: (id: string) => request<Run>("GET", `/api/runs/${enc(id)}`),
   cancel: (id: string) => request<Run>("POST", `/api/runs/${enc(id)}/cancel`),
+  rerunFailed: (id: string) => request<Submitted>("POST", `/api/runs/${enc(id)}/rerun${query({ only: "failed" })}`),
   artifacts: (id: string) => request<{ items: Artifact[] }>("GET", `/api/runs/${enc(id)}/artifacts`),
 };
 

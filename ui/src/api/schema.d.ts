@@ -352,6 +352,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs/{run_id}/rerun": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Re-run the failed tests of a finished run, as a new run linked to it (rerunOf) */
+        post: operations["rerun_run_api_runs__run_id__rerun_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/test": {
         parameters: {
             query?: never;
@@ -1159,6 +1176,11 @@ export interface components {
             kind: "test" | "job";
             /** Message */
             message: string | null;
+            /**
+             * Onlytests
+             * @description Test ids (file > describe > title) this run is limited to; empty: all
+             */
+            onlyTests?: string[];
             phase: components["schemas"]["Phase"];
             /** Priority */
             priority: number;
@@ -1169,6 +1191,11 @@ export interface components {
             queuedAt: string;
             /** Reporturl */
             reportUrl: string;
+            /**
+             * Rerunof
+             * @description The run this one re-runs the failed tests of
+             */
+            rerunOf?: string | null;
             /** Runid */
             runId: string;
             /** Startedat */
@@ -3079,6 +3106,90 @@ export interface operations {
             };
             /** @description Invalid input */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    rerun_run_api_runs__run_id__rerun_post: {
+        parameters: {
+            query: {
+                /** @description Which tests: `failed` (failed or timed out) */
+                only: "failed";
+            };
+            header?: {
+                /** @description Set to `cli` by the supertest CLI */
+                "x-supertest-trigger"?: string | null;
+                /** @description Makes a retry safe: the same key with the same request returns the run made the first time (same runId, 202, `Idempotent-Replayed: true`), with a different request a 422. Scoped to the API key; 1-255 printable ASCII characters, e.g. a UUID. */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubmitOut"];
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing or invalid API key / session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Queue full; retry after the Retry-After delay */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,4 +1,5 @@
-// One run: summary, live log, report, and cancel while it is queued or running.
+// One run: summary, live log, report, cancel while it is queued or running, and re-run of its failed tests once
+// it finished with failures.
 import { Deliveries } from "../components/Deliveries";
 import { useState } from "preact/hooks";
 import { runs } from "../api/endpoints";
@@ -10,6 +11,7 @@ import { ReportViewer } from "../components/ReportViewer";
 import { RunFacts, RunLog, useRunView } from "../components/RunOutput";
 import { AsyncView } from "../components/States";
 import { useAsync } from "../lib/hooks";
+import { navigate } from "../lib/router";
 import { formatCounts, formatDuration, formatTime, runDuration } from "../lib/format";
 import { toast } from "../lib/toasts";
 
@@ -29,6 +31,9 @@ function RunDetail({ run, reload }: { run: Run; reload: () => void }) {
   const [error, setError] = useState("");
   const phase = view.phase === "Idle" ? run.phase : view.phase;
   const finished = TERMINAL.has(phase);
+  const [rerunning, setRerunning] = useState(false);
+  // Only a finished run with failed tests has something to re-run (flaky and quarantined ones passed the run).
+  const canRerun = finished && (view.summary ?? run.summary).failed > 0;
 
   async function cancel() {
     setCancelling(true);
@@ -42,6 +47,20 @@ function RunDetail({ run, reload }: { run: Run; reload: () => void }) {
     }
   }
 
+  async function rerunFailed() {
+    setRerunning(true);
+    setError("");
+    try {
+      const started = await runs.rerunFailed(run.runId);
+      toast(`Re-running the failed tests of ${run.title || run.runId}`, "info");
+      navigate(`/runs/${started.runId}`);
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setRerunning(false);
+    }
+  }
+
   return (
     <>
       <section class="panel" aria-labelledby="run-title">
@@ -52,6 +71,11 @@ function RunDetail({ run, reload }: { run: Run; reload: () => void }) {
             {!finished && (
               <button type="button" class="danger" onClick={cancel} disabled={cancelling || run.cancelRequested}>
                 {cancelling || run.cancelRequested ? "Cancelling…" : "Cancel run"}
+              </button>
+            )}
+            {canRerun && (
+              <button type="button" onClick={rerunFailed} disabled={rerunning}>
+                {rerunning ? "Starting…" : "Re-run failed"}
               </button>
             )}
           </div>
@@ -78,6 +102,14 @@ function RunDetail({ run, reload }: { run: Run; reload: () => void }) {
               <dt>Job</dt>
               <dd>
                 <a href={`/jobs/${run.jobId}`}>{run.jobId}</a>
+              </dd>
+            </>
+          )}
+          {run.rerunOf && (
+            <>
+              <dt>Re-run of</dt>
+              <dd>
+                <a href={`/runs/${run.rerunOf}`}>{run.rerunOf}</a> (its failed tests: {(run.onlyTests ?? []).length})
               </dd>
             </>
           )}

@@ -1,0 +1,249 @@
+"""Admission at depth: a whole burst of TestRuns queued at once, admitted RUNNING_CAPACITY at a time.
+
+A real kube-apiserver + etcd + kube-controller-manager, Redis and our operator as a subprocess, from bench/harness.py.
+Pods end in one of two ways (`--pods`):
+  - `delete` (default): the benchmark deletes each run pod as soon as its watch sees it (the run ends in Error,
+    PodDeleted), so the figure is the operator's admission loop alone; no node runs anything;
+  - `agent`: the test node agent stands in for scheduler and kubelet and runs `true` in each pod. On a loaded
+    2-core machine the agent (Python, in this process) is then the bottleneck, not the operator.
+
+For each depth N: the operator is stopped, N TestRuns are created, then the operator starts (a fresh process, so its
+VmHWM is this depth's peak RSS) and finds the whole burst waiting, exactly the restart path. We record when each
+run's pod is first seen (one pod watch) and report:
+  - sustained admissions/s: pods created between the 10th and the 90th percentile of the burst, over that span
+    (the start-up list and the tail, where fewer than capacity runs are left, are excluded);
+  - time to the first pod and to the last pod, from the operator's start;
+  - the operator's peak RSS (VmHWM from /proc/<pid>/status);
+  - never more than RUNNING_CAPACITY live run pods at once (sampled from the watch; an overshoot fails the bench);
+  - each figure's ratio to the first (shallowest) depth.
+Between depths every run and pod is deleted with the operator stopped.
+
+    .venv/bin/python bench/burst.py [--depths 500,2000,5000] [--capacity 100]
+    .venv/bin/python bench/burst.py --quick        # depths 200 and 1,000: under 2 minutes
+    .venv/bin/python bench/burst.py --operator-src /tmp/base   # the operator of another checkout (a baseline),
+                                                               # e.g. `git archive main | tar -x -C /tmp/base`
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from kubernetes import client as k8s  # noqa: E402
+from kubernetes import watch  # noqa: E402
+
+from bench.admission_latency import peak_rss_mb, testrun  # noqa: E402
+from bench.harness import BenchCluster, bench_operator, operator_cluster  # noqa: E402
+from tests.e2e import operator_proc  # noqa: E402
+from tests.k8s.controlplane import ControlPlane  # noqa: E402
+from tests.k8s.wait import wait_for  # noqa: E402
+from tests.services.redis_server import RedisServer  # noqa: E402
+
+GROUP, VERSION = "supertest.dev", "v1alpha1"
+RUN_LABEL = "supertest.dev/run"
+
+
+class PodClock:
+    """One pod watch: first-seen time of each run's pod, and the peak number of live run pods at once."""
+
+    def __init__(self, core: k8s.CoreV1Api, namespace: str, delete: bool) -> None:
+        self.core, self.ns = core, namespace
+        self.deleter = concurrent.futures.ThreadPoolExecutor(8) if delete else None
+        self.first: dict[str, float] = {}
+        self.prefix = ""
+        self.live: set[str] = set()
+        self.peak_live = 0
+        self.lock = threading.Lock()
+        self.stop_flag = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def reset(self, prefix: str) -> None:
+        with self.lock:
+            self.prefix = prefix  # late events of the previous burst's pods are not this burst's
+            self.first.clear()
+            self.live.clear()
+            self.peak_live = 0
+
+    def _loop(self) -> None:
+        rv = ""
+        while not self.stop_flag.is_set():
+            w = watch.Watch()
+            try:
+                for event in w.stream(
+                    self.core.list_namespaced_pod,
+                    self.ns,
+                    label_selector=RUN_LABEL,
+                    resource_version=rv,
+                    timeout_seconds=5,
+                    _preload_content=True,
+                ):
+                    now = time.monotonic()
+                    pod: Any = event["object"]
+                    rv = pod.metadata.resource_version or rv
+                    run = (pod.metadata.labels or {}).get(RUN_LABEL)
+                    if not run or not run.startswith(self.prefix):
+                        continue
+                    name = pod.metadata.name
+                    done = event["type"] == "DELETED" or (pod.status and pod.status.phase in ("Succeeded", "Failed"))
+                    if self.deleter is not None and not done and run not in self.first:
+                        self.deleter.submit(self._delete, name)
+                    with self.lock:
+                        self.first.setdefault(run, now)
+                        if done:
+                            self.live.discard(name)
+                        else:
+                            self.live.add(name)
+                            self.peak_live = max(self.peak_live, len(self.live))
+            except Exception:  # an expired resourceVersion or a dropped connection: list again
+                rv = ""
+            finally:
+                w.stop()
+
+    def _delete(self, name: str) -> None:
+        try:
+            self.core.delete_namespaced_pod(name, self.ns, grace_period_seconds=0)
+        except k8s.ApiException as exc:
+            if exc.status != 404:
+                raise
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.first)
+
+    def stop(self) -> None:
+        self.stop_flag.set()
+        if self.deleter is not None:
+            self.deleter.shutdown(wait=False, cancel_futures=True)
+
+
+@dataclass
+class Depth:
+    depth: int
+    rate: float  # sustained admissions/s
+    first_pod: float
+    last_pod: float
+    rss_mib: float
+    peak_live: int
+
+
+@contextmanager
+def bench_cluster(overrides: dict[str, str], node_agent: bool) -> Iterator[BenchCluster]:
+    if node_agent:
+        with operator_cluster(overrides) as cluster:
+            yield cluster
+        return
+    env = {"RUNNER_COMMAND": "true", **overrides}
+    with ControlPlane.start() as cp, RedisServer.start() as redis, bench_operator(cp, redis.url, env) as started:
+        namespace, operator, log = started
+        yield BenchCluster(cp=cp, namespace=namespace, operator=operator, api=cp.api_client(), log_path=log)
+
+
+def create_all(custom: k8s.CustomObjectsApi, ns: str, names: list[str]) -> None:
+    def one(name: str) -> None:
+        custom.create_namespaced_custom_object(GROUP, VERSION, ns, "testruns", testrun(name))
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        list(pool.map(one, names))
+
+
+def clear(custom: k8s.CustomObjectsApi, core: k8s.CoreV1Api, ns: str) -> None:
+    custom.delete_collection_namespaced_custom_object(GROUP, VERSION, ns, "testruns")
+    core.delete_collection_namespaced_pod(ns, label_selector=RUN_LABEL, grace_period_seconds=0)
+    core.delete_collection_namespaced_config_map(ns, label_selector=RUN_LABEL)
+
+    def gone() -> bool:
+        runs = custom.list_namespaced_custom_object(GROUP, VERSION, ns, "testruns", limit=1)["items"]
+        pods = core.list_namespaced_pod(ns, label_selector=RUN_LABEL, limit=1).items
+        return not runs and not pods
+
+    wait_for(gone, timeout=300, interval=0.5, message="the previous burst to be deleted")
+
+
+def one_depth(cluster: Any, clock: PodClock, depth: int, capacity: int) -> Depth:
+    ns, api = cluster.namespace, cluster.api
+    custom, core = k8s.CustomObjectsApi(api), k8s.CoreV1Api(api)
+    cluster.operator.stop()
+    clear(custom, core, ns)
+    clock.reset(f"b{depth}-")
+    names = [f"b{depth}-{i:05d}" for i in range(depth)]
+    t_create = time.monotonic()
+    create_all(custom, ns, names)
+    print(f"  depth {depth}: created in {time.monotonic() - t_create:.1f} s with the operator stopped", flush=True)
+    t0 = time.monotonic()
+    cluster.operator.start(timeout=300)
+    wait_for(
+        lambda: clock.count() >= depth, timeout=3600, interval=0.2, message=lambda: f"{depth} pods: {clock.count()}"
+    )
+    rss = peak_rss_mb(cluster.operator.proc.pid)
+    with clock.lock:
+        times = sorted(clock.first[n] for n in names)
+        peak = clock.peak_live
+    lo, hi = int(depth * 0.1), int(depth * 0.9)
+    rate = (hi - lo) / max(times[hi] - times[lo], 1e-6)
+    return Depth(depth, rate, times[0] - t0, times[-1] - t0, rss, peak)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--depths", default="500,2000,5000", help="comma-separated burst sizes, shallowest first")
+    parser.add_argument("--capacity", type=int, default=100, help="RUNNING_CAPACITY")
+    parser.add_argument("--quick", action="store_true", help="depths 200 and 1,000 (under 2 minutes)")
+    parser.add_argument("--log-level", default="WARNING", help="the operator's LOG_LEVEL")
+    parser.add_argument("--pods", choices=("delete", "agent"), default="delete", help="how run pods end (see above)")
+    parser.add_argument("--operator-src", type=Path, help="run the operator from this source tree (a baseline)")
+    args = parser.parse_args()
+    depths = [200, 1000] if args.quick else [int(d) for d in args.depths.split(",")]
+
+    overrides = {
+        "RUNNING_CAPACITY": str(args.capacity),
+        "QUEUED_CAPACITY": "100000",
+        "LOG_LEVEL": args.log_level,
+    }
+    if args.operator_src is not None:
+        src = args.operator_src.resolve()
+        operator_proc.REPO = src  # the operator's working directory: first on its sys.path with `python -m`
+        overrides["PYTHONPATH"] = f"{src}{os.pathsep}{src / 'operator'}"
+        print(f"operator from {src}")
+    results: list[Depth] = []
+    with bench_cluster(overrides, node_agent=args.pods == "agent") as cluster:
+        clock = PodClock(k8s.CoreV1Api(cluster.api), cluster.namespace, delete=args.pods == "delete")
+        try:
+            for depth in depths:
+                results.append(one_depth(cluster, clock, depth, args.capacity))
+                r = results[-1]
+                print(f"  depth {depth}: {r.rate:.1f} admitted/s, RSS {r.rss_mib:.0f} MiB", flush=True)
+        finally:
+            clock.stop()
+
+    base = results[0]
+    print(f"burst, RUNNING_CAPACITY={args.capacity}, pods: {args.pods}; ratios vs depth {base.depth}")
+    header = ("depth", "adm/s", "ratio", "1st pod s", "last pod s", "peak RSS MiB", "ratio", "max live")
+    print(" ".join(f"{h:>{w}}" for h, w in zip(header, (6, 7, 6, 9, 10, 12, 6, 8), strict=True)))
+    overshoot = False
+    for r in results:
+        print(
+            f"{r.depth:>6} {r.rate:>7.1f} {r.rate / base.rate:>5.2f}x {r.first_pod:>9.1f} {r.last_pod:>10.1f} "
+            f"{r.rss_mib:>12.0f} {r.rss_mib / base.rss_mib:>5.2f}x {r.peak_live:>8}"
+        )
+        overshoot |= r.peak_live > args.capacity
+    if overshoot:
+        print(f"OVERSHOOT: more than {args.capacity} live run pods at once")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
