@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from supertest_operator.builders import ShardRole, build_pod, script_files, shard_pod_name
 from supertest_operator.handlers.cancel import cancel_update
+from supertest_operator.handlers.timeout import _unless_moved
 from supertest_operator.run import RunRef, RunView
 from supertest_operator.settings import OperatorSettings
 from supertest_operator.shards import (
@@ -20,6 +21,7 @@ from supertest_operator.shards import (
     shards_done,
     stop_lines,
 )
+from supertest_operator.transitions import Update
 
 from supertest.events import Summary
 from supertest.kube.models import JobRunSpec, parse_status
@@ -158,3 +160,16 @@ def test_a_shard_on_a_lost_node_without_retries_errors_the_run_once_the_others_e
     assert "shard 2: node n1 was lost" in step.message
     # A pod that is not one of the run's live shard pods changes nothing.
     assert on_node_lost(lines, "someone-else", "lost", retries=1)[0] == lines
+
+
+def test_the_run_deadline_ends_the_shard_lines_as_they_are_when_it_is_applied() -> None:
+    lines = admit(initial_lines(THREE), 2, TEMPLATE)
+    lines = on_shard_pod(lines, "big-s0-a1", Phase.PASSED, "ok", Summary(total=1, passed=1))
+    body = run_body(kind="JobRun", spec={"shards": 3}, status={"phase": "Running", "shards": lines_field(lines)})
+    update = Update(Phase.TIMED_OUT, "DeadlineExceeded", "the run exceeded its timeout", warning=True)
+    decided = _unless_moved(update, Phase.RUNNING)(RunView.from_body(body))
+    assert decided is not None and decided.phase is Phase.TIMED_OUT
+    assert [line["phase"] for line in decided.fields["shards"]] == ["Passed", "TimedOut", "TimedOut"]
+    # A run that moved on since the decision (e.g. it finished) is left alone.
+    moved = run_body(kind="JobRun", spec={"shards": 3}, status={"phase": "Passed", "shards": lines_field(lines)})
+    assert _unless_moved(update, Phase.RUNNING)(RunView.from_body(moved)) is None
