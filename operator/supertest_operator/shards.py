@@ -73,7 +73,8 @@ def on_shard_pod(
     speaks for it: a late event from a replaced attempt's pod changes nothing."""
     out: list[ShardStatus] = []
     for line in lines:
-        if line.pod_name == pod_name and line.phase is not None and not line.phase.is_terminal:
+        # A Queued line's pod name is its lost attempt's: that pod's late events must not revive the line.
+        if line.pod_name == pod_name and line.phase in HOLDING:
             update: dict[str, object] = {"phase": phase, "message": message}
             if summary is not None:
                 update.update(passed=summary.passed + summary.flaky, failed=summary.failed)
@@ -117,3 +118,37 @@ def running_summary(lines: Sequence[ShardStatus]) -> Summary:
     return merged_summary(
         Summary(total=line.passed + line.failed, passed=line.passed, failed=line.failed) for line in lines
     )
+
+
+def pods_to_stop(lines: Sequence[ShardStatus] | None, merge_pod: str | None) -> list[str]:
+    """Every pod a sharded run may still have running when it is cancelled, times out or is deleted: the pods of
+    its unfinished shard lines and its merge pod. A Queued line's pod name is a lost attempt's, already gone."""
+    names = [line.pod_name for line in lines or () if line.pod_name and line.phase in HOLDING]
+    if merge_pod:
+        names.append(merge_pod)
+    return names
+
+
+def stop_lines(lines: Sequence[ShardStatus], phase: Phase, message: str) -> list[ShardStatus]:
+    """The run ended from above (cancel, deadline): every unfinished shard line ends with it, so no line claims
+    to be Running or Queued under a finished run. Finished lines keep their own outcome."""
+    return [
+        line
+        if line.phase is not None and line.phase.is_terminal
+        else line.model_copy(update={"phase": phase, "message": message})
+        for line in lines
+    ]
+
+
+def lines_field(lines: Sequence[ShardStatus]) -> list[dict[str, object]]:
+    """Status lines as the resource's status holds them."""
+    return [line.model_dump(by_alias=True, exclude_none=True, mode="json") for line in lines]
+
+
+def on_node_lost(
+    lines: Sequence[ShardStatus], pod_name: str, message: str, retries: int
+) -> tuple[list[ShardStatus], Next]:
+    """A shard pod on a lost node: that shard alone is run again while it has retries left (spec.retries per
+    shard), else it ends Error and, once the others have ended, so does the run (no merge without its report)."""
+    lines = on_shard_pod(lines, pod_name, Phase.ERROR, message, retryable=True, retries=retries)
+    return lines, next_step(lines)

@@ -105,6 +105,32 @@ def test_a_shard_pod_deleted_mid_run_is_retried_alone(cluster: Cluster, start_op
     assert status["summary"]["total"] == 2 and status["summary"]["passed"] == 2
 
 
+def test_cancelling_a_three_shard_run_deletes_every_shard_pod(
+    cluster: Cluster, start_operator: OperatorFactory
+) -> None:
+    start_operator(RUNNING_CAPACITY="3")
+    name = "cancel-sharded"
+    manifest = make_jobrun(name, 3, shards=3, timeoutSeconds=300)
+    for test in manifest["spec"]["tests"]:
+        test["script"] = sleeping(60)  # far longer than the test: only the cancel can end them
+    cluster.apply(manifest)
+
+    def all_running() -> bool:
+        lines = ((cluster.run(name, "jobruns") or {}).get("status") or {}).get("shards") or []
+        return len(lines) == 3 and all(line.get("phase") == "Running" for line in lines)
+
+    wait_for(all_running, timeout=180, message="all three shards running")
+    assert len(cluster.live_pods()) == 3
+    cluster.kubectl("patch", "jobrun", name, "--type=merge", "-p", json.dumps({"spec": {"cancel": True}}))
+    run = cluster.wait_phase(name, {"Cancelled", "Passed", "Failed", "Error", "TimedOut"}, timeout=60, plural="jobruns")
+    status = run["status"]
+    assert status["phase"] == "Cancelled", cluster.describe(name, "jobruns")
+    assert [line["phase"] for line in status["shards"]] == ["Cancelled"] * 3
+    assert "podName" not in status  # never reached the merge
+    # Every shard pod goes (the runner stops Playwright within the grace period), none is left to hold a slot.
+    wait_for(lambda: not cluster.pods(), timeout=90, message="every shard pod deleted")
+
+
 def test_a_sharded_run_in_ingest_mode_merges_through_the_api(
     e2e: E2eEnv, cluster: Cluster, start_operator: OperatorFactory
 ) -> None:

@@ -1,4 +1,5 @@
-"""Cancel: spec.cancel=true or deleting the run ends it as Cancelled and kills (deletes) its pod."""
+"""Cancel: spec.cancel=true or deleting the run ends it as Cancelled and kills (deletes) its pod, or every pod of a
+sharded run (its unfinished shards' pods and its merge pod)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import structlog
 
 from supertest.kube.client import core_path
 from supertest.phases import Phase
+from supertest_operator import shards
 from supertest_operator.context import OperatorContext
 from supertest_operator.db_mirror import run_row
 from supertest_operator.run import RunView
@@ -25,19 +27,29 @@ def cancel_update(view: RunView) -> Update | None:
     if not view.cancel_requested:
         return None
     if view.phase in CANCELLABLE:
-        return Update(Phase.CANCELLED, "Cancelled", "cancelled (spec.cancel)", warning=True)
+        message = "cancelled (spec.cancel)"
+        fields: dict[str, Any] = {}
+        if view.status.shards:
+            fields["shards"] = shards.lines_field(shards.stop_lines(view.status.shards, Phase.CANCELLED, message))
+        return Update(Phase.CANCELLED, "Cancelled", message, fields, warning=True)
     if view.phase is Phase.ERROR and view.status.retry_at:
         return Update(None, "RetryCancelled", "retry cancelled (spec.cancel)", {"retryAt": None}, warning=True)
     return None
 
 
 async def cancel_run(ctx: OperatorContext, view: RunView) -> None:
-    before = view.status.pod_name
+    # The pods as they were before the cancel: the update marks the shard lines Cancelled.
+    pods = shards.pods_to_stop(view.status.shards, view.status.pod_name)
     new = await apply(ctx, view.ref, cancel_update)
-    pod = (new.status.pod_name if new else None) or before
-    if pod:
-        # The default grace period lets the runner stop Playwright and upload what it has.
-        await ctx.kube.delete(core_path("pods", view.ref.namespace, pod))
+    if new is not None and new.status.pod_name and new.status.pod_name not in pods:
+        pods.append(new.status.pod_name)
+    await delete_pods(ctx, view.ref.namespace, pods)
+
+
+async def delete_pods(ctx: OperatorContext, namespace: str, pods: list[str]) -> None:
+    # The default grace period lets each runner stop Playwright and upload what it has.
+    for pod in pods:
+        await ctx.kube.delete(core_path("pods", namespace, pod))
 
 
 async def on_cancel(ctx: OperatorContext, body: Mapping[str, Any]) -> None:
@@ -52,8 +64,7 @@ async def on_delete(ctx: OperatorContext, body: Mapping[str, Any]) -> None:
     retry_pending = view.phase is Phase.ERROR and bool(view.status.retry_at)
     if not (view.phase in CANCELLABLE or retry_pending):
         return
-    if view.status.pod_name:
-        await ctx.kube.delete(core_path("pods", view.ref.namespace, view.status.pod_name))
+    await delete_pods(ctx, view.ref.namespace, shards.pods_to_stop(view.status.shards, view.status.pod_name))
     if ctx.db is not None:
         row = run_row(view)
         row.update(phase=Phase.CANCELLED.value, completed_at=datetime.now(UTC), message=DELETED_MESSAGE)

@@ -1,4 +1,5 @@
-"""Runs on a lost node end Error NodeLost (retried per spec.retries), and their pods are force-deleted.
+"""Runs on a lost node end Error NodeLost (retried per spec.retries), and their pods are force-deleted. A shard pod
+on a lost node sends its shard alone back to Queued (spec.retries per shard), the other shards keep running.
 
 A node that dies takes its kubelet with it: nobody will ever report the pod's end, and a graceful deletion would
 wait for ever. Kubernetes only evicts such pods after the unreachable taint's tolerationSeconds (300 s by default),
@@ -8,7 +9,7 @@ alone: gone, or its Ready condition away from True for NODE_LOST_SECONDS.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from supertest.kube.client import KubeError, core_path
 from supertest.kube.counting import pod_is_live
 from supertest.kube.models import parse_time
 from supertest.phases import ACTIVE_PHASES
+from supertest_operator import shards
 from supertest_operator.context import OperatorContext
 from supertest_operator.handlers.retries import error_update
 from supertest_operator.run import RunView
@@ -58,6 +60,23 @@ def lost_pods(
     return found
 
 
+def _shard_decision(pod_name: str, message: str) -> Callable[[RunView], Update | None]:
+    """The lost shard goes back to Queued alone (or ends Error without retries left, and the run with it)."""
+
+    def decide(current: RunView) -> Update | None:
+        if current.phase not in ACTIVE_PHASES or not current.status.shards or current.status.pod_name:
+            return None  # finished, or merging (the merge pod is the run's pod, handled as an unsharded one)
+        lines, step = shards.on_node_lost(current.status.shards, pod_name, message, current.retries)
+        if lines == current.status.shards:
+            return None  # not one of its live shard pods (any more)
+        fields = {"shards": shards.lines_field(lines), "shardsDone": shards.shards_done(lines)}
+        if step.action == "finish":
+            return Update(step.phase, "ShardNodeLost", step.message, fields, warning=True)
+        return Update(None, "ShardNodeLost", message, fields, warning=True)
+
+    return decide
+
+
 async def sweep(ctx: OperatorContext, snap: Any) -> int:
     """Called on every reconcile pass with its snapshot; returns the number of pods given up."""
     if not any(pod_is_live(p) and (p.get("spec") or {}).get("nodeName") for p in snap.pods):
@@ -77,8 +96,18 @@ async def sweep(ctx: OperatorContext, snap: Any) -> int:
             (v for v in snap.runs if v.ref.namespace == meta["namespace"] and v.status.pod_name == meta["name"]),
             None,
         )
+        message = f"node {node_name} was lost: {why}"
+        shard_of = next(
+            (
+                v
+                for v in snap.runs
+                if v.ref.namespace == meta["namespace"] and meta["name"] in shards.pods_to_stop(v.status.shards, None)
+            ),
+            None,
+        )
+        if shard_of is not None:
+            await apply(ctx, shard_of.ref, _shard_decision(meta["name"], message))
         if view is not None:
-            message = f"node {node_name} was lost: {why}"
 
             def decide(current: RunView, pod_name: str = meta["name"], message: str = message) -> Update | None:
                 if current.phase not in ACTIVE_PHASES or current.status.pod_name != pod_name:

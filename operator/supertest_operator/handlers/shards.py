@@ -64,7 +64,7 @@ def _template(run_name: str) -> str:
 
 def _fields(lines: Sequence[ShardStatus]) -> dict[str, Any]:
     return {
-        "shards": [line.model_dump(by_alias=True, exclude_none=True, mode="json") for line in lines],
+        "shards": shards.lines_field(lines),
         "shardsDone": shards.shards_done(lines),
         "summary": shards.running_summary(lines).model_dump(by_alias=True),
     }
@@ -144,8 +144,8 @@ async def on_shard_pod(ctx: OperatorContext, ref: RunRef, pod: Mapping[str, Any]
         if not lines or view.phase not in ACTIVE_PHASES or view.status.pod_name:
             return None  # not sharded, finished, or already merging
         line = next((x for x in lines if x.pod_name == pod_name), None)
-        if line is None or line.phase is None or line.phase.is_terminal:
-            return None
+        if line is None or line.phase not in shards.HOLDING:
+            return None  # ended, or Queued again (a late event of its lost attempt's pod)
         outcome = classify(pod, view.cancel_requested, deleted)
         if outcome is None:
             return None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from supertest.kube.client import core_path
 from supertest.kube.models import parse_spec, parse_time
 from supertest.phases import ACTIVE_PHASES, Phase
+from supertest_operator import shards
 from supertest_operator.builders import run_timeout_seconds
 from supertest_operator.cluster import Snapshot
 from supertest_operator.context import OperatorContext
@@ -44,8 +46,18 @@ def start_deadline(view: RunView, settings: OperatorSettings) -> datetime | None
 
 
 def _unless_moved(update: Update, phase: Phase | None) -> Callable[[RunView], Update | None]:
-    """Apply `update` only if the run is still in the phase the decision was made on."""
-    return lambda current: update if current.phase is phase else None
+    """Apply `update` only if the run is still in the phase the decision was made on. A sharded run's unfinished
+    shard lines end with it (as read now, not when the decision was made)."""
+
+    def decide(current: RunView) -> Update | None:
+        if current.phase is not phase:
+            return None
+        if not current.status.shards or update.phase is not Phase.TIMED_OUT:
+            return update
+        lines = shards.stop_lines(current.status.shards, Phase.TIMED_OUT, update.message or "")
+        return replace(update, fields={**update.fields, "shards": shards.lines_field(lines)})
+
+    return decide
 
 
 async def check(ctx: OperatorContext, snap: Snapshot) -> None:
@@ -57,14 +69,23 @@ async def check(ctx: OperatorContext, snap: Snapshot) -> None:
             limit = deadline(view, ctx.settings, snap.pod(view))
         except ValueError:
             continue
-        pod = view.status.pod_name
+        # Every pod the run has: its own, or its unfinished shards' pods and its merge pod.
+        pods = shards.pods_to_stop(view.status.shards, view.status.pod_name)
         if limit is not None and now > limit:
             update = Update(Phase.TIMED_OUT, "DeadlineExceeded", "the run exceeded its timeout", warning=True)
-        elif view.phase is Phase.STARTING and (start := start_deadline(view, ctx.settings)) and now > start:
+        elif (
+            view.phase is Phase.STARTING
+            # A sharded run is not retried whole (an Error would requeue it with its shard lines half admitted);
+            # a shard pod that never starts is stopped by the run deadline instead.
+            and not view.status.shards
+            and (start := start_deadline(view, ctx.settings))
+            and now > start
+        ):
             message = f"the pod did not start within {ctx.settings.start_timeout_seconds}s"
             update = error_update(view, "PodStartTimeout", message, True, ctx.settings)
         else:
             continue
         new = await apply(ctx, view.ref, _unless_moved(update, view.phase))
-        if pod and new is not None and new.phase is not view.phase:
-            await ctx.kube.delete(core_path("pods", view.ref.namespace, pod))
+        if new is not None and new.phase is not view.phase:
+            for pod in pods:
+                await ctx.kube.delete(core_path("pods", view.ref.namespace, pod))
