@@ -19,6 +19,11 @@ def backoff_seconds(attempts: int, settings: OperatorSettings) -> float:
 
 
 def can_retry(view: RunView) -> bool:
+    """A sharded run retries its lost shards one by one (handlers/shards.py), never as a whole: requeued with its
+    shard lines it would wait for ever (admission plans only a run without lines), and replanning would reuse the
+    names of pods that still exist. So a failed merge step, or a run-level error, ends it Error for good."""
+    if view.status.shards:
+        return False
     return not view.cancel_requested and view.status.attempts <= view.retries
 
 

@@ -29,6 +29,15 @@ def test_error_update_retries_only_within_spec_retries(settings: OperatorSetting
     assert error_update(first, "RunnerError", "bad script", False, settings).retry_at is None
 
 
+def test_a_sharded_run_is_never_retried_as_a_whole(settings: OperatorSettings) -> None:
+    """Its shards retry alone; requeued whole it would sit Queued with its old shard lines for ever."""
+    lines = [{"index": 0, "phase": "Passed", "attempts": 1}, {"index": 1, "phase": "Passed", "attempts": 1}]
+    status = {"phase": "Running", "attempts": 1, "shards": lines}
+    view = RunView.from_body(run_body(spec={"script": "s", "retries": 3, "shards": 2}, status=status))
+    update = error_update(view, "PodVanished", "pod r-merge-a1 disappeared", True, settings)
+    assert update.phase is Phase.ERROR and update.retry_at is None
+
+
 def test_retry_due() -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     view = RunView.from_body(run_body(status={"phase": "Error", "retryAt": "2026-01-01T00:00:00Z"}))
