@@ -21,12 +21,13 @@ import httpx
 import pytest
 import redis
 from httpx_sse import aconnect_sse
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from supertest_api.app import create_app
 
 from supertest.bus import RedisEventBus, create_bus
 from supertest.db import apikeys
+from supertest.db import runs as run_repo
 from supertest.db.engine import make_engine, make_session_factory, session_scope
 from supertest.db.migrate import upgrade
 from supertest.db.models import RunRecord
@@ -266,26 +267,29 @@ def test_300_sse_viewers_on_one_api_process_while_submissions_keep_succeeding(st
     )
 
 
-def test_redis_lost_right_after_a_submit_commits_is_still_202_and_a_retry_makes_no_duplicate(start_api):
+def test_redis_lost_right_after_a_submit_commits_is_still_202_and_a_retry_makes_no_duplicate(start_api, monkeypatch):
     server = RedisServer.start()
     lost = threading.Event()
+    enqueue = run_repo.enqueue
 
-    def kill_redis_after_the_first_run_commits(sessions: sessionmaker[Session]) -> None:
-        @event.listens_for(sessions, "after_flush")
-        def note_new_run(session: Session, _context: Any) -> None:
-            if any(isinstance(obj, RunRecord) for obj in session.new):
-                session.info["new_run"] = True
+    def enqueue_then_kill_redis(session: Session, run: RunRecord, queued_capacity: int) -> RunRecord:
+        """On Postgres the queued-capacity decision commits inside enqueue (one pipelined transaction): Redis dies
+        the moment the run is committed, before the API could publish anything about it."""
+        queued = enqueue(session, run, queued_capacity)
+        if not lost.is_set():
+            assert server.process is not None
+            server.process.popen.kill()  # unreachable: connections refused from here on
+            server.process.popen.wait(timeout=10)
+            lost.set()
+        return queued
 
-        @event.listens_for(sessions, "after_commit")
-        def kill(session: Session) -> None:
-            if session.info.pop("new_run", False) and not lost.is_set():
-                assert server.process is not None
-                server.process.popen.kill()  # unreachable: connections refused from here on
-                server.process.popen.wait(timeout=10)
-                lost.set()
+    monkeypatch.setattr(run_repo, "enqueue", enqueue_then_kill_redis)
+
+    def no_hook(sessions: sessionmaker[Session]) -> None:
+        return None
 
     try:
-        api = start_api(server.url, kill_redis_after_the_first_run_commits)
+        api = start_api(server.url, no_hook)
         body = {"script": SCRIPT, "title": "submitted as Redis dies"}
         headers = {**api.auth, "Idempotency-Key": "4f7c2a9e-redis-lost"}
         with httpx.Client(base_url=api.url, timeout=60) as http:
