@@ -19,6 +19,9 @@ test('health flaky probe', async ({ page }, testInfo) => {
 });
 """
 
+# The same file and title, now failing every attempt: quarantined, its failure must not fail the run.
+BROKEN = FLAKY.replace("toHaveText('1'", "toHaveText('never'")
+
 
 def test_a_flaky_test_is_shown_and_quarantined_from_the_health_page(page: Page, server: LocalServer) -> None:
     with server.client() as client:
@@ -44,6 +47,18 @@ def test_a_flaky_test_is_shown_and_quarantined_from_the_health_page(page: Page, 
         items = client.get("/api/tests/quarantine").json()["items"]
     [entry] = [i for i in items if i["testId"].endswith("health flaky probe")]
     assert entry["reason"] == "flaky on retry 0" and entry["by"]
+
+    # Quarantined from the page, the test still runs; it fails, and its run is Passed with it counted apart.
+    with server.client() as client:
+        res = client.post("/api/jobs/run", json={"tests": [{"name": "probe", "script": BROKEN}]})
+        assert res.status_code == 202, res.text
+        run = server.wait_terminal(client, res.json()["runId"], timeout=180)
+    assert run["phase"] == "Passed", run
+    assert run["summary"]["quarantined"] == 1 and run["summary"]["failed"] == 0, run["summary"]
+    page.goto(f"/runs/{run['runId']}")
+    expect(page.get_by_text("0 passed, 0 failed, 1 quarantined")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("button", name="Re-run failed")).to_have_count(0)  # nothing failed the run
+    page.goto("/health")
 
     page.get_by_label("Show").select_option("quarantined")
     expect(table.get_by_role("row").filter(has_text="health flaky probe")).to_have_count(1)
