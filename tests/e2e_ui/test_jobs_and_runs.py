@@ -167,3 +167,26 @@ def test_pages_fit_a_narrow_window(browser: Browser, server: LocalServer, path: 
     finally:
         context.close()
     assert not foreign, foreign
+
+
+def test_a_job_run_from_its_page_in_two_shards_merges_into_one_report(
+    page: Page, server: LocalServer, stored_tests: dict[str, str]
+) -> None:
+    """The job page's Shards field: two runner processes, each on one of the two test files, then one report."""
+    with server.client() as client:
+        res = client.post("/api/jobs", json={"name": "Sharded pair", "testIds": list(stored_tests.values())})
+        assert res.status_code == 201, res.text
+        job_id = res.json()["id"]
+    sign_in(page, server, f"/jobs/{job_id}")
+    expect(page.get_by_role("heading", name="Job: Sharded pair")).to_be_visible()
+    page.get_by_label("Shards").fill("2")
+    page.get_by_role("button", name="Run now").click()
+    expect(page.get_by_text('Job "Sharded pair" finished: Passed')).to_be_visible(timeout=RUN_TIMEOUT)
+
+    with server.client() as client:
+        [run] = client.get("/api/runs", params={"jobId": job_id}).json()["items"]
+    assert run["shards"] == 2 and run["summary"]["passed"] == 2, run
+    page.goto(f"/runs/{run['runId']}")
+    report = page.frame_locator("iframe[title='Report']")
+    expect(report.get_by_text("checkout renders").first).to_be_visible()
+    expect(report.get_by_text("search renders").first).to_be_visible()

@@ -36,12 +36,16 @@ class SubmitTestIn(RequestModel):
     test_retries: TestRetries = 0
 
 
+Shards = Annotated[int, Field(ge=MIN_SHARDS, le=MAX_SHARDS, description="Pods running the tests at once")]
+
+
 class RunOptionsIn(RequestModel):
     """Options when running a stored test or job by id."""
 
     priority: Priority = 0
     timeout_seconds: Timeout | None = None
     test_retries: TestRetries = 0
+    shards: Shards = Field(default=1, description="Pods running a job's tests at once (a single test runs in one)")
 
 
 class InlineTestIn(RequestModel):
@@ -58,7 +62,7 @@ class SubmitJobIn(RequestModel):
     timeout_seconds: Timeout | None = None
     test_retries: TestRetries = 0
     workers: int | None = Field(default=None, ge=1, le=64, description="Playwright workers inside the run")
-    shards: int = Field(default=1, ge=MIN_SHARDS, le=MAX_SHARDS, description="Pods running the tests at once")
+    shards: Shards = 1
     retries: int = Field(default=0, ge=0, le=10, description="Retries after infrastructure errors (a lost shard alone)")
 
 
@@ -86,6 +90,7 @@ class RunOut(CamelModel):
     )
     status_url: str
     rerun_of: str | None = Field(default=None, description="The run this one re-runs the failed tests of")
+    shards: int = Field(default=1, description="Pods the run's tests were split across (1: not sharded)")
     only_tests: list[str] = Field(
         default_factory=list, description="Test ids (file > describe > title) this run is limited to; empty: all"
     )

@@ -175,6 +175,7 @@ def stored_job_body(job_id: str, options: RunOptionsIn) -> SubmitJobIn:
         priority=options.priority,
         timeout_seconds=options.timeout_seconds,
         test_retries=options.test_retries,
+        shards=options.shards,
     )
 
 
@@ -426,6 +427,7 @@ def run_out(urls: RunUrls, r: RunRecord) -> RunOut:
         junit_url=urls.junit(r.id, r.kind) if r.report_key else None,
         status_url=urls.status(r.id, r.kind),
         rerun_of=(r.spec or {}).get("rerunOf"),
+        shards=int((r.spec or {}).get("shards") or 1),
         only_tests=list((r.spec or {}).get("onlyTests") or []),
         message=r.message,
         exit_code=r.exit_code,

@@ -52,7 +52,7 @@ export const jobs = {
   create: (body: JobInput) => request<Job>("POST", "/api/jobs", { ...body, schedule: body.schedule || null }),
   update: (id: string, body: JobInput) => request<Job>("PATCH", `/api/jobs/${enc(id)}`, body),
   remove: (id: string) => request<void>("DELETE", `/api/jobs/${enc(id)}`),
-  run: (id: string) => request<Submitted>("POST", `/api/jobs/${enc(id)}/run`),
+  run: (id: string, options?: { shards?: number }) => request<Submitted>("POST", `/api/jobs/${enc(id)}/run`, options),
   preview: (schedule: string, timeZone: string) =>
     request<SchedulePreview>("GET", `/api/jobs/schedule-preview${query({ schedule, timeZone, count: 5 })}`),
 };

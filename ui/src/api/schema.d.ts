@@ -1139,6 +1139,12 @@ export interface components {
              */
             priority: number;
             /**
+             * Shards
+             * @description Pods running a job's tests at once (a single test runs in one)
+             * @default 1
+             */
+            shards: number;
+            /**
              * Testretries
              * @description Playwright retries of a failing test; one that passes on a retry is counted flaky
              * @default 0
@@ -1198,6 +1204,12 @@ export interface components {
             rerunOf?: string | null;
             /** Runid */
             runId: string;
+            /**
+             * Shards
+             * @description Pods the run's tests were split across (1: not sharded)
+             * @default 1
+             */
+            shards: number;
             /** Startedat */
             startedAt: string | null;
             /** Statusurl */

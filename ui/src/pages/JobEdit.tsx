@@ -71,6 +71,8 @@ function JobForm({ job, onSaved }: { job: Job | null; onSaved: (j: Job) => void 
   const [policy, setPolicy] = useState<ConcurrencyPolicy>(job?.concurrencyPolicy ?? "Allow");
   const [suspend, setSuspend] = useState(job?.suspend ?? false);
   const [selected, setSelected] = useState<JobTest[]>(job?.tests ?? []);
+  // Pods that run this job's tests at once, each on part of its test files (balanced by their past durations).
+  const [shards, setShards] = useState(1);
   const [toAdd, setToAdd] = useState("");
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
@@ -120,7 +122,7 @@ function JobForm({ job, onSaved }: { job: Job | null; onSaved: (j: Job) => void 
   async function runNow() {
     if (!job) return;
     try {
-      trackRun(await jobs.run(job.id), `Job "${job.name}"`);
+      trackRun(await jobs.run(job.id, { shards }), `Job "${job.name}"`);
     } catch (err) {
       setError(reportSubmissionError(err));
     }
@@ -131,6 +133,19 @@ function JobForm({ job, onSaved }: { job: Job | null; onSaved: (j: Job) => void 
       <div class="panel-head">
         <h1 id="job-title">{job ? `Job: ${job.name}` : "New job"}</h1>
         <div class="toolbar">
+          {job && (
+            <label class="inline" title="Pods that run the tests at once, each on part of the test files">
+              Shards{" "}
+              <input
+                type="number"
+                min={1}
+                max={Math.max(1, Math.min(32, job.tests.length))}
+                value={shards}
+                onInput={(e) => setShards(Math.max(1, Number((e.target as HTMLInputElement).value) || 1))}
+                style={{ width: "4em" }}
+              />
+            </label>
+          )}
           {job && (
             <button type="button" onClick={runNow} disabled={job.tests.length === 0}>
               Run now
