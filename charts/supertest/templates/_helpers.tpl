@@ -216,7 +216,7 @@ Names are exactly those of supertest/settings.py (CoreSettings).
 - name: MAX_SCRIPT_BYTES
   value: {{ .Values.config.maxScriptBytes | int64 | quote }}
 - name: AUTO_QUARANTINE_FLAKY_RATE
-  value: {{ .Values.config.autoQuarantineFlakyRate | default 0 | quote }}
+  value: {{ divf (.Values.config.autoQuarantineFlakyPercent | default 0) 100 | quote }}
 - name: AUTO_QUARANTINE_MIN_RUNS
   value: {{ .Values.config.autoQuarantineMinRuns | default 5 | int64 | quote }}
 - name: LOG_FORMAT

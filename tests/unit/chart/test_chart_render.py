@@ -428,3 +428,12 @@ def test_artifacts_origin_is_a_second_container_and_service_port() -> None:
     assert len(key) >= 32
     custom = render(sets=["api.artifacts.url=https://artifacts.internal/"])
     assert container_env(one(custom, "Deployment", f"{FULL}-api"))["ARTIFACTS_URL"] == "https://artifacts.internal"
+
+
+def test_the_automatic_quarantine_threshold_is_set_as_a_whole_percent() -> None:
+    """`helm --set` passes decimals as text, which the schema would refuse; percent in, a fraction to the processes."""
+    for override, fraction in (([], "0"), (["config.autoQuarantineFlakyPercent=20"], "0.2")):
+        operator = one(render(sets=override), "Deployment", f"{FULL}-operator")
+        assert container_env(operator)["AUTO_QUARANTINE_FLAKY_RATE"] == fraction
+    out = helm(*template_args(sets=["config.autoQuarantineFlakyPercent=120"]), check=False)
+    assert out.returncode != 0 and "maximum" in out.stderr
