@@ -120,7 +120,8 @@ def add_stored_run_route(
         submitted = await service.submit(ctx, body_of(item_id, options or schemas.RunOptionsIn()))
         return submitted_out(ctx, submitted, request, response)
 
-    _annotate(run_stored, item_id=Annotated[str, Path(alias=param)])
+    # Ids are at most 32 characters (the submit bodies' limit): a longer one is a 422 here, not a 500 on the way.
+    _annotate(run_stored, item_id=Annotated[str, Path(alias=param, max_length=32)])
     router.add_api_route(
         f"/{{{param}}}/run",
         run_stored,

@@ -30,7 +30,7 @@ class SubmitTestIn(RequestModel):
     script: str | None = Field(default=None, description="Playwright Test source; omit to run the stored `testId`")
     language: Language | None = None
     title: Title | None = None
-    test_id: str | None = Field(default=None, max_length=32)
+    test_id: str | None = Field(default=None, min_length=1, max_length=32)
     priority: Priority = 0
     timeout_seconds: Timeout | None = None
     test_retries: TestRetries = 0
@@ -55,7 +55,9 @@ class InlineTestIn(RequestModel):
 
 
 class SubmitJobIn(RequestModel):
-    job_id: str | None = Field(default=None, max_length=32, description="A stored job; or give `tests` inline")
+    job_id: str | None = Field(
+        default=None, min_length=1, max_length=32, description="A stored job; or give `tests` inline"
+    )
     tests: list[InlineTestIn] | None = Field(default=None, max_length=MAX_JOB_TESTS)
     title: Title | None = None
     priority: Priority = 0

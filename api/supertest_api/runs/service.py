@@ -190,7 +190,7 @@ async def _test_request(ctx: SubmitContext, body: SubmitTestIn) -> RunRequest:
         )
 
     def build(session: Session | None) -> RunRequest:
-        stored = _stored_test(session, body.test_id) if session is not None and body.test_id else None
+        stored = _stored_test(session, body.test_id) if session is not None and body.test_id is not None else None
         if body.script is not None:
             script = check_script(body.script, ctx.settings.max_script_bytes)
             language = body.language or (stored.language if stored else "javascript")

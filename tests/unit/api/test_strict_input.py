@@ -118,3 +118,17 @@ def test_apiserver_refusals_map_to_clear_answers(status: int, expected: int) -> 
     mapped = from_kube(KubeError(status, "Invalid", "spec.tests: Too many: 51: must have at most 50 items"))
     assert mapped.status_code == expected
     assert "Kubernetes" in mapped.message
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("POST", "/api/test", {"testId": "", "testRetries": 3}),  # found by Schemathesis: an assert, a 500
+        ("POST", "/api/jobs/run", {"jobId": ""}),
+        ("POST", "/api/tests/" + "\U0001d4e3" * 33 + "/run", None),  # found by Schemathesis: a ValidationError, a 500
+        ("POST", "/api/jobs/" + "x" * 33 + "/run", None),
+    ],
+)
+def test_empty_or_overlong_ids_are_422_not_500(client: TestClient, method: str, url: str, body: object) -> None:
+    res = client.request(method, url, json=body)
+    assert res.status_code == 422, res.text
