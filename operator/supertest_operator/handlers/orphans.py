@@ -1,5 +1,6 @@
 """Pods and ConfigMaps labelled supertest.dev/run whose owning run is gone are deleted; unfinished
-Postgres rows whose run is gone are closed: Cancelled if it was deleted, Error if it was never created.
+Postgres rows whose run is gone are closed: Cancelled if it was deleted, Error if it was never created; and a
+finished run whose row is behind (or missing) is mirrored again.
 
 The garbage collector normally does this through owner references; this sweep covers children that lost
 them (hand-made, or a cluster without the GC) and runs under the admission lock so a pod created for a
@@ -24,6 +25,7 @@ from supertest.phases import Phase
 from supertest_operator import metrics
 from supertest_operator.cluster import core_list_path, take_snapshot
 from supertest_operator.context import OperatorContext
+from supertest_operator.db_mirror import run_row
 from supertest_operator.handlers.cancel import DELETED_MESSAGE
 
 log = structlog.get_logger("supertest.operator.orphans")
@@ -56,7 +58,29 @@ async def sweep(ctx: OperatorContext) -> int:
         sessions, namespaces = ctx.sessions, ctx.settings.namespace_list
         grace = timedelta(seconds=ctx.settings.orphan_row_grace_seconds)
         removed += await asyncio.to_thread(repair_vanished_rows, sessions, namespaces, live_runs, grace)
+        finished = {v.name: v for v in snap.runs if v.phase is not None and v.phase.is_terminal}
+        rows = await asyncio.to_thread(row_phases, sessions, list(finished))
+        for name in rows_behind({n: v.phase.value for n, v in finished.items() if v.phase is not None}, rows):
+            # The operator was killed between writing the verdict to the cluster and its mirror's flush: the status
+            # will not change again, so nothing else would ever bring the row up to date.
+            if ctx.db is not None:
+                log.info("row_behind_mirrored", run=name, row=rows.get(name), resource=finished[name].phase)
+                ctx.db.submit(name, run_row(finished[name], include_spec=name not in rows))
     return removed
+
+
+def rows_behind(finished: dict[str, str], rows: dict[str, str]) -> list[str]:
+    """Finished runs (name -> phase) whose row is missing or says another phase."""
+    return sorted(name for name, phase in finished.items() if rows.get(name) != phase)
+
+
+def row_phases(sessions: sessionmaker[Session], run_ids: list[str], chunk: int = 500) -> dict[str, str]:
+    found: dict[str, str] = {}
+    with session_scope(sessions) as session:
+        for start in range(0, len(run_ids), chunk):
+            part = run_ids[start : start + chunk]
+            found.update(session.execute(select(RunRecord.id, RunRecord.phase).where(RunRecord.id.in_(part))).tuples())
+    return found
 
 
 def repair_vanished_rows(

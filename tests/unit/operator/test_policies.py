@@ -113,3 +113,11 @@ def test_deadline_counts_from_this_attempts_start(settings: OperatorSettings) ->
     again = status_patch(queued, Update(Phase.STARTING, "Admitted", "", {"attempts": 2}), t0 + timedelta(seconds=55))
     second = RunView.from_body(run_body(spec=spec, status={**first, **errored, **requeued, **again}))
     assert deadline(second, s) == t0 + timedelta(seconds=55 + 70)
+
+
+def test_finished_runs_whose_row_is_missing_or_behind_are_mirrored_again() -> None:
+    from supertest_operator.handlers.orphans import rows_behind
+
+    finished = {"a": "Passed", "b": "Failed", "c": "Passed", "d": "Cancelled"}
+    rows = {"a": "Passed", "b": "Running", "d": "Starting", "z": "Running"}
+    assert rows_behind(finished, rows) == ["b", "c", "d"]  # c has no row at all; z is not finished in the cluster
