@@ -79,7 +79,8 @@ def row_phases(sessions: sessionmaker[Session], run_ids: list[str], chunk: int =
     with session_scope(sessions) as session:
         for start in range(0, len(run_ids), chunk):
             part = run_ids[start : start + chunk]
-            found.update(session.execute(select(RunRecord.id, RunRecord.phase).where(RunRecord.id.in_(part))).tuples())
+            for run_id, phase in session.execute(select(RunRecord.id, RunRecord.phase).where(RunRecord.id.in_(part))):
+                found[run_id] = phase
     return found
 
 

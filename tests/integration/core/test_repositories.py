@@ -253,3 +253,15 @@ def test_migration_0004_downgrades_and_upgrades_again(db_url):
         assert is_up_to_date(engine)
     finally:
         engine.dispose()
+
+
+def test_the_operator_reads_the_phases_of_rows_it_may_have_to_mirror_again(sessions):
+    """The orphan sweep compares finished resources with their rows (supertest_operator.handlers.orphans)."""
+    from supertest_operator.handlers.orphans import row_phases, rows_behind
+
+    with session_scope(sessions) as s:
+        ids = [run_repo.enqueue(s, new_run(), 10).id for _ in range(3)]
+    phases = row_phases(sessions, [*ids, "tr-never-mirrored"], chunk=2)
+    assert phases == dict.fromkeys(ids, "Queued")
+    finished = {ids[0]: "Passed", "tr-never-mirrored": "Failed"}
+    assert rows_behind(finished, phases) == sorted([ids[0], "tr-never-mirrored"])
