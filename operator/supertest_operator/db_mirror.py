@@ -158,7 +158,7 @@ class DbMirror:
                 with session_scope(self._sessions) as session:
                     write_row(session, run_id, values)
                     if record:
-                        record_results(session, run_id, document, self._auto_quarantine)
+                        self._record(session, run_id, document)
                 if record:
                     self._recorded.add(run_id)
             except OperationalError as exc:
@@ -167,6 +167,16 @@ class DbMirror:
             except Exception:
                 log.exception("db_row_dropped", run=run_id)
         return {}
+
+    def _record(self, session: Session, run_id: str, document: dict[str, Any] | None) -> None:
+        """Per-test rows in a savepoint: a results.json we cannot record must never hold back the run's own row."""
+        try:
+            with session.begin_nested():
+                record_results(session, run_id, document, self._auto_quarantine)
+        except OperationalError:
+            raise  # the database is down: the whole write is retried
+        except Exception:
+            log.exception("test_results_not_recorded", run=run_id)
 
     def _read_results(self, run_id: str, kind: str) -> dict[str, Any] | None:
         assert self._results is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from supertest_operator.db_mirror import DbMirror
 from supertest_operator.handlers.orphans import NEVER_CREATED_MESSAGE, repair_vanished_rows
@@ -155,3 +156,22 @@ async def test_job_ref_resolves_a_stored_job_in_order(tmp_path: Path) -> None:
     assert [(f.file_name, f.content) for f in files] == [("01-first.spec.ts", "a"), ("02-x.spec.js", "c")]
     with pytest.raises(ScriptsUnavailable, match="names no stored test"):
         await resolve(JobRunSpec.model_validate({"tests": [{"name": "gone", "testId": "missing"}]}), sessions)
+
+
+async def test_a_results_file_that_cannot_be_recorded_never_holds_back_the_run_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from supertest_operator import db_mirror
+
+    def unrecordable(*_args: object) -> None:
+        raise ValueError("a results.json the recorder cannot take")
+
+    monkeypatch.setattr(db_mirror, "record_results", unrecordable)
+    sessions = _db(tmp_path)
+    mirror = DbMirror(sessions, _Results({"r1": _RESULTS}))
+    mirror.start()
+    base = {"kind": "test", "trigger": "kubectl", "created_at": NOW, "queued_at": NOW}
+    mirror.submit("r1", {**base, "phase": "Passed", "report_url": "/api/test-results/r1/report/index.html"})
+    await mirror.close()
+    with session_scope(sessions) as session:
+        assert session.get(RunRecord, "r1").phase == "Passed"
