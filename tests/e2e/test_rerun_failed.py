@@ -5,8 +5,6 @@ the same through the API's KubernetesLauncher. Either way the new run's pod runs
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import sqlalchemy as sa
 
@@ -97,14 +95,13 @@ def test_api_rerun_failed_in_kubernetes_mode(
 
     # The operator's mirror records the per-test rows after the terminal status: until then there is nothing to
     # re-run (409), after it the re-run starts (202). Poll that against a deadline.
-    deadline = time.monotonic() + 60
-    while True:
+    def rerun_once_recorded() -> httpx.Response | None:
         response = httpx.post(
             f"{url}/api/runs/{original_id}/rerun", params={"only": "failed"}, headers=auth, timeout=30
         )
-        if response.status_code != 409 or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
+        return None if response.status_code == 409 else response
+
+    response = wait_for(rerun_once_recorded, timeout=60, interval=0.5, message="the original run's recorded tests")
     assert response.status_code == 202, response.text
     rerun_id = response.json()["runId"]
     rerun = wait_for(lambda: finished(rerun_id), timeout=240, message="the re-run")

@@ -35,6 +35,7 @@ from supertest.events import log_event, status_event
 from supertest.local.dispatcher import LocalDispatcher
 from supertest.phases import Phase
 from supertest.settings import ApiSettings
+from tests.k8s.wait import wait_for
 from tests.services.redis_server import RedisServer
 from tests.support.api_thread import serving
 
@@ -179,10 +180,8 @@ def test_viewers_of_one_run_share_one_upstream_subscription(start_api, redis_url
     assert xrange_calls(redis_url) - xrange_before == 1  # and one history read (it was one per viewer, and more)
     assert seen[0][-6:] == published  # the live five lines and Passed, after the stored phase changes
     assert all(ids == seen[0] for ids in seen)
-    deadline = time.monotonic() + 10
-    while api.bus.followers(run_id) and time.monotonic() < deadline:  # the last viewer out ends the subscription
-        time.sleep(0.01)
-    assert api.bus.followers(run_id) == 0, after_end
+    # The last viewer out ends the subscription.
+    wait_for(lambda: api.bus.followers(run_id) == 0, timeout=10, interval=0.01, message=f"0 followers ({after_end})")
 
 
 def test_300_sse_viewers_on_one_api_process_while_submissions_keep_succeeding(start_api, redis_url):
