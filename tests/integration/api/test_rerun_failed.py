@@ -3,8 +3,7 @@ original (spec.onlyTests), is linked to it (rerunOf) and keeps its scripts; refu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,29 +12,14 @@ from supertest_api.app import create_app
 
 from supertest.bus.memory import MemoryEventBus
 from supertest.db import apikeys, test_results
-from supertest.db import migrate as db_migrate
-from supertest.db.engine import make_engine, make_session_factory, session_scope
+from supertest.db.engine import session_scope
 from supertest.db.models import RunRecord
 from supertest.rerun import MAX_ONLY_TESTS
 from supertest.settings import ApiSettings
 from supertest.testresults import TestResultRow
-from tests.unit.api.conftest import FakeLauncher, make_settings
+from tests.unit.api.conftest import FakeLauncher
 
 SPEC = {"tests": [{"name": "01-cart", "script": "// s", "language": "javascript"}], "priority": 2, "testRetries": 1}
-
-
-@pytest.fixture
-def pg_settings(tmp_path: Path, fresh_postgres_db: Callable[[], str]) -> ApiSettings:
-    url = fresh_postgres_db()
-    db_migrate.upgrade(url)
-    return make_settings(tmp_path, DATABASE_URL=url)
-
-
-@pytest.fixture
-def pg(pg_settings: ApiSettings) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(pg_settings.effective_database_url)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 @pytest.fixture

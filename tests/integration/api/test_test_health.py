@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -14,30 +13,15 @@ from supertest_api.app import create_app
 
 from supertest.bus.memory import MemoryEventBus
 from supertest.db import apikeys, test_results
-from supertest.db import migrate as db_migrate
-from supertest.db.engine import make_engine, make_session_factory, session_scope
+from supertest.db.engine import session_scope
 from supertest.db.models import RunRecord
 from supertest.settings import ApiSettings
 from supertest.testresults import TestResultRow
-from tests.unit.api.conftest import FakeLauncher, make_settings
+from tests.unit.api.conftest import FakeLauncher
 
 FLAKY = "cart.spec.js > cart > adds an item"
 STEADY = "cart.spec.js > loads"
 BROKEN = "login.spec.js > signs in"
-
-
-@pytest.fixture
-def pg_settings(tmp_path: Path, fresh_postgres_db: Callable[[], str]) -> ApiSettings:
-    url = fresh_postgres_db()
-    db_migrate.upgrade(url)
-    return make_settings(tmp_path, DATABASE_URL=url)
-
-
-@pytest.fixture
-def pg(pg_settings: ApiSettings) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(pg_settings.effective_database_url)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 @pytest.fixture
