@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from supertest.artifacts import ArtifactStore, create_store
@@ -49,6 +50,7 @@ from supertest_api.results.router import router as results_router
 from supertest_api.runs.router import router as runs_router
 from supertest_api.session import SessionSigner, load_session_secret
 from supertest_api.status.router import router as status_router
+from supertest_api.status.stream_response import remember_server_send
 from supertest_api.testhealth.router import router as testhealth_router
 from supertest_api.ui.repository import STATIC_DIR
 from supertest_api.ui.router import router as ui_router
@@ -116,6 +118,15 @@ def _run_counts(factory: sessionmaker[Session]) -> tuple[int, int]:
         return run_repo.queued_count(session), run_repo.count_active(session)
 
 
+class SupertestApi(FastAPI):
+    """FastAPI that keeps the server's own `send` in each request's scope: live SSE streams write their chunks with
+    it, past the per-request middlewares' wrappers, which only need a response's start (status/stream_response.py)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        remember_server_send(scope, send)
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     settings: ApiSettings | None = None, launcher: RunLauncher | None = None, *, bus: EventBus | None = None
 ) -> FastAPI:
@@ -166,7 +177,7 @@ def create_app(
             resources.engine.dispose()
             log.info("api stopped")
 
-    app = FastAPI(
+    app = SupertestApi(
         title="Supertest",
         summary="Run Playwright browser tests on Kubernetes (or locally), with live status and HTML reports.",
         version="0.1.0",

@@ -5,8 +5,8 @@ row re-reads and a thousand JSON encodings of every event. A `RunHub` does each 
 process: one bus subscription, one history read, one idle re-read of the run row, and every event encoded to its
 SSE bytes once. Viewers get shared `Frame`s, and log lines that arrive within one tick go out as one frame (the
 SSE wire format is unchanged: a frame is several whole events back to back, so EventSource clients see the same
-events with the same ids). A viewer that cannot keep up (its bounded queue is full) is dropped from the live feed;
-its client reconnects with Last-Event-ID and is served from the hub's buffer.
+events with the same ids). A viewer that cannot keep up (VIEWER_QUEUE_FRAMES frames unwritten) is dropped from the
+live feed; its client reconnects with Last-Event-ID and is served from the hub's buffer.
 
 The hub is refcounted by its viewers and torn down, subscription included, when the last one leaves.
 """
@@ -82,27 +82,51 @@ class Frame:
 
 
 _DROPPED = Frame(b": dropped from the live feed (too slow); reconnect with Last-Event-ID\r\n\r\n", (), terminal=True)
+# An SSE comment every PING_SECONDS keeps idle streams open through proxies; one shared frame for all viewers.
+PING_SECONDS = 15.0
+_PING = Frame(b": ping\r\n\r\n", ())
 
 
 @dataclass(eq=False, slots=True)
 class Viewer:
+    """One viewer's frames not yet written. Its stream takes them all at once and writes them as one chunk, so a
+    viewer that falls a frame behind (a busy process, a status arriving mid-broadcast) catches up in one write."""
+
     floor: Key
-    queue: asyncio.Queue[Frame] = field(default_factory=lambda: asyncio.Queue(maxsize=VIEWER_QUEUE_FRAMES))
+    pending: deque[Frame] = field(default_factory=deque)
+    waiter: asyncio.Future[None] | None = None
     dropped: bool = False
 
     def offer(self, frame: Frame) -> None:
-        if self.dropped or (frame.last <= self.floor and not frame.terminal):
+        if self.dropped or (frame.last <= self.floor and not frame.terminal and frame is not _PING):
             return
-        try:
-            self.queue.put_nowait(frame)
-        except asyncio.QueueFull:
+        if len(self.pending) >= VIEWER_QUEUE_FRAMES:
             self.drop()
+            return
+        self.pending.append(frame)
+        self._wake()
 
     def drop(self) -> None:
         self.dropped = True
-        while not self.queue.empty():  # what it has not sent yet, it gets back by resuming
-            self.queue.get_nowait()
-        self.queue.put_nowait(_DROPPED)
+        self.pending.clear()  # what it has not sent yet, it gets back by resuming
+        self.pending.append(_DROPPED)
+        self._wake()
+
+    def _wake(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def take(self) -> list[Frame]:
+        """Every frame waiting (at least one), oldest first."""
+        while not self.pending:
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        frames = list(self.pending)
+        self.pending.clear()
+        return frames
 
 
 class RunHub:
@@ -137,6 +161,7 @@ class RunHub:
         self._tasks = [
             asyncio.create_task(self._follow(), name=f"sse-hub-{run_id}"),
             asyncio.create_task(self._watch_row(), name=f"sse-hub-row-{run_id}"),
+            asyncio.create_task(self._keep_alive(), name=f"sse-hub-ping-{run_id}"),
         ]
 
     @property
@@ -261,6 +286,13 @@ class RunHub:
         for viewer in self._viewers:
             viewer.offer(frame)
 
+    async def _keep_alive(self) -> None:
+        await self._ready.wait()
+        while self.ended is None:
+            await asyncio.sleep(PING_SECONDS)
+            if self.ended is None:
+                self._broadcast(_PING)
+
     async def _watch_row(self) -> None:
         """The run row is the fallback truth: a run whose row turned terminal without a terminal event still ends."""
         loop = asyncio.get_running_loop()
@@ -354,13 +386,13 @@ async def follow(
         if missed:
             yield missed
         while viewer is not None:
-            frame = await viewer.queue.get()
-            if frame is _DROPPED:
+            frames = await viewer.take()
+            if frames[-1] is _DROPPED:
                 log.warning("sse_viewer_dropped", run_id=run_id, queued=VIEWER_QUEUE_FRAMES)
-            data = frame.after(viewer.floor)
+            data = b"".join(frame.after(viewer.floor) for frame in frames)
             if data:
                 yield data
-            if frame.terminal:
+            if any(frame.terminal for frame in frames):
                 return
     finally:
         hub.release(viewer)

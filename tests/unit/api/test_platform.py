@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from supertest_api import backends
 from supertest_api.app import SchemaNotReady, create_app
-from supertest_api.status import router as status_router
+from supertest_api.status import hub as status_hub
 
 from supertest.bus.memory import MemoryEventBus
 from supertest.db.engine import session_scope
@@ -154,7 +154,7 @@ def test_content_length_is_checked_before_the_body_is_read(live: LiveServer) -> 
 
 
 def test_sse_keepalive_pings(live: LiveServer, db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(status_router, "PING_SECONDS", 0.2)
+    monkeypatch.setattr(status_hub, "PING_SECONDS", 0.2)
     run_id = insert_run(db, Phase.RUNNING)
     with httpx.stream("GET", f"{live.url}/api/test-status/sse/{run_id}", headers=live.auth, timeout=10) as res:
         for line in res.iter_lines():

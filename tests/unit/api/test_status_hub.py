@@ -97,6 +97,36 @@ async def test_log_lines_within_a_tick_share_one_frame(monkeypatch: pytest.Monke
     await v.aclose()
 
 
+async def test_a_viewer_behind_by_some_frames_writes_them_in_one_chunk() -> None:
+    bus = MemoryEventBus()
+    await bus.publish(status_event(RUN, Phase.RUNNING))
+    hubs = HubRegistry(bus)
+    v = viewer(hubs)
+    await anext(v)
+    for i in range(3):  # three status frames while this viewer is not reading
+        await bus.publish(status_event(RUN, Phase.RUNNING, f"step {i}"))
+    hub = hubs.get(RUN)
+    assert hub is not None
+    await wait_until(lambda: sum(len(x.pending) for x in hub._viewers) == 3, "three frames waiting")
+    assert ids(await anext(v)) == ["0-2", "0-3", "0-4"]  # caught up in one write, not three
+    await v.aclose()
+
+
+async def test_keep_alive_pings_are_one_shared_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hub_module, "PING_SECONDS", 0.05)
+    bus = MemoryEventBus()
+    await bus.publish(status_event(RUN, Phase.RUNNING))
+    hubs = HubRegistry(bus)
+    first, second = viewer(hubs), viewer(hubs)
+    await anext(first)
+    await anext(second)
+    ping_first, ping_second = await anext(first), await anext(second)
+    assert ping_first == b": ping\r\n\r\n"
+    assert ping_second is ping_first  # the same bytes object: encoded once for every viewer
+    await first.aclose()
+    await second.aclose()
+
+
 async def test_a_slow_viewer_is_dropped_and_resumes_by_id(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(hub_module, "VIEWER_QUEUE_FRAMES", 4)
     bus = MemoryEventBus()
