@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import structlog
 
 from supertest.crypto import load_secret_box
+from supertest.kube.client import KubeError
 from supertest.notify.sender import OutboxSender
 from supertest_operator import retention
 from supertest_operator.cluster import take_snapshot
@@ -32,6 +33,16 @@ from supertest_operator.handlers import (
 )
 
 log = structlog.get_logger("supertest.operator.loops")
+# The apiserver answers these while it starts or its storage (re)initialises: the loop's next pass retries, so they
+# are worth a warning line, not a traceback that reads like a defect.
+TRANSIENT_STATUSES = frozenset({429, 503})
+
+
+def log_pass_failure(event: str, exc: Exception) -> None:
+    if isinstance(exc, KubeError) and exc.status in TRANSIENT_STATUSES:
+        log.warning(event, status=exc.status, reason=exc.message, retried=True)
+    else:
+        log.exception(event)
 
 
 async def reconcile_once(ctx: OperatorContext) -> int:
@@ -76,8 +87,8 @@ async def reconcile_forever(ctx: OperatorContext) -> None:
                 ctx.wake.set()  # admitted something: look again, more may fit
         except asyncio.CancelledError:
             raise
-        except Exception:  # the apiserver hiccups; the next pass starts from a fresh list anyway
-            log.exception("reconcile_failed")
+        except Exception as exc:  # the apiserver hiccups; the next pass starts from a fresh list anyway
+            log_pass_failure("reconcile_failed", exc)
             await asyncio.sleep(1.0)
 
 
@@ -90,8 +101,8 @@ async def orphans_forever(ctx: OperatorContext) -> None:
             await orphans.sweep(ctx)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("orphan_sweep_failed")
+        except Exception as exc:
+            log_pass_failure("orphan_sweep_failed", exc)
 
 
 async def retention_forever(ctx: OperatorContext) -> None:
@@ -103,8 +114,8 @@ async def retention_forever(ctx: OperatorContext) -> None:
             await retention.run_once(ctx.settings, ctx.redis, ctx.sessions)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("retention_failed")
+        except Exception as exc:
+            log_pass_failure("retention_failed", exc)
         await asyncio.sleep(ctx.settings.retention_interval_seconds)
 
 
@@ -118,8 +129,8 @@ async def scheduler_forever(ctx: OperatorContext) -> None:
                 delay = await scheduler.schedule_pass(state)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the apiserver hiccups; the next pass re-lists everything
-                log.exception("schedule_pass_failed")
+            except Exception as exc:  # the apiserver hiccups; the next pass re-lists everything
+                log_pass_failure("schedule_pass_failed", exc)
         try:
             # A few ms past the tick, so the pass that wakes for it sees it as due.
             await asyncio.wait_for(ctx.schedule_wake.wait(), max(0.05, delay + 0.02))
