@@ -3,7 +3,8 @@
 HMAC-SHA256 over compact JSON claims (namespace, run name, kind, expiry), signed with a key only the API and
 operator hold. The operator mints one per pod into a Secret owned by the run; the API's ingest endpoints accept
 it for that one run's stream, writes under its `runs/{name}/` prefix and reads under `runs/{name}/shards/` (the
-merge step's input), until it expires (the pod's deadline + grace).
+merge step's input), until it expires (the pod's deadline + grace), or until the run ends: the API refuses a token
+issued before the run's recorded completion (`revoked_by`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class RunClaims:
     name: str
     kind: str  # "test" | "job": which bucket its artifacts go to
     expires_at: int  # epoch seconds
+    # Epoch seconds; 0 for tokens minted before this claim existed (they are only ever refused by expiry).
+    issued_at: int = 0
 
 
 def _b64(data: bytes) -> str:
@@ -45,6 +48,8 @@ def _signature(key: bytes, body: str) -> str:
 
 def mint(key: bytes, claims: RunClaims) -> str:
     payload = {"ns": claims.namespace, "run": claims.name, "kind": claims.kind, "exp": claims.expires_at}
+    if claims.issued_at:
+        payload["iat"] = claims.issued_at
     body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
     return f"{body}.{_signature(key, body)}"
 
@@ -58,7 +63,13 @@ def verify(key: bytes, token: str, namespace: str, name: str, now: float | None 
         raise InvalidRunToken("run token signature does not match")
     try:
         payload = json.loads(_unb64(body))
-        claims = RunClaims(str(payload["ns"]), str(payload["run"]), str(payload["kind"]), int(payload["exp"]))
+        claims = RunClaims(
+            str(payload["ns"]),
+            str(payload["run"]),
+            str(payload["kind"]),
+            int(payload["exp"]),
+            int(payload.get("iat", 0)),
+        )
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidRunToken("malformed run token claims") from exc
     if claims.expires_at <= (time.time() if now is None else now):
@@ -66,3 +77,9 @@ def verify(key: bytes, token: str, namespace: str, name: str, now: float | None 
     if claims.namespace != namespace or claims.name != name:
         raise InvalidRunToken("run token is for another run")
     return claims
+
+
+def revoked_by(claims: RunClaims, completed_at: float | None) -> bool:
+    """Whether the run's recorded end (epoch seconds; None while it runs) revokes this token. Only a token issued
+    before that end is refused: a retried attempt's pod, or a new run that reuses the name, holds a newer one."""
+    return completed_at is not None and claims.issued_at <= completed_at

@@ -303,7 +303,9 @@ def build_token_secret(
     """The attempt's run token (supertest/run_token.py) in a Secret owned by the run, so it is collected with it."""
     if settings.run_token_key is None:
         raise ValueError("RUN_TOKEN_KEY is not set")
-    claims = RunClaims(run.namespace, run.name, run.resource.run_kind, token_expiry(spec, settings, now))
+    claims = RunClaims(
+        run.namespace, run.name, run.resource.run_kind, token_expiry(spec, settings, now), int(now.timestamp())
+    )
     token = mint(settings.run_token_key.get_secret_value().encode(), claims)
     return {
         "apiVersion": "v1",

@@ -234,6 +234,17 @@ def get(session: Session, run_id: str) -> RunRecord:
     return run
 
 
+def ended_at(session: Session, run_id: str, namespace: str | None) -> datetime | None:
+    """When the run recorded as `run_id` (in `namespace`, when rows carry one) reached its terminal phase; None if
+    it has not, or there is no such row."""
+    run = session.get(RunRecord, run_id)
+    if run is None or not Phase(run.phase).is_terminal or run.completed_at is None:
+        return None
+    if namespace is not None and run.namespace not in (None, namespace):
+        return None
+    return run.completed_at
+
+
 def job_of_run(session: Session, run_id: str) -> str | None:
     """The TestJob a run belongs to (None for an ad-hoc run or an unknown id): the job-scoped key check."""
     run = session.get(RunRecord, run_id)

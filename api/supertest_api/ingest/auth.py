@@ -1,14 +1,17 @@
-"""The run token on an ingest request: genuine, unexpired, and for the run in the path; nothing else is accepted
-here (no API key, no session), and a run token is accepted nowhere else."""
+"""The run token on an ingest request: genuine, unexpired, for the run in the path, and that run has not ended since
+it was issued; nothing else is accepted here (no API key, no session), and a run token is accepted nowhere else."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from supertest.run_token import InvalidRunToken, RunClaims, verify
-from supertest_api.deps import SettingsDep
+from supertest.db import runs as run_repo
+from supertest.db.engine import in_session
+from supertest.run_token import InvalidRunToken, RunClaims, revoked_by, verify
+from supertest_api.deps import SessionFactoryDep, SettingsDep
 from supertest_api.errors import Forbidden, Unauthorized
 
 
@@ -27,4 +30,13 @@ def run_claims(namespace: str, name: str, request: Request, settings: SettingsDe
         raise Unauthorized(str(exc)) from exc
 
 
-RunClaimsDep = Annotated[RunClaims, Depends(run_claims)]
+async def live_run_claims(claims: Annotated[RunClaims, Depends(run_claims)], factory: SessionFactoryDep) -> RunClaims:
+    """A token outlives its pod by its grace period; once the run's row says it ended, the token is revoked, so a
+    script that copied it cannot keep writing into (or reading) a finished run."""
+    ended = await in_session(factory, lambda s: run_repo.ended_at(s, claims.name, claims.namespace))
+    if ended is not None and revoked_by(claims, (ended if ended.tzinfo else ended.replace(tzinfo=UTC)).timestamp()):
+        raise Unauthorized(f"run {claims.name} has ended: its run token is revoked")
+    return claims
+
+
+RunClaimsDep = Annotated[RunClaims, Depends(live_run_claims)]

@@ -6,11 +6,13 @@ import asyncio
 import socket
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 from supertest_api.app import create_app
 from supertest_runner.ingest import IngestArtifactStore, IngestTarget, IngestTransport
 from supertest_runner.publish import DRAIN_SECONDS, QueuedSink
@@ -23,7 +25,7 @@ from supertest.phases import Phase
 from supertest.run_token import RunClaims, mint
 from supertest.settings import RunnerSettings
 from tests.support.api_thread import serving
-from tests.unit.api.conftest import FakeLauncher, make_settings
+from tests.unit.api.conftest import FakeLauncher, insert_run, make_settings
 
 KEY = "k" * 40
 
@@ -64,6 +66,33 @@ def test_a_run_appends_to_its_own_stream_and_nobody_else_does(ingest: tuple[Test
     assert client.post(other_url, json={"events": forged}, headers=token("tr-other", key="z" * 40)).status_code == 401
     assert client.post(other_url, json={"events": forged}, headers=token("tr-other", ttl=-1)).status_code == 401
     assert _events(launcher, "tr-other") == ["the other run's verdict"]
+
+
+def test_a_token_is_revoked_when_its_run_ends(
+    ingest: tuple[TestClient, FakeLauncher], db: sessionmaker[Session]
+) -> None:
+    client, launcher = ingest
+    ended = datetime.now(UTC).replace(microsecond=0)
+    run_id = insert_run(db, Phase.PASSED, namespace="team-a", completed_at=ended)
+    url = f"/ingest/runs/team-a/{run_id}/events"
+    batch = {"events": [log_event(run_id, "late").model_dump(mode="json", by_alias=True)]}
+
+    def issued(at: datetime) -> dict[str, str]:
+        claims = RunClaims("team-a", run_id, "test", int(time.time()) + 600, int(at.timestamp()))
+        return {"Authorization": f"Bearer {mint(KEY.encode(), claims)}"}
+
+    before = client.post(url, json=batch, headers=issued(ended - timedelta(minutes=5)))
+    assert before.status_code == 401
+    assert "revoked" in before.json()["message"]
+    assert (
+        client.get(
+            f"/ingest/runs/team-a/{run_id}/artifacts/shards/1/report.zip", headers=issued(ended - timedelta(minutes=5))
+        ).status_code
+        == 401
+    )
+    # A token issued after the recorded end (a retried attempt, or a new run that reuses the name) still works.
+    assert client.post(url, json=batch, headers=issued(ended + timedelta(seconds=5))).status_code == 202
+    assert _events(launcher, run_id) == ["late"]
 
 
 def test_unknown_fields_and_huge_lines(ingest: tuple[TestClient, FakeLauncher]) -> None:

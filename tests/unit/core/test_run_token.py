@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from supertest.run_token import InvalidRunToken, RunClaims, mint, verify
+from supertest.run_token import InvalidRunToken, RunClaims, mint, revoked_by, verify
 
 KEY = b"k" * 32
 NOW = 1_800_000_000.0
@@ -38,3 +38,17 @@ def test_tampered_forged_and_malformed_tokens_are_refused() -> None:
     for bad in ("", "abc", "a.b.c", "x" * 5000, f"{body}."):
         with pytest.raises(InvalidRunToken):
             verify(KEY, bad, "team-a", "tr-1", now=NOW)
+
+
+def test_the_issue_time_round_trips_and_old_tokens_read_as_zero() -> None:
+    issued = RunClaims("team-a", "tr-1", "test", int(NOW) + 600, issued_at=int(NOW))
+    assert verify(KEY, mint(KEY, issued), "team-a", "tr-1", now=NOW).issued_at == int(NOW)
+    assert verify(KEY, mint(KEY, CLAIMS), "team-a", "tr-1", now=NOW).issued_at == 0
+
+
+def test_a_run_that_ended_revokes_only_the_tokens_issued_before_its_end() -> None:
+    issued = RunClaims("team-a", "tr-1", "test", int(NOW) + 600, issued_at=int(NOW))
+    assert not revoked_by(issued, None)  # still running
+    assert revoked_by(issued, NOW + 30)  # ended after the token was issued
+    assert not revoked_by(issued, NOW - 30)  # the token is newer: a retried attempt, or a new run of that name
+    assert revoked_by(CLAIMS, NOW + 30)  # an old token without an issue time: any recorded end revokes it
