@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
+
+
+# A pooled connection unused for longer than this is pinged before it is handed out (see _ping_when_idle).
+IDLE_PING_SECONDS = 10.0
+# And none is kept longer than this: a server-side idle timeout or a failover never meets a connection that old.
+POOL_RECYCLE_SECONDS = 1800
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -19,7 +26,35 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return _sqlite_engine(url, **kwargs)
     # At most 30 connections as before, but 20 of them kept: an overflow connection is closed when it comes back,
     # and under 50 concurrent submissions the API was reconnecting (TCP and SCRAM auth) on most requests.
-    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=10, **kwargs)
+    engine = create_engine(url, pool_size=20, max_overflow=10, pool_recycle=POOL_RECYCLE_SECONDS, **kwargs)
+    _ping_when_idle(engine, IDLE_PING_SECONDS)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """pool_pre_ping, but only for a connection that sat in the pool for `idle_seconds`.
+
+    pool_pre_ping cost a round trip (and a wait for the GIL) on every checkout, two per submission. A connection
+    in steady use was working a moment ago; one that has been idle is where a restarted server or a dropped TCP
+    connection shows, so that one is checked, and a dead one is replaced before anyone uses it. A connection
+    that dies while in use fails that request once (503), and SQLAlchemy then invalidates the whole pool.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return  # new, or back in the pool a moment ago
+        try:
+            if not engine.dialect.do_ping(dbapi_conn):
+                raise exc.DisconnectionError("idle connection failed its ping")
+        except engine.dialect.loaded_dbapi.Error as error:
+            # The pool discards this connection and checks out (or opens) another.
+            raise exc.DisconnectionError(f"idle connection failed its ping: {error}") from error
 
 
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
