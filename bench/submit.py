@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -72,6 +73,7 @@ class Phase:
     latencies: list[float]
     seconds: float
     cpu_ms: float = 0.0  # the API process's CPU time (user + system) per request: what a busy machine cannot skew
+    client_cpu_ms: float = 0.0  # this process's (the load generator's): near 1000 / rate, the client is the limit
 
     @property
     def rate(self) -> float:
@@ -162,6 +164,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def fresh_database(pg: PostgresServer) -> tuple[str, str]:
     """A migrated database and an API key on it."""
     from supertest.db import apikeys
@@ -183,14 +190,16 @@ def run_round(pg: PostgresServer, src: Path, label: str, args: argparse.Namespac
     requests = args.requests if in_flight > 1 else max(50, args.requests // 4)
     with api_server(src, url, requests + args.fill, tmp / f"api-{label}-{in_flight}.log") as (api, pid):
         asyncio.run(burst(api, key, 20, 1))  # warm: connections, imports, first-request paths
-        cpu = cpu_seconds(pid)
+        cpu, client_cpu = cpu_seconds(pid), own_cpu_seconds()
         accepted = asyncio.run(burst(api, key, requests - 20, in_flight))
         accepted.cpu_ms = (cpu_seconds(pid) - cpu) * 1000 / len(accepted.codes)
+        accepted.client_cpu_ms = (own_cpu_seconds() - client_cpu) * 1000 / len(accepted.codes)
         fill = asyncio.run(burst(api, key, args.fill_burst, in_flight))
     result = Round(label, in_flight, accepted, fill, args.fill)
     print(
         f"  {label:<9} {in_flight:>3} in flight: {accepted.rate:7.1f} decisions/s, p50 {accepted.pct(0.5):6.1f} ms, "
-        f"p99 {accepted.pct(0.99):6.1f} ms, API CPU {accepted.cpu_ms:.2f} ms/request; "
+        f"p99 {accepted.pct(0.99):6.1f} ms, API CPU {accepted.cpu_ms:.2f} ms/request "
+        f"(client {accepted.client_cpu_ms:.2f}); "
         f"fill: {fill.codes.count(202)}/{args.fill} accepted, "
         f"{fill.codes.count(429)} x 429 ({fill.rate:.0f}/s)",
         flush=True,
