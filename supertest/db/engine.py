@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import psycopg
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,12 +29,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # At most 30 connections as before, but 20 of them kept: an overflow connection is closed when it comes back,
     # and under 50 concurrent submissions the API was reconnecting (TCP and SCRAM auth) on most requests.
     engine = create_engine(url, pool_size=20, max_overflow=10, pool_recycle=POOL_RECYCLE_SECONDS, **kwargs)
-    _ping_when_idle(engine, IDLE_PING_SECONDS)
+    _ping_when_idle(engine)
     return engine
 
 
-def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
-    """pool_pre_ping, but only for a connection that sat in the pool for `idle_seconds`.
+def _ping_when_idle(engine: Engine) -> None:
+    """pool_pre_ping, but only for a connection that sat in the pool for IDLE_PING_SECONDS.
 
     pool_pre_ping cost a round trip (and a wait for the GIL) on every checkout, two per submission. A connection
     in steady use was working a moment ago; one that has been idle is where a restarted server or a dropped TCP
@@ -47,7 +49,7 @@ def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
     @event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
         idle_since = record.info.get("idle_since")
-        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
             return  # new, or back in the pool a moment ago
         try:
             if not engine.dialect.do_ping(dbapi_conn):
@@ -104,3 +106,57 @@ def ping(engine: Engine) -> None:
     """One round trip to the database (readiness); raises when it cannot be reached."""
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+class AsyncConnections:
+    """A few psycopg async connections to an engine's database, for the statements the event loop sends itself
+    (the enqueue, runs.enqueue_async): no worker thread, so no hop to it and no wait for the GIL to come back.
+
+    At most `size` at once (more callers wait their turn); a connection is opened on first need and kept while
+    its transaction ends cleanly; one in any other state is closed, never reused. As with the engine's pool, a
+    connection idle for IDLE_PING_SECONDS is pinged first and replaced if the server has gone away.
+    """
+
+    def __init__(self, engine: Engine, size: int = 4) -> None:
+        # The engine's own URL and connect arguments, so both reach the same server the same way.
+        args, kwargs = engine.dialect.create_connect_args(engine.url)
+        self._connect_args: tuple[Any, ...] = tuple(args)
+        self._connect_kwargs: dict[str, Any] = dict(kwargs)
+        self._size = size
+        self._slots: asyncio.Semaphore | None = None
+        self._idle: list[tuple[float, psycopg.AsyncConnection[Any]]] = []
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._size)
+        async with self._slots:
+            conn = await self._checkout()
+            try:
+                yield conn
+            finally:
+                if conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
+                    await conn.close()
+                else:
+                    self._idle.append((time.monotonic(), conn))
+
+    async def _checkout(self) -> psycopg.AsyncConnection[Any]:
+        while self._idle:
+            idle_since, conn = self._idle.pop()
+            if time.monotonic() - idle_since < IDLE_PING_SECONDS:
+                return conn
+            try:
+                await conn.execute("SELECT 1")
+                await conn.rollback()
+                return conn
+            except psycopg.Error:
+                await conn.close()
+        opened: psycopg.AsyncConnection[Any] = await psycopg.AsyncConnection.connect(
+            *self._connect_args, **self._connect_kwargs
+        )
+        return opened
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for _, conn in idle:
+            await conn.close()
