@@ -12,6 +12,8 @@ Per round, on a fresh database and server (QUEUED_CAPACITY = accepted + fill):
      accepted, the rest answered 429.
 The same round with 1 in flight is the baseline (the ratio says what concurrency buys); with `--baseline-src DIR`
 (another checkout, e.g. the previous commit) the server also runs from that code and the ratio is new/old.
+Each line shows the API's CPU per request and the load generator's own (`client`): the client is a minimal
+keep-alive HTTP/1.1 writer, so on a small machine it is the server, not the client, that sets the rate.
 
     .venv/bin/python bench/submit.py [--quick] [--baseline-src /path/to/old/checkout]
 """
