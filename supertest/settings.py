@@ -103,6 +103,10 @@ class CoreSettings(BaseSettings):
     event_read_block_ms: int = Field(default=5_000, ge=100, le=600_000, alias="EVENT_READ_BLOCK_MS")
     log_format: str = Field(default="console", pattern="^(console|json)$", alias="LOG_FORMAT")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    # How long one API process trusts an API key it looked up: a client's requests within that time cost no
+    # database round trip for the key. It is also how long a revoked key (`supertest apikey revoke`) keeps working
+    # on a process that saw it just before; 0 looks the key up on every request.
+    api_key_cache_seconds: float = Field(default=5.0, ge=0, le=60, alias="API_KEY_CACHE_SECONDS")
     # Where people open the UI: alerts link runs as PUBLIC_URL/runs/<id>. Unset: relative links.
     public_url: str | None = Field(default=None, alias="PUBLIC_URL")
     # Fernet key (urlsafe base64 of 32 bytes) that encrypts secrets and channel credentials at rest. Local mode

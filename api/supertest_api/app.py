@@ -39,6 +39,7 @@ from supertest_api.health.router import router as health_router
 from supertest_api.ingest import service as ingest_service
 from supertest_api.ingest.router import router as ingest_router
 from supertest_api.jobs.router import router as jobs_router
+from supertest_api.keycache import KeyCache
 from supertest_api.metrics.router import router as metrics_router
 from supertest_api.metrics.server import MetricsServer
 from supertest_api.metrics.service import ApiMetrics
@@ -107,6 +108,7 @@ async def _build(settings: ApiSettings, launcher: RunLauncher | None, bus: Event
         launcher=launcher or build_launcher(settings, factory, bus),
         stores=stores,
         signer=SessionSigner(load_session_secret(settings)),
+        key_cache=KeyCache(settings.api_key_cache_seconds),
         secrets=load_secret_box(settings),
         artifact_links=artifact_links(settings),
     )

@@ -13,7 +13,7 @@ from psycopg.types.json import Json
 from sqlalchemy import ColumnDefault, Integer, Table, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from supertest.admission import QueuedRun, check_queue_capacity
@@ -162,9 +162,7 @@ def _enqueue_postgres(session: Session, run: RunRecord, queued_capacity: int) ->
     The lock has to be its own statement: under READ COMMITTED each statement reads a snapshot taken when it
     starts, so the guarded insert, starting after the lock is granted, sees every run its predecessors committed.
     """
-    values = _column_values(run)
-    params: dict[str, Any] = {k: Json(v) if isinstance(v, dict | list) else v for k, v in values.items()}
-    params.update(capacity=queued_capacity, queued_phase=Phase.QUEUED.value)
+    values, params = _enqueue_params(run, queued_capacity)
     driver = session.connection().connection.driver_connection
     if not isinstance(driver, psycopg.Connection):  # pragma: no cover - the engine always uses psycopg 3
         raise TypeError(f"Postgres enqueue needs a psycopg connection, got {type(driver).__name__}")
@@ -173,10 +171,42 @@ def _enqueue_postgres(session: Session, run: RunRecord, queued_capacity: int) ->
             driver.execute("SELECT pg_advisory_xact_lock(%s)", [_ENQUEUE_LOCK_KEY])
             decision = driver.execute(_guarded_insert_sql(), params)
             driver.commit()
+        row = decision.fetchone()
     except psycopg.Error as exc:
-        # As SQLAlchemy would have raised it (an outage is an OperationalError, which the API answers with 503).
-        raise DBAPIError.instance(_guarded_insert_sql(), None, exc, psycopg.Error) from exc
-    row = decision.fetchone()
+        raise _as_sqlalchemy_error(exc) from exc
+    return _decided(run, values, row, queued_capacity)
+
+
+async def enqueue_async(conn: psycopg.AsyncConnection[Any], run: RunRecord, queued_capacity: int) -> RunRecord:
+    """`enqueue` on Postgres from the event loop: the same one-round-trip transaction, on a connection of
+    `AsyncConnections`, so a submission costs no worker thread (and no wait for the GIL on the way back)."""
+    run.phase = Phase.QUEUED.value
+    values, params = _enqueue_params(run, queued_capacity)
+    try:
+        async with conn.pipeline():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", [_ENQUEUE_LOCK_KEY])
+            decision = await conn.execute(_guarded_insert_sql(), params)
+            await conn.commit()
+        row = await decision.fetchone()
+    except psycopg.Error as exc:
+        raise _as_sqlalchemy_error(exc) from exc
+    return _decided(run, values, row, queued_capacity)
+
+
+def _enqueue_params(run: RunRecord, queued_capacity: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    values = _column_values(run)
+    params: dict[str, Any] = {k: Json(v) if isinstance(v, dict | list) else v for k, v in values.items()}
+    params.update(capacity=queued_capacity, queued_phase=Phase.QUEUED.value)
+    return values, params
+
+
+def _as_sqlalchemy_error(exc: psycopg.Error) -> StatementError:
+    # As SQLAlchemy would have raised it (an outage is an OperationalError, which the API answers with 503).
+    return DBAPIError.instance(_guarded_insert_sql(), None, exc, psycopg.Error)
+
+
+def _decided(run: RunRecord, values: dict[str, Any], row: Any, queued_capacity: int) -> RunRecord:
+    """The run as inserted, or QueueFull / IdempotencyKeyTaken from the guarded insert's (queued, added)."""
     assert row is not None
     queued, added = row
     if not added:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import structlog
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from supertest import variables
@@ -32,7 +33,7 @@ from supertest.bus.base import EventBus, publish_or_warn
 from supertest.crypto import load_secret_box
 from supertest.db import runs as run_repo
 from supertest.db import test_results
-from supertest.db.engine import in_session
+from supertest.db.engine import AsyncConnections, in_session
 from supertest.db.ids import new_run_id
 from supertest.db.models import RunRecord
 from supertest.events import EventType, RunEvent, decode_stdout_event, log_event, status_event, truncate_line
@@ -114,6 +115,12 @@ class LocalDispatcher:
         self._grants: dict[str, asyncio.Semaphore] = {}
         self._shard_procs: dict[str, set[asyncio.subprocess.Process]] = {}
         self._unfinished: dict[str, int] = {}
+        # On Postgres the enqueue runs on the event loop (no worker thread per submission); SQLite keeps the
+        # session path, whose BEGIN IMMEDIATE is what serialises its writers.
+        engine = session_factory.kw.get("bind")
+        self._enqueue_conns = (
+            AsyncConnections(engine) if isinstance(engine, Engine) and engine.dialect.name == "postgresql" else None
+        )
 
     # -- RunLauncher -------------------------------------------------------------------------
 
@@ -134,13 +141,20 @@ class LocalDispatcher:
                 _signal_group(proc, signal.SIGTERM)
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=30)
+        if self._enqueue_conns is not None:
+            await self._enqueue_conns.close()
 
     async def submit(self, request: RunRequest) -> LaunchedRun:
         def enqueue(session: Session) -> LaunchedRun:
             record = run_repo.queued_record(new_run_id(request.kind), request)
             return run_repo.launched(run_repo.enqueue(session, record, self._settings.queued_capacity))
 
-        record = await self._db(enqueue)
+        if self._enqueue_conns is not None:
+            row = run_repo.queued_record(new_run_id(request.kind), request)
+            async with self._enqueue_conns.connection() as conn:
+                record = run_repo.launched(await run_repo.enqueue_async(conn, row, self._settings.queued_capacity))
+        else:
+            record = await self._db(enqueue)
         await publish_or_warn(self._bus, status_event(record.id, Phase.QUEUED, "waiting for a running slot"))
         self._wake.set()
         return record

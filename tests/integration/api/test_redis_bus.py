@@ -269,12 +269,12 @@ def test_300_sse_viewers_on_one_api_process_while_submissions_keep_succeeding(st
 def test_redis_lost_right_after_a_submit_commits_is_still_202_and_a_retry_makes_no_duplicate(start_api, monkeypatch):
     server = RedisServer.start()
     lost = threading.Event()
-    enqueue = run_repo.enqueue
+    enqueue = run_repo.enqueue_async
 
-    def enqueue_then_kill_redis(session: Session, run: RunRecord, queued_capacity: int) -> RunRecord:
-        """On Postgres the queued-capacity decision commits inside enqueue (one pipelined transaction): Redis dies
-        the moment the run is committed, before the API could publish anything about it."""
-        queued = enqueue(session, run, queued_capacity)
+    async def enqueue_then_kill_redis(conn: Any, run: RunRecord, queued_capacity: int) -> RunRecord:
+        """On Postgres the queued-capacity decision commits inside enqueue_async (one pipelined transaction, sent
+        from the event loop): Redis dies the moment the run is committed, before the API could publish anything."""
+        queued = await enqueue(conn, run, queued_capacity)
         if not lost.is_set():
             assert server.process is not None
             server.process.popen.kill()  # unreachable: connections refused from here on
@@ -282,7 +282,7 @@ def test_redis_lost_right_after_a_submit_commits_is_still_202_and_a_retry_makes_
             lost.set()
         return queued
 
-    monkeypatch.setattr(run_repo, "enqueue", enqueue_then_kill_redis)
+    monkeypatch.setattr(run_repo, "enqueue_async", enqueue_then_kill_redis)
 
     def no_hook(sessions: sessionmaker[Session]) -> None:
         return None
