@@ -77,9 +77,36 @@ class PodClock:
             self.live.clear()
             self.peak_live = 0
 
+    def _relist(self) -> str:
+        """A fresh list after a broken watch: `live` becomes what is live now. A watch restarted without a
+        resourceVersion would only replay the pods still there, so pods deleted during the gap would stay `live`
+        for ever and read as an overshoot."""
+        listed = self.core.list_namespaced_pod(self.ns, label_selector=RUN_LABEL)
+        now = time.monotonic()
+        with self.lock:
+            self.live.clear()
+            for pod in listed.items:
+                run = (pod.metadata.labels or {}).get(RUN_LABEL)
+                if not run or not run.startswith(self.prefix):
+                    continue
+                done = pod.status and pod.status.phase in ("Succeeded", "Failed")
+                if self.deleter is not None and not done and run not in self.first:
+                    self.deleter.submit(self._delete, pod.metadata.name)
+                self.first.setdefault(run, now)
+                if not done:
+                    self.live.add(pod.metadata.name)
+                    self.peak_live = max(self.peak_live, len(self.live))
+        return str(listed.metadata.resource_version)
+
     def _loop(self) -> None:
         rv = ""
         while not self.stop_flag.is_set():
+            if not rv:
+                try:
+                    rv = self._relist()
+                except Exception:  # the apiserver hiccups: try again
+                    time.sleep(0.2)
+                    continue
             w = watch.Watch()
             try:
                 for event in w.stream(
