@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import os
 import sys
 import threading
 import time
@@ -45,8 +44,7 @@ from kubernetes import client as k8s  # noqa: E402
 from kubernetes import watch  # noqa: E402
 
 from bench.admission_latency import peak_rss_mb, testrun  # noqa: E402
-from bench.harness import BenchCluster, bench_operator, operator_cluster  # noqa: E402
-from tests.e2e import operator_proc  # noqa: E402
+from bench.harness import BenchCluster, bench_operator, operator_cluster, use_operator_source  # noqa: E402
 from tests.k8s.controlplane import ControlPlane  # noqa: E402
 from tests.k8s.wait import wait_for  # noqa: E402
 from tests.services.redis_server import RedisServer  # noqa: E402
@@ -240,10 +238,7 @@ def main() -> int:
         "LOG_LEVEL": args.log_level,
     }
     if args.operator_src is not None:
-        src = args.operator_src.resolve()
-        operator_proc.REPO = src  # the operator's working directory: first on its sys.path with `python -m`
-        overrides["PYTHONPATH"] = f"{src}{os.pathsep}{src / 'operator'}"
-        print(f"operator from {src}")
+        use_operator_source(args.operator_src, overrides)
     results: list[Depth] = []
     with bench_cluster(overrides, node_agent=args.pods == "agent") as cluster:
         clock = PodClock(k8s.CoreV1Api(cluster.api), cluster.namespace, delete=args.pods == "delete")
