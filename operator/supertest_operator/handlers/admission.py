@@ -43,6 +43,7 @@ from supertest_operator.handlers.children import create_child as _create
 from supertest_operator.handlers.children import delete_children
 from supertest_operator.handlers.retries import error_update
 from supertest_operator.run import RunView
+from supertest_operator.settings import OperatorSettings
 from supertest_operator.status_writer import apply
 from supertest_operator.transitions import Update
 
@@ -259,11 +260,13 @@ async def create_children(
             await delete_children(ctx, view.ref, view.status.pod_name)
 
 
-def _vanished(ctx: OperatorContext, pod_name: str | None) -> Callable[[RunView], Update | None]:
+def vanished(settings: OperatorSettings, pod_name: str | None) -> Callable[[RunView], Update | None]:
+    """A Starting run whose pod (created by this process) is gone: Error, retried if allowed."""
+
     def decide(current: RunView) -> Update | None:
         if current.phase is not Phase.STARTING or current.status.pod_name != pod_name:
             return None  # its DELETED event (or anything else) got there first
-        return error_update(current, "PodVanished", f"pod {pod_name} disappeared", True, ctx.settings)
+        return error_update(current, "PodVanished", f"pod {pod_name} disappeared", True, settings)
 
     return decide
 
@@ -292,7 +295,7 @@ async def recover_starting(ctx: OperatorContext, snap: Snapshot) -> None:
         if since is None or now - since < RECREATE_AFTER:
             continue
         if (view.ref.namespace, view.status.pod_name) in ctx.created_pods:
-            await apply(ctx, view.ref, _vanished(ctx, view.status.pod_name))
+            await apply(ctx, view.ref, vanished(ctx.settings, view.status.pod_name))
             continue
         try:
             spec = parse_spec(view.ref.resource.run_kind, dict(view.spec))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from supertest_operator.handlers.admission import executions_wanted, unmarked
+from supertest_operator.handlers.admission import executions_wanted, unmarked, vanished
 from supertest_operator.run import RunView
+from supertest_operator.settings import OperatorSettings
 
+from supertest.phases import Phase
 from tests.unit.operator.conftest import run_body
 
 
@@ -37,3 +39,13 @@ def test_a_phase_less_run_asks_for_what_a_queued_one_would() -> None:
     assert executions_wanted(view("queued", kind="JobRun", spec=sharded, status={"phase": "Queued"})) == 3
     assert executions_wanted(view("plain")) == 1
     assert executions_wanted(view("plain-queued", status={"phase": "Queued"})) == 1
+
+
+def test_a_starting_runs_vanished_pod_ends_it_in_error_once(settings: OperatorSettings) -> None:
+    decide = vanished(settings, "demo-a1")
+    update = decide(view("demo", status={"phase": "Starting", "podName": "demo-a1", "attempts": 1}))
+    assert update is not None and update.phase is Phase.ERROR and update.reason == "PodVanished"
+    # Its DELETED event got there first, or a later attempt has its own pod: nothing to do.
+    assert decide(view("demo", status={"phase": "Error", "podName": "demo-a1", "attempts": 1})) is None
+    assert decide(view("demo", status={"phase": "Starting", "podName": "demo-a2", "attempts": 2})) is None
+    assert decide(view("demo", status={"phase": "Running", "podName": "demo-a1", "attempts": 1})) is None
