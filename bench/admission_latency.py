@@ -8,7 +8,7 @@ kube-controller-manager's Job controller, on the same real apiserver, in one pro
 
 Pods run `true` through the test node agent (no Playwright): this measures admission, not test execution.
 
-    .venv/bin/python bench/admission_latency.py [--runs 50] [--burst 500] [--capacity 50]
+    .venv/bin/python bench/admission_latency.py [--runs 50] [--burst 500] [--capacity 50] [--operator-src /tmp/base]
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from kubernetes import client as k8s  # noqa: E402
 
-from bench.harness import operator_cluster  # noqa: E402
+from bench.harness import operator_cluster, use_operator_source  # noqa: E402
 from bench.watching import FirstSeen  # noqa: E402
 from tests.k8s.wait import wait_for  # noqa: E402
 
@@ -78,6 +78,7 @@ def main() -> int:
     parser.add_argument("--capacity", type=int, default=50, help="RUNNING_CAPACITY during the burst")
     parser.add_argument("--log-level", default="WARNING", help="the operator's LOG_LEVEL")
     parser.add_argument("--keep", action="store_true", help="print where the operator log is")
+    parser.add_argument("--operator-src", type=Path, help="run the operator from this source tree (a baseline)")
     args = parser.parse_args()
 
     overrides = {
@@ -86,6 +87,8 @@ def main() -> int:
         "LOG_LEVEL": args.log_level,
         "RECONCILE_INTERVAL_SECONDS": "2",
     }
+    if args.operator_src is not None:
+        use_operator_source(args.operator_src, overrides)
     with operator_cluster(overrides) as cluster:
         ns, api = cluster.namespace, cluster.api
         custom, batch = k8s.CustomObjectsApi(api), k8s.BatchV1Api(api)

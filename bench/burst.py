@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import os
 import sys
 import threading
 import time
@@ -45,8 +44,7 @@ from kubernetes import client as k8s  # noqa: E402
 from kubernetes import watch  # noqa: E402
 
 from bench.admission_latency import peak_rss_mb, testrun  # noqa: E402
-from bench.harness import BenchCluster, bench_operator, operator_cluster  # noqa: E402
-from tests.e2e import operator_proc  # noqa: E402
+from bench.harness import BenchCluster, bench_operator, operator_cluster, use_operator_source  # noqa: E402
 from tests.k8s.controlplane import ControlPlane  # noqa: E402
 from tests.k8s.wait import wait_for  # noqa: E402
 from tests.services.redis_server import RedisServer  # noqa: E402
@@ -77,9 +75,36 @@ class PodClock:
             self.live.clear()
             self.peak_live = 0
 
+    def _relist(self) -> str:
+        """A fresh list after a broken watch: `live` becomes what is live now. A watch restarted without a
+        resourceVersion would only replay the pods still there, so pods deleted during the gap would stay `live`
+        for ever and read as an overshoot."""
+        listed = self.core.list_namespaced_pod(self.ns, label_selector=RUN_LABEL)
+        now = time.monotonic()
+        with self.lock:
+            self.live.clear()
+            for pod in listed.items:
+                run = (pod.metadata.labels or {}).get(RUN_LABEL)
+                if not run or not run.startswith(self.prefix):
+                    continue
+                done = pod.status and pod.status.phase in ("Succeeded", "Failed")
+                if self.deleter is not None and not done and run not in self.first:
+                    self.deleter.submit(self._delete, pod.metadata.name)
+                self.first.setdefault(run, now)
+                if not done:
+                    self.live.add(pod.metadata.name)
+                    self.peak_live = max(self.peak_live, len(self.live))
+        return str(listed.metadata.resource_version)
+
     def _loop(self) -> None:
         rv = ""
         while not self.stop_flag.is_set():
+            if not rv:
+                try:
+                    rv = self._relist()
+                except Exception:  # the apiserver hiccups: try again
+                    time.sleep(0.2)
+                    continue
             w = watch.Watch()
             try:
                 for event in w.stream(
@@ -213,10 +238,7 @@ def main() -> int:
         "LOG_LEVEL": args.log_level,
     }
     if args.operator_src is not None:
-        src = args.operator_src.resolve()
-        operator_proc.REPO = src  # the operator's working directory: first on its sys.path with `python -m`
-        overrides["PYTHONPATH"] = f"{src}{os.pathsep}{src / 'operator'}"
-        print(f"operator from {src}")
+        use_operator_source(args.operator_src, overrides)
     results: list[Depth] = []
     with bench_cluster(overrides, node_agent=args.pods == "agent") as cluster:
         clock = PodClock(k8s.CoreV1Api(cluster.api), cluster.namespace, delete=args.pods == "delete")

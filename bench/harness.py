@@ -3,6 +3,7 @@ operator (pods run `true`: the benchmarks measure the control loop, not Playwrig
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from kubernetes import client as k8s
 
+from tests.e2e import operator_proc
 from tests.e2e.operator_proc import OperatorProcess, operator_env
 from tests.k8s.controlplane import ControlPlane
 from tests.k8s.node_agent import NodeAgent
@@ -61,3 +63,11 @@ def operator_cluster(overrides: dict[str, str]) -> Iterator[BenchCluster]:
                 yield BenchCluster(cp=cp, namespace=namespace, operator=operator, api=cp.api_client(), log_path=log)
         finally:
             agent.stop()
+
+
+def use_operator_source(src: Path, overrides: dict[str, str]) -> None:
+    """Run the operator from another checkout (a baseline): its working directory and first on its sys.path."""
+    src = src.resolve()
+    operator_proc.REPO = src  # the operator's working directory: first on its sys.path with `python -m`
+    overrides["PYTHONPATH"] = f"{src}{os.pathsep}{src / 'operator'}"
+    print(f"operator from {src}")

@@ -1,3 +1,3 @@
-from supertest_operator.app import run
+from supertest_operator.entry import run
 
 run()

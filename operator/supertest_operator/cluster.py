@@ -86,6 +86,10 @@ class Snapshot:
     def queued(self) -> list[RunView]:
         return [v for v in self.runs if v.phase is Phase.QUEUED and not v.cancel_requested and not v.deleting]
 
+    def waiting(self) -> list[RunView]:
+        """Admission's candidates: Queued runs and runs not yet marked at all (phase-less, only just created)."""
+        return [v for v in self.runs if v.phase in (None, Phase.QUEUED) and not v.cancel_requested and not v.deleting]
+
     def has_pod(self, view: RunView) -> bool:
         return (view.ref.namespace, view.status.pod_name or "") in self.pod_names
 

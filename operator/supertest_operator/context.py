@@ -46,6 +46,12 @@ class OperatorContext:
     )
     # Wakes the TestJob scheduler (a TestJob or one of its JobRuns changed); it otherwise sleeps until the next tick.
     schedule_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    # The background batch marking new runs Queued (admission.mark_queued): one at a time.
+    queue_marker: asyncio.Task[Any] | None = None
+    # (namespace, pod) of the run pods this process created, while their run is active: one of them missing from a
+    # list was deleted (its DELETED event still on its way), not lost to a crash before its creation, so it is never
+    # created a second time (admission.recover_starting).
+    created_pods: set[tuple[str, str]] = field(default_factory=set)
     ready: bool = False
     last_pass: float = field(default_factory=time.monotonic)
     probe_port: int | None = None

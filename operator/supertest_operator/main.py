@@ -28,6 +28,11 @@ async def operator_startup(settings: kopf.OperatorSettings, memo: Any, **_: Any)
     await startup.on_startup(settings, memo)
 
 
+@kopf.on.login()
+async def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    return await startup.login(**kwargs)
+
+
 @kopf.on.cleanup()
 async def operator_cleanup(memo: Any, **_: Any) -> None:
     await startup.on_cleanup(memo)
@@ -38,13 +43,14 @@ def _waits(body: kopf.Body, **_: Any) -> bool:
     return is_waiting(body)
 
 
+# Coroutines, not plain functions: kopf runs a plain function in its thread pool, a hop per watch event.
 @kopf.index(GROUP, VERSION, "testruns", when=_waits)
-def waiting_testruns(body: kopf.Body, **_: Any) -> dict[str, tuple[str, str]]:
+async def waiting_testruns(body: kopf.Body, **_: Any) -> dict[str, tuple[str, str]]:
     return webhook.waiting_index_entry(body)
 
 
 @kopf.index(GROUP, VERSION, "jobruns", when=_waits)
-def waiting_jobruns(body: kopf.Body, **_: Any) -> dict[str, tuple[str, str]]:
+async def waiting_jobruns(body: kopf.Body, **_: Any) -> dict[str, tuple[str, str]]:
     return webhook.waiting_index_entry(body)
 
 

@@ -32,9 +32,10 @@ class Update:
 
 
 def allowed(current: Phase | None, target: Phase) -> bool:
-    """A run without a phase has only just been created: it may become Queued, Error or Cancelled."""
+    """A run without a phase has only just been created: it may become Queued, Error or Cancelled, or Starting when
+    admission finds a free slot for it before it was ever marked Queued (one status write instead of two)."""
     if current is None:
-        return target in (Phase.QUEUED, Phase.ERROR, Phase.CANCELLED)
+        return target in (Phase.QUEUED, Phase.STARTING, Phase.ERROR, Phase.CANCELLED)
     return current == target or can_transition(current, target)
 
 

@@ -8,6 +8,6 @@ HELP = (
 
 
 def operator() -> None:
-    from supertest_operator.app import run
+    from supertest_operator.entry import run
 
     run()

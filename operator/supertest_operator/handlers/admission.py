@@ -1,15 +1,21 @@
-"""Queue and admit: new runs become Queued; one pass at a time admits FIFO-with-priority up to capacity.
+"""Queue and admit: one pass at a time admits FIFO-with-priority up to capacity; what waits is marked Queued.
 
 Capacity safety: every pass holds `ctx.admission_lock`, counts from fresh list calls, and stores
 `Starting` (with the pod name) BEFORE creating the pod. A crash between the two leaves a Starting run
 that still counts against capacity; the next pass creates its pod (same name, so never twice).
+
+A new run is a candidate as soon as it exists, with or without its Queued mark: one that fits at once goes
+straight to Starting (one status write). The Queued mark of the rest is written in the background, a few at a
+time, after each pass: a burst of thousands of runs no longer puts thousands of status writes (and their watch
+events) in front of the admissions.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Awaitable, Callable, Mapping
+import heapq
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +25,7 @@ from pydantic import ValidationError
 
 from supertest.admission import QueuedRun, allot_executions
 from supertest.kube.client import KubeError, core_path
-from supertest.kube.models import JobRunSpec, TestRunSpec, parse_spec, parse_time
+from supertest.kube.models import JobRunSpec, TestRunSpec, format_time, parse_spec, parse_time
 from supertest.phases import ACTIVE_PHASES, Phase
 from supertest_operator import history, metrics, scripts
 from supertest_operator.builders import (
@@ -30,19 +36,23 @@ from supertest_operator.builders import (
     child_name,
     reserved_env_names,
 )
-from supertest_operator.cluster import Snapshot
+from supertest_operator.cluster import RunKey, Snapshot
 from supertest_operator.context import OperatorContext
 from supertest_operator.handlers import shards
 from supertest_operator.handlers.children import create_child as _create
 from supertest_operator.handlers.children import delete_children
 from supertest_operator.handlers.retries import error_update
 from supertest_operator.run import RunView
+from supertest_operator.settings import OperatorSettings
 from supertest_operator.status_writer import apply
 from supertest_operator.transitions import Update
 
 log = structlog.get_logger("supertest.operator.admission")
 # A Starting run without its pod for this long lost it to a crash (or a deletion we missed): create it again.
 RECREATE_AFTER = timedelta(seconds=10)
+# Queued marks written per background batch, and at once: few, so that they never crowd out admissions.
+MARK_BATCH = 200
+MARK_CONCURRENCY = 4
 
 
 def plain(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -63,22 +73,59 @@ def spec_problem(view: RunView) -> str | None:
     return None
 
 
-async def on_create(ctx: OperatorContext, body: Mapping[str, Any]) -> None:
-    view = RunView.from_body(body)
-    problem = spec_problem(view)
-
+def _mark_new(problem: str | None) -> Callable[[RunView], Update | None]:
     def decide(current: RunView) -> Update | None:
         if current.phase is not None:
-            return None  # already handled (e.g. before an operator restart)
+            return None  # already handled (admitted, or marked before an operator restart)
         if problem:
             return Update(Phase.ERROR, "InvalidSpec", problem, warning=True)
         if current.cancel_requested:
             return Update(Phase.CANCELLED, "Cancelled", "cancelled before admission", warning=True)
         return Update(Phase.QUEUED, "Queued", "waiting for a running slot")
 
-    await apply(ctx, view.ref, decide, current=plain(body))
+    return decide
+
+
+async def on_create(ctx: OperatorContext, body: Mapping[str, Any]) -> None:
+    """A new run: an invalid or cancelled one ends now; a valid one is left to the next admission pass, which
+    starts it or marks it Queued."""
+    view = RunView.from_body(body)
+    problem = spec_problem(view)
+    if problem or view.cancel_requested:
+        await apply(ctx, view.ref, _mark_new(problem), current=plain(body))
+    else:
+        ctx.wake.set()
     if problem:
         raise kopf.PermanentError(problem)
+
+
+def mark_queued(ctx: OperatorContext, snap: Snapshot, taken: set[RunKey]) -> None:
+    """Mark the oldest phase-less runs not admitted this pass as Queued, in the background (one batch at a time;
+    the next pass hands over the next batch). The bodies come from the snapshot: no read per run."""
+    if ctx.queue_marker is not None and not ctx.queue_marker.done():
+        return
+    batch = [(v, snap.bodies[v.ref.key]) for v in unmarked(snap.runs, taken, MARK_BATCH)]
+    if batch:
+        ctx.queue_marker = ctx.spawn(_mark_batch(ctx, batch), name="mark-queued")
+
+
+def unmarked(runs: Iterable[RunView], taken: set[RunKey], limit: int) -> list[RunView]:
+    """The oldest `limit` phase-less runs, but those just admitted (`taken`) and those being deleted."""
+    new = [v for v in runs if v.phase is None and v.ref.key not in taken and not v.deleting]
+    return heapq.nsmallest(limit, new, key=lambda v: (v.created, v.name))
+
+
+async def _mark_batch(ctx: OperatorContext, batch: list[tuple[RunView, dict[str, Any]]]) -> None:
+    limit = asyncio.Semaphore(MARK_CONCURRENCY)
+
+    async def one(view: RunView, body: dict[str, Any]) -> None:
+        async with limit:
+            try:
+                await apply(ctx, view.ref, _mark_new(spec_problem(view)), current=body)
+            except KubeError as exc:  # the next pass hands the run over again
+                log.warning("mark_queued_failed", run=view.name, error=str(exc))
+
+    await asyncio.gather(*(one(v, b) for v, b in batch))
 
 
 def _invalid(message: str) -> Callable[[RunView], Update | None]:
@@ -100,7 +147,7 @@ def fifo_key(view: RunView) -> QueuedRun:
 async def admission_pass(ctx: OperatorContext, snap: Snapshot) -> int:
     """Admit what fits; returns how many runs were admitted. Caller holds ctx.admission_lock."""
     active = snap.active_keys()
-    queued = [v for v in snap.queued() if v.ref.key not in active]
+    queued = [v for v in snap.waiting() if v.ref.key not in active]
     metrics.RUNS_RUNNING.set(len(active))
     metrics.RUNS_QUEUED.set(len(queued))
     # Capacity counts executions (pods): a sharded run needs one per shard, and one admitted in part is a
@@ -108,11 +155,13 @@ async def admission_pass(ctx: OperatorContext, snap: Snapshot) -> int:
     partial = [v for v in snap.runs if v.phase in ACTIVE_PHASES and not v.cancel_requested and v.status.shards]
     candidates = queued + [v for v in partial if shards.executions_needed(v) > 0]
     by_key = {fifo_key(v).run_id: v for v in candidates}
-    needs = [(fifo_key(v), shards.executions_needed(v) if shards.is_sharded(v) else 1) for v in candidates]
+    needs = [(fifo_key(v), executions_wanted(v)) for v in candidates]
     chosen = allot_executions(needs, snap.executions(), ctx.settings.running_capacity)
 
     def start(view: RunView, slots: int) -> Awaitable[bool]:
         body = snap.bodies[view.ref.key]
+        if view.phase is None and shards.requested(view) > 1:
+            return _queue_then_shard(ctx, view, body, slots)
         return shards.admit(ctx, view, body, slots) if shards.is_sharded(view) else admit(ctx, view, body)
 
     results = await asyncio.gather(
@@ -122,10 +171,30 @@ async def admission_pass(ctx: OperatorContext, snap: Snapshot) -> int:
     for result in results:
         if isinstance(result, BaseException):
             log.error("admit_failed", error=repr(result))
+    mark_queued(ctx, snap, {by_key[c.run.run_id].ref.key for c in chosen})
     return sum(1 for r in results if r is True)
 
 
+def executions_wanted(view: RunView) -> int:
+    """Slots a candidate asks for: a phase-less run is planned like a Queued one (its shards, or one)."""
+    if view.phase is None:
+        return shards.requested(view)
+    return shards.executions_needed(view) if shards.is_sharded(view) else 1
+
+
+async def _queue_then_shard(ctx: OperatorContext, view: RunView, body: dict[str, Any], slots: int) -> bool:
+    # Shard planning starts from a Queued run (its lines, its attempts): mark it first, then admit its shards.
+    queued = await apply(ctx, view.ref, _mark_new(spec_problem(view)), current=body)
+    if queued is None or queued.phase is not Phase.QUEUED:
+        return False
+    return await shards.admit(ctx, queued, None, slots)
+
+
 async def admit(ctx: OperatorContext, view: RunView, body: dict[str, Any]) -> bool:
+    problem = spec_problem(view) if view.phase is None else None  # a Queued run was checked when it was marked
+    if problem:
+        await apply(ctx, view.ref, _invalid(problem), body)
+        return False
     try:
         spec = parse_spec(view.ref.resource.run_kind, dict(view.spec))
         files = await scripts.resolve(spec, ctx.sessions, ctx.kube, view.ref.namespace)
@@ -136,12 +205,15 @@ async def admit(ctx: OperatorContext, view: RunView, body: dict[str, Any]) -> bo
     pod_name = child_name(view.name, attempt)
 
     def decide(current: RunView) -> Update | None:
-        if current.phase is not Phase.QUEUED or current.cancel_requested or current.deleting:
+        if current.phase not in (None, Phase.QUEUED) or current.cancel_requested or current.deleting:
             return None
         if current.status.attempts + 1 != attempt:
             return None
         message = f"admitted; starting pod {pod_name} (attempt {attempt} of {current.retries + 1})"
-        return Update(Phase.STARTING, "Admitted", message, {"podName": pod_name, "attempts": attempt})
+        fields: dict[str, Any] = {"podName": pod_name, "attempts": attempt}
+        if current.phase is None:  # admitted before it was ever marked Queued: it was queued for no time
+            fields["queuedAt"] = format_time(datetime.now(UTC))
+        return Update(Phase.STARTING, "Admitted", message, fields)
 
     new = await apply(ctx, view.ref, decide, body)
     if new is None or new.phase is not Phase.STARTING or new.status.pod_name != pod_name:
@@ -174,6 +246,8 @@ async def create_children(
         creations["script ConfigMap"] = _create(ctx, core_path("configmaps", view.ref.namespace), configmap)
     # Both calls finish before we look: a refused ConfigMap must not leave a pod created after its clean-up.
     outcomes = dict(zip(creations, await asyncio.gather(*creations.values(), return_exceptions=True), strict=True))
+    if not isinstance(outcomes["pod"], BaseException):
+        ctx.created_pods.add((view.ref.namespace, pod["metadata"]["name"]))
     for outcome in outcomes.values():
         if isinstance(outcome, BaseException) and not isinstance(outcome, KubeError):
             raise outcome
@@ -186,6 +260,17 @@ async def create_children(
             await delete_children(ctx, view.ref, view.status.pod_name)
 
 
+def vanished(settings: OperatorSettings, pod_name: str | None) -> Callable[[RunView], Update | None]:
+    """A Starting run whose pod (created by this process) is gone: Error, retried if allowed."""
+
+    def decide(current: RunView) -> Update | None:
+        if current.phase is not Phase.STARTING or current.status.pod_name != pod_name:
+            return None  # its DELETED event (or anything else) got there first
+        return error_update(current, "PodVanished", f"pod {pod_name} disappeared", True, settings)
+
+    return decide
+
+
 def _creation_failed(ctx: OperatorContext, view: RunView, message: str, status: int) -> Update | None:
     if view.phase is not Phase.STARTING:
         return None
@@ -195,8 +280,11 @@ def _creation_failed(ctx: OperatorContext, view: RunView, message: str, status: 
 
 
 async def recover_starting(ctx: OperatorContext, snap: Snapshot) -> None:
-    """Starting runs whose pod never appeared (operator crashed mid-admission): create it now."""
+    """Starting runs whose pod never appeared (operator crashed mid-admission): create it now. A pod this process
+    created and that is gone was deleted: the run ends in Error (retried if allowed), like a Running run's."""
     now = datetime.now(UTC)
+    held = {(v.ref.namespace, v.status.pod_name) for v in snap.runs if v.phase in ACTIVE_PHASES and v.status.pod_name}
+    ctx.created_pods &= held  # pods of runs still active; admissions after this snapshot add theirs
     for view in snap.runs:
         if view.phase is not Phase.STARTING or view.cancel_requested or snap.has_pod(view):
             continue
@@ -205,6 +293,9 @@ async def recover_starting(ctx: OperatorContext, snap: Snapshot) -> None:
         admitted = next((c for c in view.status.conditions if c.type == "Admitted"), None)
         since = parse_time(admitted.last_transition_time) if admitted else None
         if since is None or now - since < RECREATE_AFTER:
+            continue
+        if (view.ref.namespace, view.status.pod_name) in ctx.created_pods:
+            await apply(ctx, view.ref, vanished(ctx.settings, view.status.pod_name))
             continue
         try:
             spec = parse_spec(view.ref.resource.run_kind, dict(view.spec))

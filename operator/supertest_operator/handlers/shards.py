@@ -70,7 +70,7 @@ def _fields(lines: Sequence[ShardStatus]) -> dict[str, Any]:
     }
 
 
-async def admit(ctx: OperatorContext, view: RunView, body: dict[str, Any], slots: int) -> bool:
+async def admit(ctx: OperatorContext, view: RunView, body: dict[str, Any] | None, slots: int) -> bool:
     """Admit `slots` shards: the first ones of a Queued run (planned now), or more of a run admitted in part."""
     try:
         spec = parse_spec(view.ref.resource.run_kind, dict(view.spec))

@@ -60,3 +60,18 @@ def test_a_finished_runs_pending_pod_holds_no_slot() -> None:
         ],
     )
     assert snap.active_keys() == {("testruns", "ns", "starting"), ("testruns", "ns", "retrying")}
+
+
+def test_waiting_runs_include_the_ones_not_yet_marked_queued() -> None:
+    """Admission's candidates: Queued and phase-less runs alike, never cancelled or deleting ones."""
+    bodies = [
+        run_body("new"),
+        run_body("queued", status={"phase": "Queued"}),
+        run_body("new-cancelled", spec={"script": "s", "cancel": True}),
+        run_body("new-deleting", deletionTimestamp="2026-01-01T00:00:05Z"),
+        run_body("starting", status={"phase": "Starting", "podName": "starting-a1"}),
+    ]
+    views = [RunView.from_body(b) for b in bodies]
+    snap = Snapshot(runs=views, bodies={v.ref.key: b for v, b in zip(views, bodies, strict=True)}, pods=[])
+    assert [v.name for v in snap.waiting()] == ["new", "queued"]
+    assert [v.name for v in snap.queued()] == ["queued"]

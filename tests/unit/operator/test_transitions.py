@@ -15,10 +15,12 @@ def _conds(patch: dict) -> dict:  # type: ignore[type-arg]
     return {c["type"]: (c["status"], c["reason"]) for c in patch["conditions"]}
 
 
-def test_new_run_may_only_queue_error_or_cancel() -> None:
+def test_new_run_may_only_queue_start_error_or_cancel() -> None:
     assert allowed(None, Phase.QUEUED)
     assert allowed(None, Phase.ERROR)
+    assert allowed(None, Phase.STARTING)  # admitted before it was ever marked Queued
     assert not allowed(None, Phase.RUNNING)
+    assert not allowed(None, Phase.PASSED)
     assert not allowed(Phase.PASSED, Phase.RUNNING)
     assert allowed(Phase.ERROR, Phase.QUEUED)  # retry
 
@@ -63,3 +65,12 @@ def test_error_with_retry_is_not_failed_yet() -> None:
     requeued = RunView.from_body(run_body(status={**patch, "phase": "Error"}))
     back = status_patch(requeued, Update(Phase.QUEUED, "Retrying", "again"), NOW)
     assert back["retryAt"] is None  # merge patch: delete the field
+
+
+def test_a_phase_less_run_admitted_at_once_is_admitted_with_its_queue_time() -> None:
+    fields = {"podName": "demo-a1", "attempts": 1, "queuedAt": "2026-01-01T00:00:59.000000Z"}
+    patch = status_patch(RunView.from_body(run_body()), Update(Phase.STARTING, "Admitted", "admitted", fields), NOW)
+    assert patch["phase"] == "Starting"
+    assert patch["queuedAt"] == "2026-01-01T00:00:59.000000Z"
+    assert patch["startTime"] == "2026-01-01T00:01:00.000000Z"
+    assert _conds(patch)["Admitted"] == ("True", "Admitted")

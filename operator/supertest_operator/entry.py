@@ -1,0 +1,30 @@
+"""The process entry (`python -m supertest_operator`, `supertest operator`): the operator without the Kubernetes
+client libraries.
+
+kopf imports pykube, kubernetes and kubernetes_asyncio at import time when they are installed, only to recognise
+their model objects among a handler's results, and picks a login that loads them too; kubernetes_asyncio's
+generated models alone cost about 60 MiB of resident memory. We hand kopf dicts and log in with kopf's own readers
+(`startup.login`), so kopf and the handler registry are imported while those libraries look absent. They are
+importable again afterwards: the kube client still loads kubernetes_asyncio for a kubeconfig exec plugin.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+CLIENT_LIBRARIES = ("pykube", "kubernetes", "kubernetes_asyncio")
+
+
+def run() -> None:
+    hidden = [name for name in CLIENT_LIBRARIES if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # None in sys.modules: `import name` raises ImportError
+    try:
+        app = importlib.import_module("supertest_operator.app")
+        importlib.import_module("supertest_operator.main")  # kopf's registry decides its logins now
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, ...) is None:
+                del sys.modules[name]
+    app.run()
