@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e_ui.conftest import watch_foreign_requests
 from tests.e2e_ui.helpers import shoot, sign_in
-from tests.support.local_server import LocalServer
+from tests.support.local_server import LocalServer, wait_for
 
 pytestmark = pytest.mark.browser
 RUN_TIMEOUT = 120_000
@@ -183,8 +183,14 @@ def test_a_job_run_from_its_page_in_two_shards_merges_into_one_report(
     page.get_by_role("button", name="Run now").click()
     expect(page.get_by_text('Job "Sharded pair" finished: Passed')).to_be_visible(timeout=RUN_TIMEOUT)
 
-    with server.client() as client:
-        [run] = client.get("/api/runs", params={"jobId": job_id}).json()["items"]
+    def recorded() -> dict[str, object] | None:
+        # The live view may say Passed a moment before the row does: the runner's own terminal event is relayed
+        # as it happens, the row is written once the merge step has exited.
+        with server.client() as client:
+            [run] = client.get("/api/runs", params={"jobId": job_id}).json()["items"]
+        return run if run["phase"] == "Passed" else None
+
+    run = wait_for(recorded, 30, what="the run's row to say Passed")
     assert run["shards"] == 2 and run["summary"]["passed"] == 2, run
     page.goto(f"/runs/{run['runId']}")
     report = page.frame_locator("iframe[title='Report']")
