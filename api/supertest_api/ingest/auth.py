@@ -3,7 +3,6 @@ it was issued; nothing else is accepted here (no API key, no session), and a run
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -34,7 +33,8 @@ async def live_run_claims(claims: Annotated[RunClaims, Depends(run_claims)], fac
     """A token outlives its pod by its grace period; once the run's row says it ended, the token is revoked, so a
     script that copied it cannot keep writing into (or reading) a finished run."""
     ended = await in_session(factory, lambda s: run_repo.ended_at(s, claims.name, claims.namespace))
-    if ended is not None and revoked_by(claims, (ended if ended.tzinfo else ended.replace(tzinfo=UTC)).timestamp()):
+    # Row datetimes are always timezone-aware (models.UTCDateTime), so timestamp() is the true epoch.
+    if ended is not None and revoked_by(claims, ended.timestamp()):
         raise Unauthorized(f"run {claims.name} has ended: its run token is revoked")
     return claims
 

@@ -34,14 +34,13 @@ class EventStreamResponse(StreamingResponse):
     # responses in the OpenAPI document too.
     def __init__(self, chunks: AsyncIterator[bytes], headers: Mapping[str, str] | None = None) -> None:
         super().__init__(chunks, headers={**STREAM_HEADERS, **(headers or {})}, media_type="text/event-stream")
-        self._chunks = chunks
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         write: Send = scope.get(SERVER_SEND) or send
 
         async def pump() -> None:
-            async for chunk in self._chunks:
+            async for chunk in self.body_iterator:
                 await write({"type": "http.response.body", "body": chunk, "more_body": True})
             await write({"type": "http.response.body", "body": b"", "more_body": False})
 
@@ -60,7 +59,7 @@ class EventStreamResponse(StreamingResponse):
                 group.start_soon(first_to_end, until_disconnect)
                 await first_to_end(pump)
         finally:
-            aclose = getattr(self._chunks, "aclose", None)
+            aclose = getattr(self.body_iterator, "aclose", None)
             if aclose is not None:  # the viewer's stream releases its hub now, not when collected
                 with anyio.CancelScope(shield=True):
                     await aclose()
