@@ -33,6 +33,11 @@ log = structlog.get_logger("supertest.api.status")
 TICK_SECONDS = 0.05
 MAX_TICK_SECONDS = 0.2
 FRAME_WRITES_PER_SECOND = 10_000
+# Viewers woken per event-loop turn. Each wake is one socket write (about 30 us, nearly all of it the kernel's): a
+# whole broadcast to 1,000 viewers in one turn would hold the loop for 30 ms, and a status arriving meanwhile would
+# wait for all of it and then be written to everyone again. In slices, the loop reads between them, so the status
+# joins the writes still to come (one write each, both frames) and only the viewers already written get a second.
+WAKE_SLICE = 64
 # Frames a viewer may have waiting; past that it is dropped from the live feed (its client resumes by id).
 VIEWER_QUEUE_FRAMES = 128
 # Events the hub keeps encoded for viewers that join late or resume (the bus keeps about as many per run).
@@ -87,15 +92,25 @@ PING_SECONDS = 15.0
 _PING = Frame(b": ping\r\n\r\n", ())
 
 
+def _no_schedule(viewer: Viewer) -> None:
+    viewer.wake()
+
+
 @dataclass(eq=False, slots=True)
 class Viewer:
     """One viewer's frames not yet written. Its stream takes them all at once and writes them as one chunk, so a
-    viewer that falls a frame behind (a busy process, a status arriving mid-broadcast) catches up in one write."""
+    viewer that falls a frame behind (a busy process, a status arriving mid-broadcast) catches up in one write.
+
+    A viewer with something new asks its hub (`schedule`) to wake it, once until it takes: the hub wakes viewers a
+    slice at a time, so what arrives mid-broadcast joins the writes still to come instead of waiting behind them.
+    """
 
     floor: Key
+    schedule: Callable[[Viewer], None] = _no_schedule
     pending: deque[Frame] = field(default_factory=deque)
     waiter: asyncio.Future[None] | None = None
     dropped: bool = False
+    scheduled: bool = False
 
     def offer(self, frame: Frame) -> None:
         if self.dropped or (frame.last <= self.floor and not frame.terminal and frame is not _PING):
@@ -104,15 +119,20 @@ class Viewer:
             self.drop()
             return
         self.pending.append(frame)
-        self._wake()
+        self._ask()
 
     def drop(self) -> None:
         self.dropped = True
         self.pending.clear()  # what it has not sent yet, it gets back by resuming
         self.pending.append(_DROPPED)
-        self._wake()
+        self._ask()
 
-    def _wake(self) -> None:
+    def _ask(self) -> None:
+        if not self.scheduled:
+            self.scheduled = True
+            self.schedule(self)
+
+    def wake(self) -> None:
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
 
@@ -126,6 +146,7 @@ class Viewer:
                 self.waiter = None
         frames = list(self.pending)
         self.pending.clear()
+        self.scheduled = False  # what comes next needs a wake of its own
         return frames
 
 
@@ -147,6 +168,8 @@ class RunHub:
         self._grace = grace
         self._on_idle = on_idle
         self._viewers: set[Viewer] = set()
+        self._to_wake: deque[Viewer] = deque()
+        self._waking = False
         self._refs = 0  # viewers plus those still joining: the hub lives while this is above zero
         self._buffer: deque[tuple[Key, bytes]] = deque(maxlen=BUFFER_EVENTS)
         self._pending: list[tuple[Key, bytes]] = []
@@ -178,7 +201,7 @@ class RunHub:
         if self.ended is _DROPPED:  # the hub failed: the client reconnects to a fresh one
             return Viewer(floor=_NO_KEY), _DROPPED.data, True
         floor = event_key(after)
-        viewer = Viewer(floor=floor)
+        viewer = Viewer(floor=floor, schedule=self._schedule)
         missed = self._snapshot() if floor == _NO_KEY else b"".join(d for key, d in self._buffer if key > floor)
         if after is None and not self._had_history and not self._buffer:
             # The bus has nothing (an API restart with the in-process bus, an expired stream): the row stands in.
@@ -285,6 +308,21 @@ class RunHub:
             self.ended = frame
         for viewer in self._viewers:
             viewer.offer(frame)
+
+    def _schedule(self, viewer: Viewer) -> None:
+        self._to_wake.append(viewer)
+        if not self._waking:
+            self._waking = True
+            asyncio.get_running_loop().call_soon(self._wake_slice)
+
+    def _wake_slice(self) -> None:
+        # The woken streams write in the next turn, after the loop has read its sockets; the next slice follows them.
+        for _ in range(min(WAKE_SLICE, len(self._to_wake))):
+            self._to_wake.popleft().wake()
+        if self._to_wake:
+            asyncio.get_running_loop().call_soon(self._wake_slice)
+        else:
+            self._waking = False
 
     async def _keep_alive(self) -> None:
         await self._ready.wait()
