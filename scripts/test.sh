@@ -35,4 +35,5 @@ step "UI API types match the OpenAPI schema (openapi-typescript)"
 bash scripts/gen-ui-types.sh --check
 
 step "pytest: unit, integration, e2e, faults"
-.venv/bin/python -m pytest tests "$@"
+# The slowest tests are listed at the end: CI has a time budget, and this is where to look when it grows.
+.venv/bin/python -m pytest tests --durations=40 "$@"

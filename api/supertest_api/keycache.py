@@ -14,38 +14,31 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from cachetools import TTLCache
+
 P = TypeVar("P")  # what a valid key stands for: the auth package's Principal
 
-# Far above the keys a deployment has; a flood of distinct valid keys cannot grow the process without bound.
+# Far above the keys a deployment has; a flood of distinct valid keys cannot grow the process without bound (the
+# least recently used entry makes room).
 MAX_ENTRIES = 10_000
 
 
 class KeyCache(Generic[P]):
     def __init__(self, ttl_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl_seconds
-        self._clock = clock
-        self._entries: dict[str, tuple[float, P]] = {}
+        self._entries: TTLCache[str, P] | None = (
+            TTLCache(maxsize=MAX_ENTRIES, ttl=ttl_seconds, timer=clock) if ttl_seconds > 0 else None
+        )
 
     @staticmethod
     def _digest(authorization: str) -> str:
         return hashlib.sha256(authorization.encode()).hexdigest()
 
     def get(self, authorization: str) -> P | None:
-        if self.ttl <= 0:
+        if self._entries is None:
             return None
-        digest = self._digest(authorization)
-        entry = self._entries.get(digest)
-        if entry is None:
-            return None
-        expires, principal = entry
-        if self._clock() >= expires:
-            del self._entries[digest]
-            return None
-        return principal
+        return self._entries.get(self._digest(authorization))
 
     def put(self, authorization: str, principal: P) -> None:
-        if self.ttl <= 0:
-            return
-        if len(self._entries) >= MAX_ENTRIES:
-            self._entries.clear()  # rare (see MAX_ENTRIES); the next requests look their keys up again
-        self._entries[self._digest(authorization)] = (self._clock() + self.ttl, principal)
+        if self._entries is not None:
+            self._entries[self._digest(authorization)] = principal
