@@ -5,8 +5,9 @@ row re-reads and a thousand JSON encodings of every event. A `RunHub` does each 
 process: one bus subscription, one history read, one idle re-read of the run row, and every event encoded to its
 SSE bytes once. Viewers get shared `Frame`s, and log lines that arrive within one tick go out as one frame (the
 SSE wire format is unchanged: a frame is several whole events back to back, so EventSource clients see the same
-events with the same ids). A viewer that cannot keep up (VIEWER_QUEUE_FRAMES frames unwritten) is dropped from the
-live feed; its client reconnects with Last-Event-ID and is served from the hub's buffer.
+events with the same ids). The hub writes each frame into every viewer's response itself, a slice of viewers per
+event-loop turn. A viewer that cannot keep up (VIEWER_QUEUE_FRAMES frames unwritten) is dropped from the live
+feed; its client reconnects with Last-Event-ID and is served from the hub's buffer.
 
 The hub is refcounted by its viewers and torn down, subscription included, when the last one leaves.
 """
@@ -16,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
@@ -33,11 +35,11 @@ log = structlog.get_logger("supertest.api.status")
 TICK_SECONDS = 0.05
 MAX_TICK_SECONDS = 0.2
 FRAME_WRITES_PER_SECOND = 10_000
-# Viewers woken per event-loop turn. Each wake is one socket write (about 30 us, nearly all of it the kernel's): a
-# whole broadcast to 1,000 viewers in one turn would hold the loop for 30 ms, and a status arriving meanwhile would
+# Viewers written per event-loop turn. Each is one socket write (nearly all of its cost the kernel's): a whole
+# broadcast to 1,000 viewers in one turn would hold the loop for tens of ms, and a status arriving meanwhile would
 # wait for all of it and then be written to everyone again. In slices, the loop reads between them, so the status
 # joins the writes still to come (one write each, both frames) and only the viewers already written get a second.
-WAKE_SLICE = 64
+WRITE_SLICE = 64
 # Frames a viewer may have waiting; past that it is dropped from the live feed (its client resumes by id).
 VIEWER_QUEUE_FRAMES = 128
 # Events the hub keeps encoded for viewers that join late or resume (the bus keeps about as many per run).
@@ -92,25 +94,34 @@ PING_SECONDS = 15.0
 _PING = Frame(b": ping\r\n\r\n", ())
 
 
+# Writes one chunk of a viewer's response (the server's send of a body message).
+Write = Callable[[bytes], Coroutine[Any, Any, None]]
+
+
 def _no_schedule(viewer: Viewer) -> None:
-    viewer.wake()
+    viewer.serve()
 
 
 @dataclass(eq=False, slots=True)
 class Viewer:
-    """One viewer's frames not yet written. Its stream takes them all at once and writes them as one chunk, so a
-    viewer that falls a frame behind (a busy process, a status arriving mid-broadcast) catches up in one write.
+    """One viewer: its frames not yet written, and how to write them.
 
-    A viewer with something new asks its hub (`schedule`) to wake it, once until it takes: the hub wakes viewers a
-    slice at a time, so what arrives mid-broadcast joins the writes still to come instead of waiting behind them.
+    The hub writes a viewer's frames itself, a slice of viewers per event-loop turn (`serve`), straight into its
+    response: no task switch, future or generator per viewer per frame, which cost about as much as the socket
+    write. Everything waiting goes out as one chunk, so a viewer that fell behind (its socket was full, a status
+    arrived mid-broadcast) catches up in one write. A write the socket makes wait finishes in a task of its own,
+    and the viewer's next frames wait for it; past VIEWER_QUEUE_FRAMES of them the viewer is dropped.
     """
 
     floor: Key
     schedule: Callable[[Viewer], None] = _no_schedule
+    write: Write | None = None  # until its stream runs (it is writing what it missed): frames wait meanwhile
     pending: deque[Frame] = field(default_factory=deque)
-    waiter: asyncio.Future[None] | None = None
     dropped: bool = False
     scheduled: bool = False
+    writing: asyncio.Task[None] | None = None  # a write the socket made wait
+    # Resolved when the viewer's stream is over: its terminal frame written, or its write failed.
+    finished: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
     def offer(self, frame: Frame) -> None:
         if self.dropped or (frame.last <= self.floor and not frame.terminal and frame is not _PING):
@@ -132,22 +143,72 @@ class Viewer:
             self.scheduled = True
             self.schedule(self)
 
-    def wake(self) -> None:
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(None)
-
-    async def take(self) -> list[Frame]:
-        """Every frame waiting (at least one), oldest first."""
-        while not self.pending:
-            self.waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self.waiter
-            finally:
-                self.waiter = None
+    def serve(self) -> None:
+        """Write everything waiting as one chunk, now if the socket takes it."""
+        self.scheduled = False
+        if self.write is None or self.writing is not None or self.finished.done() or not self.pending:
+            return  # `run` or a waiting write serves the rest
         frames = list(self.pending)
         self.pending.clear()
-        self.scheduled = False  # what comes next needs a wake of its own
-        return frames
+        if frames[-1] is _DROPPED:
+            log.warning("sse_viewer_dropped", queued=VIEWER_QUEUE_FRAMES)
+        data = b"".join(frame.after(self.floor) for frame in frames)
+        end = frames[-1].terminal  # nothing is offered after a terminal frame
+        if not data:
+            self._done(end)
+            return
+        write = self.write(data)
+        try:
+            blocker = write.send(None)  # run the write now: it finishes at once unless the socket is full
+        except StopIteration:
+            self._done(end)
+        except Exception as exc:  # the server refused the write: this stream is over
+            self._fail(exc)
+        else:
+            self.writing = asyncio.get_running_loop().create_task(self._finish(write, blocker, end))
+
+    async def _finish(self, write: Coroutine[Any, Any, None], blocker: Any, end: bool) -> None:
+        # What asyncio's Task does for a coroutine that waits (Python 3.12's eager tasks would do it for us): wait
+        # for what it yielded, resume it, until it returns.
+        try:
+            while True:
+                if blocker is None:  # a bare yield (asyncio.sleep(0))
+                    await asyncio.sleep(0)
+                else:  # a future: once it is done, resumed, the write gets its result or exception
+                    await asyncio.wait([blocker])
+                blocker = write.send(None)
+        except StopIteration:
+            pass
+        except asyncio.CancelledError:
+            write.close()
+            raise
+        except Exception as exc:
+            self._fail(exc)
+            return
+        finally:
+            self.writing = None
+        self._done(end)
+        if not self.finished.done() and self.pending:
+            self.serve()
+
+    def _done(self, end: bool) -> None:
+        if end and not self.finished.done():
+            self.finished.set_result(None)
+
+    def _fail(self, exc: Exception) -> None:
+        log.warning("sse_write_failed", reason=repr(exc))
+        if not self.finished.done():
+            self.finished.set_result(None)
+
+    async def run(self, write: Write) -> None:
+        """Write this viewer's frames into `write` until its stream ends (its terminal frame, or a failed write)."""
+        self.write = write
+        self.serve()  # what came between joining and now
+        try:
+            await self.finished
+        finally:
+            if self.writing is not None:  # the client left mid-write
+                self.writing.cancel()
 
 
 class RunHub:
@@ -168,8 +229,8 @@ class RunHub:
         self._grace = grace
         self._on_idle = on_idle
         self._viewers: set[Viewer] = set()
-        self._to_wake: deque[Viewer] = deque()
-        self._waking = False
+        self._to_write: deque[Viewer] = deque()
+        self._writing_slices = False
         self._refs = 0  # viewers plus those still joining: the hub lives while this is above zero
         self._buffer: deque[tuple[Key, bytes]] = deque(maxlen=BUFFER_EVENTS)
         self._pending: list[tuple[Key, bytes]] = []
@@ -310,19 +371,19 @@ class RunHub:
             viewer.offer(frame)
 
     def _schedule(self, viewer: Viewer) -> None:
-        self._to_wake.append(viewer)
-        if not self._waking:
-            self._waking = True
-            asyncio.get_running_loop().call_soon(self._wake_slice)
+        self._to_write.append(viewer)
+        if not self._writing_slices:
+            self._writing_slices = True
+            asyncio.get_running_loop().call_soon(self._write_slice)
 
-    def _wake_slice(self) -> None:
-        # The woken streams write in the next turn, after the loop has read its sockets; the next slice follows them.
-        for _ in range(min(WAKE_SLICE, len(self._to_wake))):
-            self._to_wake.popleft().wake()
-        if self._to_wake:
-            asyncio.get_running_loop().call_soon(self._wake_slice)
+    def _write_slice(self) -> None:
+        # The loop reads its sockets between two slices: a status arriving meanwhile joins the writes still to come.
+        for _ in range(min(WRITE_SLICE, len(self._to_write))):
+            self._to_write.popleft().serve()
+        if self._to_write:
+            asyncio.get_running_loop().call_soon(self._write_slice)
         else:
-            self._waking = False
+            self._writing_slices = False
 
     async def _keep_alive(self) -> None:
         await self._ready.wait()
@@ -407,11 +468,13 @@ async def follow(
     row_phase: Callable[[], Awaitable[Phase]],
     after: str | None,
     initial: Phase,
+    write: Write,
     *,
     recheck: float,
     grace: float,
-) -> AsyncIterator[bytes]:
-    """One viewer's stream: what it missed, then the shared frames until the end (or until it is dropped).
+) -> None:
+    """One viewer's stream, written into `write`: what it missed, then the shared frames until the end (or until
+    it is dropped). Returns when the stream is over.
 
     The hub is acquired when the stream starts and released however it ends, so a response that never starts
     streaming holds nothing.
@@ -422,15 +485,8 @@ async def follow(
         joined, missed, done = await hub.join(after, initial)
         viewer = None if done else joined
         if missed:
-            yield missed
-        while viewer is not None:
-            frames = await viewer.take()
-            if frames[-1] is _DROPPED:
-                log.warning("sse_viewer_dropped", run_id=run_id, queued=VIEWER_QUEUE_FRAMES)
-            data = b"".join(frame.after(viewer.floor) for frame in frames)
-            if data:
-                yield data
-            if any(frame.terminal for frame in frames):
-                return
+            await write(missed)
+        if viewer is not None:
+            await viewer.run(write)
     finally:
         hub.release(viewer)

@@ -8,7 +8,7 @@ turns terminal without a terminal event ever reaching the bus, the stream still 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,7 +18,7 @@ from supertest.db import runs as run_repo
 from supertest.db.engine import in_session
 from supertest.phases import Phase
 from supertest_api.errors import BadRequest, NotFoundError
-from supertest_api.status.hub import HubRegistry, follow
+from supertest_api.status.hub import HubRegistry, Write, follow
 
 _EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 # How often an idle stream re-reads the run row, and how long a terminal row waits for its event.
@@ -56,14 +56,20 @@ def event_stream(
     factory: sessionmaker[Session],
     recheck: float | None = None,
     grace: float | None = None,
-) -> AsyncIterator[bytes]:
-    """A viewer's SSE bytes: through the run's shared hub, which reads the bus and the row once for all viewers."""
-    return follow(
-        hubs,
-        run_id,
-        lambda: current_phase(factory, run_id),
-        after,
-        initial,
-        recheck=RECHECK_SECONDS if recheck is None else recheck,
-        grace=TERMINAL_GRACE_SECONDS if grace is None else grace,
-    )
+) -> Callable[[Write], Awaitable[None]]:
+    """A viewer's SSE stream, to be written into its response: through the run's shared hub, which reads the bus
+    and the row once for all viewers."""
+
+    def stream(write: Write) -> Awaitable[None]:
+        return follow(
+            hubs,
+            run_id,
+            lambda: current_phase(factory, run_id),
+            after,
+            initial,
+            write,
+            recheck=RECHECK_SECONDS if recheck is None else recheck,
+            grace=TERMINAL_GRACE_SECONDS if grace is None else grace,
+        )
+
+    return stream

@@ -1,15 +1,19 @@
 """The SSE hub on the in-process bus: one subscription per run whatever the viewers, shared frames, coalesced log
-lines, refcounted teardown, and a slow viewer dropped (then resuming by id) without holding the others back."""
+lines, refcounted teardown, and a slow viewer dropped (then resuming by id) without holding the others back.
+
+Each viewer here is a client behind a socket that holds one unread chunk: the hub's next write to it waits until
+the client reads, as a full socket buffer makes it wait."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 import pytest
 from supertest_api.status import hub as hub_module
-from supertest_api.status.hub import HubRegistry, follow
+from supertest_api.status.hub import HubRegistry, Viewer, follow
 
 from supertest.bus.base import StoredEvent
 from supertest.bus.memory import MemoryEventBus
@@ -24,8 +28,36 @@ async def running() -> Phase:
     return Phase.RUNNING
 
 
-def viewer(hubs: HubRegistry, after: str | None = None, initial: Phase = Phase.RUNNING) -> AsyncIterator[bytes]:
-    return follow(hubs, RUN, running, after, initial, recheck=30.0, grace=1.0)
+def viewer(
+    hubs: HubRegistry,
+    after: str | None = None,
+    initial: Phase = Phase.RUNNING,
+    socket: asyncio.Queue[bytes] | None = None,
+) -> AsyncGenerator[bytes, None]:
+    """The chunks a client reads, one at a time, until its stream is over; leaving early (aclose) disconnects it."""
+    return _client(hubs, after, initial, socket or asyncio.Queue(maxsize=1))
+
+
+async def _client(
+    hubs: HubRegistry, after: str | None, initial: Phase, socket: asyncio.Queue[bytes]
+) -> AsyncGenerator[bytes, None]:
+    stream = asyncio.create_task(follow(hubs, RUN, running, after, initial, socket.put, recheck=30.0, grace=1.0))
+    try:
+        while True:
+            read = asyncio.ensure_future(socket.get())
+            await asyncio.wait({read, stream}, return_when=asyncio.FIRST_COMPLETED)
+            if read.done():
+                yield read.result()
+                continue
+            read.cancel()
+            while not socket.empty():
+                yield socket.get_nowait()
+            stream.result()  # the stream's own failure, if any
+            return
+    finally:
+        stream.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await stream
 
 
 async def wait_until(predicate: Callable[[], bool], what: str) -> None:
@@ -97,19 +129,76 @@ async def test_log_lines_within_a_tick_share_one_frame(monkeypatch: pytest.Monke
     await v.aclose()
 
 
+def sole_viewer(hubs: HubRegistry) -> Viewer:
+    hub = hubs.get(RUN)
+    assert hub is not None
+    (only,) = hub._viewers
+    return only
+
+
 async def test_a_viewer_behind_by_some_frames_writes_them_in_one_chunk() -> None:
     bus = MemoryEventBus()
     await bus.publish(status_event(RUN, Phase.RUNNING))
     hubs = HubRegistry(bus)
-    v = viewer(hubs)
+    socket: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1)
+    v = viewer(hubs, socket=socket)
     await anext(v)
-    for i in range(3):  # three status frames while this viewer is not reading
+    waiting = sole_viewer(hubs)
+    # While this client is not reading: the first frame fills its socket, the second is a write waiting for room,
+    # the next two wait their turn.
+    await bus.publish(status_event(RUN, Phase.RUNNING, "step 0"))
+    await wait_until(socket.full, "the first frame written")
+    await bus.publish(status_event(RUN, Phase.RUNNING, "step 1"))
+    await wait_until(lambda: waiting.writing is not None, "a write waits for room")
+    for i in (2, 3):
         await bus.publish(status_event(RUN, Phase.RUNNING, f"step {i}"))
-    hub = hubs.get(RUN)
-    assert hub is not None
-    await wait_until(lambda: sum(len(x.pending) for x in hub._viewers) == 3, "three frames waiting")
-    assert ids(await anext(v)) == ["0-2", "0-3", "0-4"]  # caught up in one write, not three
+    await wait_until(lambda: len(waiting.pending) == 2, "two frames waiting")
+    assert ids(await anext(v)) == ["0-2"]
+    assert ids(await anext(v)) == ["0-3"]
+    assert ids(await anext(v)) == ["0-4", "0-5"]  # caught up in one write, not two
     await v.aclose()
+
+
+async def test_frames_arriving_while_the_history_is_written_follow_it() -> None:
+    bus = MemoryEventBus()
+    await bus.publish(status_event(RUN, Phase.RUNNING))
+    hubs = HubRegistry(bus)
+    written: list[bytes] = []
+    room = asyncio.Event()
+
+    async def write(chunk: bytes) -> None:
+        if not written:
+            await room.wait()  # the history's write waits for room in the socket
+        written.append(chunk)
+
+    stream = asyncio.create_task(follow(hubs, RUN, running, None, Phase.RUNNING, write, recheck=30.0, grace=1.0))
+    await wait_until(lambda: (hub := hubs.get(RUN)) is not None and hub.viewers == 1, "the viewer joined")
+    await bus.publish(status_event(RUN, Phase.PASSED))
+    waiting = sole_viewer(hubs)
+    await wait_until(lambda: len(waiting.pending) == 1, "the new frame waits")
+    room.set()
+    await asyncio.wait_for(stream, 5.0)
+    assert [ids(chunk) for chunk in written] == [["0-1"], ["0-2"]]  # the history, then what came meanwhile
+
+
+async def test_a_client_leaving_mid_write_releases_everything() -> None:
+    bus = MemoryEventBus()
+    await bus.publish(status_event(RUN, Phase.RUNNING))
+    hubs = HubRegistry(bus)
+    socket: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1)
+    v = viewer(hubs, socket=socket)
+    await anext(v)
+    waiting = sole_viewer(hubs)
+    await bus.publish(status_event(RUN, Phase.RUNNING, "step 0"))
+    await wait_until(socket.full, "the first frame written")
+    await bus.publish(status_event(RUN, Phase.RUNNING, "step 1"))
+    await wait_until(lambda: waiting.writing is not None, "a write waits for room")
+    writing = waiting.writing
+    assert writing is not None
+    await v.aclose()
+    assert writing.cancelled()  # the waiting write is cancelled with its stream ...
+    assert len(hubs) == 0  # ... and the hub released
+    await wait_until(lambda: bus.followers(RUN) == 0, "the subscription ended")
 
 
 async def test_keep_alive_pings_are_one_shared_frame(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -135,16 +224,20 @@ async def test_a_slow_viewer_is_dropped_and_resumes_by_id(monkeypatch: pytest.Mo
     slow, fast = viewer(hubs), viewer(hubs)
     seen_slow = ids(await anext(slow))
     seen_fast = ids(await anext(fast))
-    for i in range(10):  # each result is its own frame: ten frames, and the slow viewer reads none of them
+    for i in range(10):  # each result is its own frame: ten frames, and the slow client reads none of them
         await bus.publish(status_event(RUN, Phase.RUNNING, f"step {i}"))
         seen_fast += ids(await anext(fast))
     assert seen_fast == [f"0-{n}" for n in range(1, 12)]  # the fast one is not held back
+    # The slow one gets what was already in its socket and in the write waiting for room, then the drop.
+    seen_slow += ids(await anext(slow))
+    seen_slow += ids(await anext(slow))
+    assert seen_slow == ["0-1", "0-2", "0-3"]
     dropped = await anext(slow)
     assert dropped.startswith(b": dropped")
     with pytest.raises(StopAsyncIteration):
         await anext(slow)
     resumed = viewer(hubs, after=seen_slow[-1])  # what EventSource does with Last-Event-ID
-    assert ids(await anext(resumed)) == [f"0-{n}" for n in range(2, 12)]
+    assert ids(await anext(resumed)) == [f"0-{n}" for n in range(4, 12)]
     await resumed.aclose()
     await fast.aclose()
 
