@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 import json
 from typing import Any
 
@@ -158,3 +159,44 @@ def test_viewers_share_one_subscription_released_when_they_disconnect(live: Live
         assert bus.followers(run_id) == 1  # three viewers, one subscription
     # The clients hung up mid-run: the hub and its subscription go with the last of them.
     wait_for(lambda: bus.followers(run_id) == 0, timeout=10, interval=0.01, message="subscription released")
+
+
+def test_a_client_that_stops_reading_is_dropped_without_holding_the_others_back(
+    live: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a real socket: the hub's writes to a client that reads nothing wait for room (uvicorn's flow control),
+    its frames pile up, and past the limit it is dropped; a reading client meanwhile gets every line."""
+    from supertest_api.status import hub
+
+    monkeypatch.setattr(hub, "VIEWER_QUEUE_FRAMES", 8)
+    run_id = submit(live)
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window: the server's buffer fills fast
+    stalled.connect(("127.0.0.1", live.port))
+    key = live.auth["Authorization"]
+    stalled.sendall(f"GET /api/test-status/sse/{run_id} HTTP/1.1\r\nHost: x\r\nAuthorization: {key}\r\n\r\n".encode())
+    head = b""
+    while b"event: status" not in head:  # its first event, then it reads no more
+        head += stalled.recv(4096)
+    big = "x" * 16_000
+    lines = 200
+    with (
+        httpx.Client(base_url=live.url, timeout=httpx.Timeout(10.0)) as client,
+        connect_sse(client, "GET", f"/api/test-status/sse/{run_id}", headers=live.auth) as source,
+    ):
+        events = source.iter_sse()
+        assert data(next(events))["phase"] == "Queued"
+        for i in range(lines):
+            live.launcher.publish(status_event(run_id, Phase.RUNNING, f"{i} {big}"))  # a frame each
+        live.launcher.publish(status_event(run_id, Phase.PASSED))
+        seen = [data(e) for e in events if e.event == "status"]
+    assert len(seen) == lines + 1 and seen[-1]["phase"] == "Passed"  # the reading client got everything
+    # The stalled client's stream ends with the drop notice once it reads again.
+    stalled.settimeout(10.0)
+    rest = b""
+    while b": dropped" not in rest:
+        chunk = stalled.recv(65536)
+        assert chunk, "the stream ended without the drop notice"
+        rest += chunk
+    assert rest.count(b"event: status") < lines  # it was dropped, not sent everything
+    stalled.close()
