@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 import json
+import socket
 from typing import Any
 
 import httpx
