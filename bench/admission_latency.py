@@ -9,6 +9,7 @@ kube-controller-manager's Job controller, on the same real apiserver, in one pro
 Pods run `true` through the test node agent (no Playwright): this measures admission, not test execution.
 
     .venv/bin/python bench/admission_latency.py [--runs 50] [--burst 500] [--capacity 50] [--operator-src /tmp/base]
+    .venv/bin/python bench/admission_latency.py --quick   # 10 of each and a burst of 100: a smoke run, not a figure
 """
 
 from __future__ import annotations
@@ -79,7 +80,12 @@ def main() -> int:
     parser.add_argument("--log-level", default="WARNING", help="the operator's LOG_LEVEL")
     parser.add_argument("--keep", action="store_true", help="print where the operator log is")
     parser.add_argument("--operator-src", type=Path, help="run the operator from this source tree (a baseline)")
+    parser.add_argument(
+        "--quick", action="store_true", help="10 of each, a burst of 100 (under 2 minutes): a smoke run"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.runs, args.burst = 10, 100
 
     overrides = {
         "RUNNING_CAPACITY": str(args.capacity),

@@ -4,7 +4,7 @@ For a 1-test and a 20-test spec, each pair runs the spec once through `supertest
 server (submit, queue, runner subprocess, upload, events over SSE) and once through bare `npx playwright test`
 with the same generated config. Pairs alternate their order so drift on a noisy machine hits both sides.
 
-    .venv/bin/python bench/runner_overhead.py [--pairs 5]
+    .venv/bin/python bench/runner_overhead.py [--pairs 5] [--quick]
 """
 
 from __future__ import annotations
@@ -77,7 +77,10 @@ def time_supertest(spec_file: Path, url: str, key: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=5, help="pairs per spec size (>= 5 for the README figure)")
+    parser.add_argument("--quick", action="store_true", help="one pair per spec size: a smoke run, not a figure")
     args = parser.parse_args()
+    if args.quick:
+        args.pairs = 1
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -8,7 +8,7 @@ tick produced exactly one object per schedule (nothing lost, nothing doubled).
 
 Pods run `true` through the test node agent (no Playwright): this measures scheduling, not test execution.
 
-    .venv/bin/python bench/schedule_latency.py [--jobs 20] [--ticks 3]
+    .venv/bin/python bench/schedule_latency.py [--jobs 20] [--ticks 3] [--quick]
 """
 
 from __future__ import annotations
@@ -77,7 +77,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=20, help="TestJobs and CronJobs each")
     parser.add_argument("--ticks", type=int, default=3, help="minute ticks to measure")
+    parser.add_argument(
+        "--quick", action="store_true", help="5 of each, one tick (under 2 minutes): a smoke run, not a figure"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.jobs, args.ticks = 5, 1
 
     with operator_cluster({"RUNNING_CAPACITY": "100", "LOG_LEVEL": "WARNING"}) as cluster:
         ns, api = cluster.namespace, cluster.api
