@@ -207,7 +207,9 @@ class Viewer:
         try:
             await self.finished
         finally:
-            if self.writing is not None:  # the client left mid-write
+            if not self.finished.done():  # the client left: nothing more is written to its response
+                self.finished.cancel()
+            if self.writing is not None:  # it left mid-write
                 self.writing.cancel()
 
 
