@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine
+from typing import Any
 
 import pytest
 from supertest_api.status import hub as hub_module
@@ -303,3 +304,31 @@ async def test_a_failed_hub_ends_its_viewers_so_they_reconnect() -> None:
     chunks = [chunk async for chunk in viewer(hubs)]
     assert chunks[-1].startswith(b": dropped")  # no hang: the stream ends and EventSource resumes by id
     assert len(hubs) == 0
+
+
+async def test_the_terminal_frame_reaches_every_viewer_before_any_stream_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ending a stream tears its request down; were that interleaved with the writes, the last viewers would get the
+    # run's end only after every other viewer's teardown.
+    monkeypatch.setattr(hub_module, "WRITE_SLICE", 2)
+    bus = MemoryEventBus()
+    await bus.publish(status_event(RUN, Phase.RUNNING))
+    hubs = HubRegistry(bus)
+    order: list[str] = []
+
+    def writer(n: int) -> Callable[[bytes], Coroutine[Any, Any, None]]:
+        async def write(chunk: bytes) -> None:
+            if b'"phase":"Passed"' in chunk:
+                order.append(f"write {n}")
+
+        return write
+
+    async def stream(n: int) -> None:
+        await follow(hubs, RUN, running, None, Phase.RUNNING, writer(n), recheck=30.0, grace=1.0)
+        order.append(f"end {n}")
+
+    streams = [asyncio.create_task(stream(n)) for n in range(10)]
+    await wait_until(lambda: (hub := hubs.get(RUN)) is not None and hub.viewers == 10, "every viewer joined")
+    await bus.publish(status_event(RUN, Phase.PASSED))
+    await asyncio.wait_for(asyncio.gather(*streams), 5.0)
+    assert sorted(order[:10]) == sorted(f"write {n}" for n in range(10))
+    assert sorted(order[10:]) == sorted(f"end {n}" for n in range(10))
