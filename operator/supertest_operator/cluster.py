@@ -1,12 +1,14 @@
-"""One consistent look at the cluster: every run and every run pod in the watched namespaces.
+"""One look at the cluster: every run and every run pod in the watched namespaces.
 
-Admission decisions are made from this (fresh list calls), never from memory alone, so a restarted
-operator counts exactly what is there.
+The reconcile pass takes it from the run cache (run_cache.py: a full list at start-up and every resync interval,
+kept current by watch events and our own writes) plus a fresh list of run pods; the orphan sweep, which deletes
+what has no run, takes it from fresh list calls only (`take_snapshot`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,9 +19,8 @@ from supertest.kube.counting import pod_is_live
 from supertest.kube.names import API_VERSION, LABEL_KIND, LABEL_RUN, RUN_RESOURCES, RunResource, resource_for_kind
 from supertest.phases import ACTIVE_PHASES, Phase
 from supertest_operator.run import RunView
+from supertest_operator.run_cache import RunCache, RunKey
 from supertest_operator.shards import executions_held
-
-RunKey = tuple[str, str, str]  # (plural, namespace, name)
 
 
 def runs_path(resource: RunResource, namespace: str | None) -> str:
@@ -48,7 +49,7 @@ def pod_run_key(pod: Mapping[str, Any]) -> RunKey | None:
 @dataclass
 class Snapshot:
     runs: list[RunView]
-    bodies: dict[RunKey, dict[str, Any]]
+    bodies: dict[RunKey, dict[str, Any]]  # slim ones (no scripts) when taken from the cache
     pods: list[dict[str, Any]]
     pod_names: set[tuple[str, str]] = field(init=False)  # (namespace, name)
 
@@ -101,8 +102,42 @@ class Snapshot:
         return None
 
 
+def _scopes(namespaces: list[str]) -> list[str | None]:
+    return list(namespaces) if namespaces else [None]
+
+
+async def resync(kube: KubeApi, namespaces: list[str], cache: RunCache) -> None:
+    """Refill the cache from a full list, paged (each page slimmed before the next is read)."""
+    cache.begin_list()
+    try:
+        at = ""
+        for resource in RUN_RESOURCES:
+            for ns in _scopes(namespaces):
+                async for items, version in kube.pages(runs_path(resource, ns)):
+                    at = at or version  # every page of a list is read at its first page's version
+                    for body in items:
+                        cache.listed(body)
+        # Several lists (kinds, namespaces) are read one after the other: the first one's version is the oldest.
+        cache.finish_list(at)
+    except BaseException:
+        cache.abort_list()
+        raise
+
+
+async def cached_snapshot(kube: KubeApi, namespaces: list[str], cache: RunCache, resync_seconds: float) -> Snapshot:
+    """The runs as the cache holds them (resynced first when due), and a fresh list of run pods."""
+    if not cache.synced or time.monotonic() - cache.synced_at >= resync_seconds:
+        await resync(kube, namespaces, cache)
+    views, bodies = cache.views(), cache.bodies()
+    # Pods after runs: a pod is only ever created for a run whose Starting status is already stored (and seen
+    # here, as the status writer feeds the cache before the admission lock is released).
+    scopes = _scopes(namespaces)
+    pod_lists = await asyncio.gather(*(kube.list(core_list_path("pods", ns), LABEL_RUN) for ns in scopes))
+    return Snapshot(runs=views, bodies=bodies, pods=[p for items in pod_lists for p in items])
+
+
 async def take_snapshot(kube: KubeApi, namespaces: list[str]) -> Snapshot:
-    scopes: list[str | None] = list(namespaces) if namespaces else [None]
+    scopes = _scopes(namespaces)
     run_lists = await asyncio.gather(*(kube.list(runs_path(r, ns)) for r in RUN_RESOURCES for ns in scopes))
     # Pods after runs: a pod is only ever created for a run whose Starting status is already stored.
     pod_lists = await asyncio.gather(*(kube.list(core_list_path("pods", ns), f"{LABEL_RUN}") for ns in scopes))

@@ -10,7 +10,6 @@ from typing import Any
 
 import kopf
 
-from supertest.kube.counting import is_waiting
 from supertest.kube.names import ANNOTATION_RERUN, GROUP, LABEL_RUN, LABEL_TESTJOB, TESTJOB_PLURAL, VERSION
 from supertest_operator import startup
 from supertest_operator.builders import MERGE
@@ -38,27 +37,12 @@ async def operator_cleanup(memo: Any, **_: Any) -> None:
     await startup.on_cleanup(memo)
 
 
-def _waits(body: kopf.Body, **_: Any) -> bool:
-    # A filter, not a None result: kopf keeps an object's old index value when the handler returns None.
-    return is_waiting(body)
-
-
-# Coroutines, not plain functions: kopf runs a plain function in its thread pool, a hop per watch event.
-@kopf.index(GROUP, VERSION, "testruns", when=_waits)
-async def waiting_testruns(body: kopf.Body, **_: Any) -> dict[str, tuple[str, str]]:
-    return webhook.waiting_index_entry(body)
-
-
-@kopf.index(GROUP, VERSION, "jobruns", when=_waits)
-async def waiting_jobruns(body: kopf.Body, **_: Any) -> dict[str, tuple[str, str]]:
-    return webhook.waiting_index_entry(body)
-
-
 @kopf.on.validate(GROUP, VERSION, "testruns", id="queue-capacity-testruns", operations=["CREATE"], ignore_failures=True)
 @kopf.on.validate(GROUP, VERSION, "jobruns", id="queue-capacity-jobruns", operations=["CREATE"], ignore_failures=True)
 async def queue_capacity(body: kopf.Body, resource: kopf.Resource, dryrun: bool, memo: Any, **kwargs: Any) -> None:
-    # Indexes arrive as kwargs named after their functions above.
-    waiting = webhook.waiting_names(kwargs["waiting_testruns"], kwargs["waiting_jobruns"])
+    # The waiting runs come from the run cache, not a kopf index: with an index, kopf holds every object's first
+    # event until all of them are indexed, and the start-up list of a deep queue cost O(n^2) (profiled).
+    waiting = _ctx(memo).runs.waiting_names()
     await webhook.validate_queue(memo.webhook, resource.plural, body, kwargs.get("operation"), dryrun, waiting)
 
 

@@ -10,13 +10,14 @@ about 60 MiB of memory for nothing.
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import os
 import ssl
 import tempfile
 import time
 from asyncio import timeout as asyncio_timeout
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -287,18 +288,29 @@ class KubeApi:
     async def list(self, path: str, label_selector: str | None = None) -> list[Obj]:
         """All items, paged; each item gets the list's kind back (a list strips it)."""
         items: list[Obj] = []
+        async for page, _ in self.pages(path, label_selector):
+            items.extend(page)
+        return items
+
+    async def pages(
+        self, path: str, label_selector: str | None = None
+    ) -> AsyncIterator[tuple[builtins.list[Obj], str]]:
+        """The list page by page (items with their kind, and the list's resourceVersion): a caller that keeps
+        only part of each item never holds the whole list at once."""
         query: dict[str, str | int] = {"limit": LIST_PAGE}
         if label_selector:
             query["labelSelector"] = label_selector
         while True:
             page = await self.request("GET", path, query=query)
             kind = str(page.get("kind", "")).removesuffix("List")
-            for item in page.get("items") or []:
+            items: builtins.list[Obj] = page.get("items") or []
+            for item in items:
                 item.setdefault("kind", kind)
-                items.append(item)
-            token = (page.get("metadata") or {}).get("continue")
+            meta = page.get("metadata") or {}
+            yield items, str(meta.get("resourceVersion") or "")
+            token = meta.get("continue")
             if not token:
-                return items
+                return
             query["continue"] = token
 
     async def create(self, path: str, body: Obj) -> Obj:

@@ -19,8 +19,10 @@ async def on_run_event(
 ) -> None:
     meta = body.get("metadata") or {}
     if event_type == "DELETED":
+        ctx.runs.forget(body)
         await cancel.on_delete(ctx, body)
         return
+    ctx.runs.observe(body)
     if not (body.get("status") or {}).get("phase"):
         webhook.forget_pending(gate, plural, meta.get("namespace", ""), meta.get("name", ""))
         await admission.on_create(ctx, body)
