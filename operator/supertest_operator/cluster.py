@@ -48,25 +48,40 @@ def pod_run_key(pod: Mapping[str, Any]) -> RunKey | None:
 
 @dataclass
 class Snapshot:
+    """`runs` are the runs the per-pass sweeps look at. From the cache, only the busy ones (active, cancelling,
+    waiting for a retry): neither the queue (`waiting`) nor the finished runs (`all_runs`, for the TTL sweep) cost
+    the sweeps anything per pass."""
+
     runs: list[RunView]
     bodies: dict[RunKey, dict[str, Any]]  # slim ones (no scripts) when taken from the cache
     pods: list[dict[str, Any]]
+    waiting_runs: list[RunView] | None = None  # None: found among `runs`
+    by_key: dict[RunKey, RunView] | None = None  # every run; None: `runs` are all of them
     pod_names: set[tuple[str, str]] = field(init=False)  # (namespace, name)
 
     def __post_init__(self) -> None:
         self.pod_names = {((p.get("metadata") or {}).get("namespace", ""), p["metadata"]["name"]) for p in self.pods}
+        if self.by_key is None:
+            self.by_key = {v.ref.key: v for v in self.runs}
+
+    def all_runs(self) -> list[RunView]:
+        return list(self.by_key.values()) if self.by_key is not None else self.runs
+
+    def view(self, key: RunKey) -> RunView | None:
+        return self.by_key.get(key) if self.by_key is not None else None
 
     def active_keys(self) -> set[RunKey]:
         """Runs holding a slot: Starting/Running, or a run whose pod still runs (a cancelled one, stopping).
 
         A finished run's Pending pod holds no slot: it never ran (a refused ConfigMap, an image that never came)."""
         keys = {v.ref.key for v in self.runs if v.phase in ACTIVE_PHASES}
-        finished = {v.ref.key for v in self.runs if v.phase is not None and v.phase.is_terminal}
         for pod in self.pods:
             key = pod_run_key(pod)
             if key is None or not pod_is_live(pod):
                 continue
-            if key in finished and (pod.get("status") or {}).get("phase") == "Pending":
+            view = self.view(key)
+            finished = view is not None and view.phase is not None and view.phase.is_terminal
+            if finished and (pod.get("status") or {}).get("phase") == "Pending":
                 continue
             keys.add(key)
         return keys
@@ -75,10 +90,9 @@ class Snapshot:
         """Running slots in use: a sharded run holds one per shard pod (or admitted shard line), or its merge pod;
         every other active run one. Live pods count too, so nothing still running is ever left out."""
         live = Counter(k for k in (pod_run_key(p) for p in self.pods if pod_is_live(p)) if k is not None)
-        views = {v.ref.key: v for v in self.runs}
         total = 0
         for key in self.active_keys():
-            view = views.get(key)
+            view = self.view(key)
             lines = view.status.shards if view is not None else None
             held = executions_held(lines, merging=bool(view.status.pod_name)) if view is not None and lines else 1
             total += max(1, live[key], held)
@@ -89,6 +103,8 @@ class Snapshot:
 
     def waiting(self) -> list[RunView]:
         """Admission's candidates: Queued runs and runs not yet marked at all (phase-less, only just created)."""
+        if self.waiting_runs is not None:
+            return self.waiting_runs
         return [v for v in self.runs if v.phase in (None, Phase.QUEUED) and not v.cancel_requested and not v.deleting]
 
     def has_pod(self, view: RunView) -> bool:
@@ -128,12 +144,15 @@ async def cached_snapshot(kube: KubeApi, namespaces: list[str], cache: RunCache,
     """The runs as the cache holds them (resynced first when due), and a fresh list of run pods."""
     if not cache.synced or time.monotonic() - cache.synced_at >= resync_seconds:
         await resync(kube, namespaces, cache)
-    views, bodies = cache.views(), cache.bodies()
+    by_key, bodies = cache.by_key(), cache.bodies()
+    busy = [by_key[k] for k in cache.busy_keys()]
+    waiting = [by_key[k] for k in cache.waiting_keys()]
     # Pods after runs: a pod is only ever created for a run whose Starting status is already stored (and seen
     # here, as the status writer feeds the cache before the admission lock is released).
     scopes = _scopes(namespaces)
     pod_lists = await asyncio.gather(*(kube.list(core_list_path("pods", ns), LABEL_RUN) for ns in scopes))
-    return Snapshot(runs=views, bodies=bodies, pods=[p for items in pod_lists for p in items])
+    pods = [p for items in pod_lists for p in items]
+    return Snapshot(runs=busy, bodies=bodies, pods=pods, waiting_runs=waiting, by_key=by_key)
 
 
 async def take_snapshot(kube: KubeApi, namespaces: list[str]) -> Snapshot:

@@ -58,6 +58,7 @@ class OperatorContext:
     created_pods: set[tuple[str, str]] = field(default_factory=set)
     ready: bool = False
     last_pass: float = field(default_factory=time.monotonic)
+    last_cleanup: float = 0.0  # time.monotonic() of the last TTL sweep (loops.reconcile_once)
     probe_port: int | None = None
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
 

@@ -61,7 +61,10 @@ async def reconcile_once(ctx: OperatorContext) -> int:
         for view in snap.runs:
             if retries.retry_due(view, now):
                 await retries.requeue(ctx, view)
-        await cleanup.expire(ctx, snap)
+        if time.monotonic() - ctx.last_cleanup >= ctx.settings.reconcile_interval_seconds:
+            # Over every finished run, so on the interval rather than on every (burst-driven) pass.
+            ctx.last_cleanup = time.monotonic()
+            await cleanup.expire(ctx, snap)
         await admission.recover_starting(ctx, snap)
         # Last, on the same snapshot: runs finished above still count until their pods are gone (safe side).
         admitted = await admission.admission_pass(ctx, snap)

@@ -71,7 +71,11 @@ class RunCache:
     def __init__(self, check: Callable[[RunView], str | None]) -> None:
         self._check = check  # admission.spec_problem, on the full body
         self._entries: dict[RunKey, Entry] = {}
+        # Kept in step with _entries, so that a pass copies them at C speed and loops only over the few it needs.
+        self._views: dict[RunKey, RunView] = {}
+        self._bodies: dict[RunKey, dict[str, Any]] = {}
         self._waiting: set[RunKey] = set()
+        self._busy: set[RunKey] = set()  # neither waiting nor finished for good: the per-pass sweeps' share
         self._listing = False
         self._gone: dict[RunKey, str] = {}  # deleted while a list was being read: key -> uid
         self._listed: dict[RunKey, Entry] = {}
@@ -83,10 +87,19 @@ class RunCache:
 
     # --- reading ---------------------------------------------------------------------------------------------------
     def views(self) -> list[RunView]:
-        return [e.view for e in self._entries.values()]
+        return list(self._views.values())
+
+    def by_key(self) -> dict[RunKey, RunView]:
+        return dict(self._views)
 
     def bodies(self) -> dict[RunKey, dict[str, Any]]:
-        return {k: e.body for k, e in self._entries.items()}
+        return dict(self._bodies)
+
+    def waiting_keys(self) -> list[RunKey]:
+        return list(self._waiting)
+
+    def busy_keys(self) -> list[RunKey]:
+        return list(self._busy)
 
     def view(self, key: RunKey, uid: str = "") -> RunView | None:
         """The slim view of a run (of this uid, when given); None if the cache does not hold it."""
@@ -105,18 +118,30 @@ class RunCache:
 
     # --- feeding ---------------------------------------------------------------------------------------------------
     def _entry(self, body: Mapping[str, Any]) -> Entry:
-        full = RunView.from_body(body)
-        problem = self._check(full) if full.phase is None else None
         small = slim(body)
-        return Entry(RunView.from_body(small), small, version(full.resource_version), problem)
+        view = RunView.from_body(small)
+        # A run with no phase yet is checked once, on its full spec (the slim one has no script to check).
+        problem = self._check(RunView.from_body(body)) if view.phase is None else None
+        return Entry(view, small, version(view.resource_version), problem)
 
     def _store(self, entry: Entry) -> None:
-        key = entry.view.ref.key
+        key, view = entry.view.ref.key, entry.view
         self._entries[key] = entry
-        if is_waiting(entry.body):
-            self._waiting.add(key)
-        else:
-            self._waiting.discard(key)
+        self._views[key] = view
+        self._bodies[key] = entry.body
+        waiting = is_waiting(entry.body)
+        finished = view.phase is not None and view.phase.is_terminal and not view.status.retry_at
+        for members, member in ((self._waiting, waiting), (self._busy, not waiting and not finished)):
+            if member:
+                members.add(key)
+            else:
+                members.discard(key)
+
+    def _drop(self, key: RunKey) -> None:
+        for table in (self._entries, self._views, self._bodies):
+            table.pop(key, None)
+        self._waiting.discard(key)
+        self._busy.discard(key)
 
     def observe(self, body: Mapping[str, Any]) -> RunView | None:
         """A run as a watch event or one of our writes shows it; ignored (None) if older than what is held."""
@@ -136,8 +161,7 @@ class RunCache:
         held = self._entries.get(key)
         uid = str((body.get("metadata") or {}).get("uid") or "")
         if held is not None and (not uid or held.view.ref.uid == uid):
-            del self._entries[key]
-            self._waiting.discard(key)
+            self._drop(key)
         if self._listing:
             self._gone[key] = uid
 
@@ -160,8 +184,8 @@ class RunCache:
             listed = fresh.get(key)
             if at and held.rv > at and (listed is None or held.rv > listed.rv):
                 fresh[key] = held  # created or changed after the list was read
-        self._entries = {}
-        self._waiting = set()
+        for key in list(self._entries):
+            self._drop(key)
         for entry in fresh.values():
             self._store(entry)
         self.synced = True

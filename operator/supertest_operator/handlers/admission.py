@@ -94,7 +94,7 @@ def mark_queued(ctx: OperatorContext, snap: Snapshot, taken: set[RunKey]) -> Non
         return
     batch = [
         (v, snap.bodies[v.ref.key], ctx.runs.problem(v.ref.key))
-        for v in unmarked(snap.runs, taken, MARK_BATCH)
+        for v in unmarked(snap.waiting(), taken, MARK_BATCH)
         if v.ref.key in snap.bodies
     ]
     if batch:

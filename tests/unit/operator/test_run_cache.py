@@ -92,3 +92,24 @@ def test_an_aborted_list_leaves_the_content_as_it_was() -> None:
     cache.listed(body("b", 2))
     cache.abort_list()
     assert keys(cache) == {"a"} and not cache.synced
+
+
+def test_the_pass_sweeps_only_busy_runs_not_the_queue_or_the_finished() -> None:
+    cache = RunCache(spec_problem)
+    for name, rv, phase in (
+        ("new", 1, None),
+        ("queued", 2, "Queued"),
+        ("running", 3, "Running"),
+        ("passed", 4, "Passed"),
+    ):
+        cache.observe(body(name, rv, phase))
+    cache.observe(body("cancelling", 5, "Queued", cancel=True))
+    retrying = body("retrying", 6, "Error")
+    retrying["status"]["retryAt"] = "2026-01-01T00:01:00Z"
+    cache.observe(retrying)
+    assert {k[2] for k in cache.waiting_keys()} == {"new", "queued"}
+    assert {k[2] for k in cache.busy_keys()} == {"running", "cancelling", "retrying"}
+    cache.observe(body("running", 7, "Failed"))
+    cache.forget(body("cancelling", 8))
+    assert {k[2] for k in cache.busy_keys()} == {"retrying"}
+    assert set(cache.by_key()) == {("testruns", "ns", n) for n in ("new", "queued", "running", "passed", "retrying")}
