@@ -19,7 +19,7 @@ from supertest.kube.counting import pod_is_live
 from supertest.kube.names import API_VERSION, LABEL_KIND, LABEL_RUN, RUN_RESOURCES, RunResource, resource_for_kind
 from supertest.phases import ACTIVE_PHASES, Phase
 from supertest_operator.run import RunView
-from supertest_operator.run_cache import RunCache, RunKey
+from supertest_operator.run_cache import PodCache, RunCache, RunKey
 from supertest_operator.shards import executions_held
 
 
@@ -57,6 +57,7 @@ class Snapshot:
     pods: list[dict[str, Any]]
     waiting_runs: list[RunView] | None = None  # None: found among `runs`
     by_key: dict[RunKey, RunView] | None = None  # every run; None: `runs` are all of them
+    first_list: bool = False  # the cache was just filled from scratch (start-up, or this replica became leader)
     pod_names: set[tuple[str, str]] = field(init=False)  # (namespace, name)
 
     def __post_init__(self) -> None:
@@ -122,8 +123,20 @@ def _scopes(namespaces: list[str]) -> list[str | None]:
     return list(namespaces) if namespaces else [None]
 
 
-async def resync(kube: KubeApi, namespaces: list[str], cache: RunCache) -> None:
-    """Refill the cache from a full list, paged (each page slimmed before the next is read)."""
+async def resync(kube: KubeApi, namespaces: list[str], cache: RunCache, pods: PodCache) -> None:
+    """Refill the caches from full lists, paged (each page slimmed before the next is read)."""
+    pods.begin_list()
+    try:
+        at = ""
+        for ns in _scopes(namespaces):
+            async for items, version in kube.pages(core_list_path("pods", ns), LABEL_RUN):
+                at = at or version
+                for pod in items:
+                    pods.listed(pod)
+        pods.finish_list(at)
+    except BaseException:
+        pods.abort_list()
+        raise
     cache.begin_list()
     try:
         at = ""
@@ -140,19 +153,20 @@ async def resync(kube: KubeApi, namespaces: list[str], cache: RunCache) -> None:
         raise
 
 
-async def cached_snapshot(kube: KubeApi, namespaces: list[str], cache: RunCache, resync_seconds: float) -> Snapshot:
-    """The runs as the cache holds them (resynced first when due), and a fresh list of run pods."""
-    if not cache.synced or time.monotonic() - cache.synced_at >= resync_seconds:
-        await resync(kube, namespaces, cache)
+async def cached_snapshot(
+    kube: KubeApi, namespaces: list[str], cache: RunCache, pod_cache: PodCache, resync_seconds: float
+) -> Snapshot:
+    """The runs and their pods as the caches hold them (both listed afresh first when due)."""
+    first = not cache.synced
+    if first or time.monotonic() - cache.synced_at >= resync_seconds:
+        await resync(kube, namespaces, cache, pod_cache)
     by_key, bodies = cache.by_key(), cache.bodies()
     busy = [by_key[k] for k in cache.busy_keys()]
     waiting = [by_key[k] for k in cache.waiting_keys()]
-    # Pods after runs: a pod is only ever created for a run whose Starting status is already stored (and seen
-    # here, as the status writer feeds the cache before the admission lock is released).
-    scopes = _scopes(namespaces)
-    pod_lists = await asyncio.gather(*(kube.list(core_list_path("pods", ns), LABEL_RUN) for ns in scopes))
-    pods = [p for items in pod_lists for p in items]
-    return Snapshot(runs=busy, bodies=bodies, pods=pods, waiting_runs=waiting, by_key=by_key)
+    # A pod is only ever created for a run whose Starting status is already stored (and in the run cache, as the
+    # status writer feeds it before the admission lock is released): a pod not seen yet is counted by its run.
+    pods = pod_cache.pods()
+    return Snapshot(runs=busy, bodies=bodies, pods=pods, waiting_runs=waiting, by_key=by_key, first_list=first)
 
 
 async def take_snapshot(kube: KubeApi, namespaces: list[str]) -> Snapshot:

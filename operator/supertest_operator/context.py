@@ -24,7 +24,7 @@ from supertest_operator.builders import spec_problem
 from supertest_operator.db_mirror import DbMirror
 from supertest_operator.events import EventPoster, EventTarget
 from supertest_operator.leader import LeaderLease
-from supertest_operator.run_cache import RunCache
+from supertest_operator.run_cache import PodCache, RunCache
 from supertest_operator.settings import OperatorSettings
 
 log = structlog.get_logger("supertest.operator")
@@ -42,6 +42,7 @@ class OperatorContext:
     events: EventPoster | None = None
     # Every run, slim, for the reconcile pass and the queued-capacity webhook (run_cache.py).
     runs: RunCache = field(default_factory=lambda: RunCache(spec_problem))
+    pods: PodCache = field(default_factory=PodCache)  # the run pods, slim, in step with `runs`
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     # Every decision that can add a running run happens under this lock (one admission pass at a time).
     admission_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

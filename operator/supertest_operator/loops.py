@@ -28,6 +28,7 @@ from supertest_operator.handlers import (
     node_loss,
     orphans,
     pod_status,
+    rerun,
     retries,
     scheduler,
     timeout,
@@ -52,7 +53,11 @@ async def reconcile_once(ctx: OperatorContext) -> int:
         ctx.runs.synced = False  # list again in full on becoming leader
         return 0
     async with ctx.admission_lock:
-        snap = await cached_snapshot(ctx.kube, ctx.settings.namespace_list, ctx.runs, ctx.settings.run_resync_seconds)
+        snap = await cached_snapshot(
+            ctx.kube, ctx.settings.namespace_list, ctx.runs, ctx.pods, ctx.settings.run_resync_seconds
+        )
+        if snap.first_list:
+            rerun.resume(ctx, snap.all_runs())
         await cancel.sweep(ctx, snap.runs)
         await timeout.check(ctx, snap)
         await pod_status.sweep_vanished(ctx, snap)

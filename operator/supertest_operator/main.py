@@ -10,11 +10,11 @@ from typing import Any
 
 import kopf
 
-from supertest.kube.names import ANNOTATION_RERUN, GROUP, LABEL_RUN, LABEL_TESTJOB, TESTJOB_PLURAL, VERSION
+from supertest.kube.names import GROUP, LABEL_RUN, TESTJOB_PLURAL, VERSION
 from supertest_operator import startup
 from supertest_operator.builders import MERGE
 from supertest_operator.context import OperatorContext
-from supertest_operator.handlers import pod_status, rerun, run_events, shards, testjob_webhook, webhook
+from supertest_operator.handlers import pod_status, shards, testjob_webhook, webhook
 
 
 def _ctx(memo: Any) -> OperatorContext:
@@ -55,27 +55,16 @@ async def testjob_schedule(body: kopf.Body, **_: Any) -> None:
     testjob_webhook.validate(body)
 
 
+# TestRuns and JobRuns are watched by run_watch.py, not by kopf (it says why): their events, a TestJob's runs among
+# them, are dispatched by handlers/run_events.py.
 @kopf.on.event(GROUP, VERSION, TESTJOB_PLURAL)
-@kopf.on.event(GROUP, VERSION, "jobruns", labels={LABEL_TESTJOB: kopf.PRESENT}, id="testjob_run_event")
 async def testjob_event(memo: Any, **_: Any) -> None:
     _ctx(memo).schedule_wake.set()
 
 
-@kopf.on.event(GROUP, VERSION, "testruns")
-@kopf.on.event(GROUP, VERSION, "jobruns")
-async def run_event(type: str | None, body: kopf.Body, resource: kopf.Resource, memo: Any, **_: Any) -> None:
-    await run_events.on_run_event(_ctx(memo), memo.webhook, type, resource.plural, body)
-
-
-@kopf.on.event(GROUP, VERSION, "testruns", annotations={ANNOTATION_RERUN: kopf.PRESENT}, id="rerun_testruns")
-@kopf.on.event(GROUP, VERSION, "jobruns", annotations={ANNOTATION_RERUN: kopf.PRESENT}, id="rerun_jobruns")
-async def rerun_requested(type: str | None, body: kopf.Body, memo: Any, **_: Any) -> None:
-    if type != "DELETED":
-        await rerun.on_rerun_annotation(_ctx(memo), body)
-
-
 @kopf.on.event("", "v1", "pods", labels={LABEL_RUN: kopf.PRESENT})
 async def run_pod_event(type: str | None, body: kopf.Body, memo: Any, **_: Any) -> None:
+    _ctx(memo).pods.observe(body, deleted=type == "DELETED")
     if shards.shard_label(body) not in (None, MERGE):  # a shard's pod; the merge pod speaks for its run
         ref = pod_status.run_ref_of(body)
         if ref is not None:

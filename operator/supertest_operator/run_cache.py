@@ -196,3 +196,67 @@ class RunCache:
         self._listing = False
         self._gone = {}
         self._listed = {}
+
+
+PodKey = tuple[str, str]  # (namespace, name)
+
+
+def slim_pod(pod: Mapping[str, Any]) -> dict[str, Any]:
+    """What the pass reads of a run pod: its run (labels), whether it is live, its node, when it started."""
+    meta = pod.get("metadata") or {}
+    status = pod.get("status") or {}
+    return {
+        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "labels", "resourceVersion") if k in meta},
+        "spec": {"nodeName": (pod.get("spec") or {}).get("nodeName")},
+        "status": {k: status[k] for k in ("phase", "startTime") if k in status},
+    }
+
+
+class PodCache:
+    """The run pods, slim, fed like the run cache: kopf's pod events, the pods we create, the same full lists."""
+
+    def __init__(self) -> None:
+        self._pods: dict[PodKey, dict[str, Any]] = {}
+        self._listed: dict[PodKey, dict[str, Any]] | None = None  # a full list being read
+        self._gone: set[PodKey] = set()  # deleted while it was
+
+    def pods(self) -> list[dict[str, Any]]:
+        return list(self._pods.values())
+
+    @staticmethod
+    def _key(pod: Mapping[str, Any]) -> PodKey:
+        meta = pod.get("metadata") or {}
+        return (meta.get("namespace", ""), meta.get("name", ""))
+
+    def observe(self, pod: Mapping[str, Any], deleted: bool = False) -> None:
+        key = self._key(pod)
+        if deleted:
+            self._pods.pop(key, None)
+            if self._listed is not None:
+                self._gone.add(key)
+            return
+        held = self._pods.get(key)
+        rv = version((pod.get("metadata") or {}).get("resourceVersion"))
+        if held is not None and rv and rv < version(held["metadata"].get("resourceVersion")):
+            return  # an older event than what we hold
+        self._pods[key] = slim_pod(pod)
+
+    def begin_list(self) -> None:
+        self._listed, self._gone = {}, set()
+
+    def listed(self, pod: Mapping[str, Any]) -> None:
+        if self._listed is not None:
+            self._listed[self._key(pod)] = slim_pod(pod)
+
+    def finish_list(self, list_version: str) -> None:
+        at, fresh = version(list_version), self._listed or {}
+        fresh = {k: p for k, p in fresh.items() if k not in self._gone}
+        for key, held in self._pods.items():
+            rv = version(held["metadata"].get("resourceVersion"))
+            if at and rv > at and rv > version((fresh.get(key) or {}).get("metadata", {}).get("resourceVersion")):
+                fresh[key] = held  # created or changed after the list was read
+        self._pods = fresh
+        self.abort_list()
+
+    def abort_list(self) -> None:
+        self._listed, self._gone = None, set()

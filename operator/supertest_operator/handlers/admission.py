@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import kopf
 import structlog
 from pydantic import ValidationError
 
@@ -82,8 +81,6 @@ async def on_create(ctx: OperatorContext, body: Mapping[str, Any]) -> None:
         await apply(ctx, view.ref, _mark_new(problem), current=plain(body))
     else:
         ctx.wake.set()
-    if problem:
-        raise kopf.PermanentError(problem)
 
 
 def mark_queued(ctx: OperatorContext, snap: Snapshot, taken: set[RunKey]) -> None:
