@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from supertest_operator.builders import spec_problem
-from supertest_operator.run_cache import LAST_APPLIED, RunCache, slim
+from supertest_operator.run_cache import LAST_APPLIED, PodCache, RunCache, slim
 
 from tests.unit.operator.conftest import run_body
 
@@ -113,3 +113,38 @@ def test_the_pass_sweeps_only_busy_runs_not_the_queue_or_the_finished() -> None:
     cache.forget(body("cancelling", 8))
     assert {k[2] for k in cache.busy_keys()} == {"retrying"}
     assert set(cache.by_key()) == {("testruns", "ns", n) for n in ("new", "queued", "running", "passed", "retrying")}
+
+
+def pod(name: str, rv: int, phase: str = "Running") -> dict[str, Any]:
+    meta = {"name": name, "namespace": "ns", "resourceVersion": str(rv), "labels": {"supertest.dev/run": "r"}}
+    return {
+        "metadata": {**meta, "managedFields": [{}]},
+        "spec": {"nodeName": "n1", "containers": [{}]},
+        "status": {"phase": phase, "startTime": "2026-01-01T00:00:00Z", "containerStatuses": [{}]},
+    }
+
+
+def test_pod_cache_keeps_only_what_the_pass_reads_and_ignores_older_events() -> None:
+    pods = PodCache()
+    pods.observe(pod("p", 5))
+    pods.observe(pod("p", 4, "Pending"))  # late
+    [held] = pods.pods()
+    assert held == {
+        "metadata": {"name": "p", "namespace": "ns", "resourceVersion": "5", "labels": {"supertest.dev/run": "r"}},
+        "spec": {"nodeName": "n1"},
+        "status": {"phase": "Running", "startTime": "2026-01-01T00:00:00Z"},
+    }
+    pods.observe(pod("p", 6), deleted=True)
+    assert pods.pods() == []
+
+
+def test_pod_cache_list_keeps_newer_pods_and_forgets_deleted_ones() -> None:
+    pods = PodCache()
+    pods.observe(pod("stale", 3))  # gone before the list
+    pods.begin_list()
+    pods.observe(pod("created-after", 30))
+    pods.observe(pod("deleted-after", 31), deleted=True)
+    pods.listed(pod("deleted-after", 12))
+    pods.listed(pod("kept", 13))
+    pods.finish_list("20")
+    assert sorted(p["metadata"]["name"] for p in pods.pods()) == ["created-after", "kept"]
