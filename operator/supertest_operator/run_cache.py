@@ -22,11 +22,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from supertest.kube.counting import is_waiting
+from supertest.phases import Phase
 from supertest_operator.run import RunView
 
 RunKey = tuple[str, str, str]  # (plural, namespace, name)
 # kubectl apply keeps a copy of the whole object (script included) in this annotation.
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+# A run finished for good (no retry pending) is only read for its TTL, its capacity (none) and its pods' owner:
+# the rest of its status (conditions, summary, failures) is most of a finished run's parsed size.
+FINISHED_STATUS = ("phase", "completionTime", "podName", "attempts", "queuedAt")
+FINISHED_PHASES = frozenset(p.value for p in Phase if p.is_terminal)
 KEPT_METADATA = (
     "name",
     "namespace",
@@ -46,8 +51,12 @@ def version(resource_version: object) -> int:
 
 
 def slim(body: Mapping[str, Any]) -> dict[str, Any]:
-    """The body without what the reconcile pass never reads: inline scripts, managedFields, kubectl's copy."""
+    """The body without what the reconcile pass never reads: inline scripts, managedFields, kubectl's copy, and a
+    finished run's conditions and results."""
     meta = body.get("metadata") or {}
+    status = body.get("status") or {}
+    if status.get("phase") in FINISHED_PHASES and not status.get("retryAt"):
+        status = {k: status[k] for k in FINISHED_STATUS if k in status}
     kept: dict[str, Any] = {k: meta[k] for k in KEPT_METADATA if k in meta}
     annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != LAST_APPLIED}
     if annotations:
@@ -56,7 +65,7 @@ def slim(body: Mapping[str, Any]) -> dict[str, Any]:
     tests = spec.get("tests")
     if isinstance(tests, list):
         spec["tests"] = [{k: v for k, v in t.items() if k != "script"} if isinstance(t, dict) else t for t in tests]
-    return {"kind": body.get("kind"), "metadata": kept, "spec": spec, "status": body.get("status") or {}}
+    return {"kind": body.get("kind"), "metadata": kept, "spec": spec, "status": status}
 
 
 @dataclass(slots=True)

@@ -72,11 +72,10 @@ async def sweep(ctx: OperatorContext) -> int:
             # will not change again, so nothing else would ever bring the row up to date.
             if ctx.db is not None:
                 log.info("row_behind_mirrored", run=name, row=rows.get(name), resource=finished[name].phase)
-                view = finished[name]
-                if name not in rows:  # a new row takes the whole spec: the cached view has no script
-                    body = await read_body(ctx, view.ref)
-                    view = RunView.from_body(body) if body is not None else view
-                ctx.db.submit(name, run_row(view, include_spec=name not in rows))
+                # The whole run: a cached view has neither the script nor a finished run's results.
+                body = await read_body(ctx, finished[name].ref)
+                if body is not None:
+                    ctx.db.submit(name, run_row(RunView.from_body(body), include_spec=name not in rows))
     return removed
 
 

@@ -148,3 +148,10 @@ def test_pod_cache_list_keeps_newer_pods_and_forgets_deleted_ones() -> None:
     pods.listed(pod("kept", 13))
     pods.finish_list("20")
     assert sorted(p["metadata"]["name"] for p in pods.pods()) == ["created-after", "kept"]
+
+
+def test_a_finished_run_keeps_only_what_its_ttl_and_owner_checks_need() -> None:
+    status = {"phase": "Failed", "completionTime": "t", "podName": "p", "summary": {"failed": 1}, "conditions": []}
+    assert slim(run_body("f", status=status))["status"] == {"phase": "Failed", "completionTime": "t", "podName": "p"}
+    retrying = {"phase": "Error", "retryAt": "t2", "conditions": [], "podName": "p"}
+    assert slim(run_body("e", status=retrying))["status"] == retrying  # still busy: kept whole
