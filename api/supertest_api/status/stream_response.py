@@ -19,6 +19,8 @@ import anyio
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from supertest_api.status.hub import Write
+
 # Where the application keeps the server's own `send` in a request's scope (see app.SupertestApi).
 SERVER_SEND = "supertest.server_send"
 STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
@@ -29,9 +31,8 @@ def remember_server_send(scope: Scope, send: Send) -> None:
         scope[SERVER_SEND] = send
 
 
-ChunkWrite = Callable[[bytes], Coroutine[Any, Any, None]]
 # A stream writes whole SSE events (bytes) with the write it is given, and returns when it is over.
-Stream = Callable[[ChunkWrite], Awaitable[None]]
+Stream = Callable[[Write], Awaitable[None]]
 
 
 async def _no_chunks() -> AsyncIterator[bytes]:

@@ -137,21 +137,26 @@ def sole_viewer(hubs: HubRegistry) -> Viewer:
     return only
 
 
-async def test_a_viewer_behind_by_some_frames_writes_them_in_one_chunk() -> None:
-    bus = MemoryEventBus()
-    await bus.publish(status_event(RUN, Phase.RUNNING))
-    hubs = HubRegistry(bus)
+async def stalled_viewer(bus: MemoryEventBus, hubs: HubRegistry) -> tuple[AsyncGenerator[bytes, None], Viewer]:
+    """A client that read its history and then stopped: one frame ("0-2") fills its socket, and the write of the
+    next ("0-3") waits for room."""
     socket: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1)
     v = viewer(hubs, socket=socket)
     await anext(v)
     waiting = sole_viewer(hubs)
-    # While this client is not reading: the first frame fills its socket, the second is a write waiting for room,
-    # the next two wait their turn.
     await bus.publish(status_event(RUN, Phase.RUNNING, "step 0"))
     await wait_until(socket.full, "the first frame written")
     await bus.publish(status_event(RUN, Phase.RUNNING, "step 1"))
     await wait_until(lambda: waiting.writing is not None, "a write waits for room")
-    for i in (2, 3):
+    return v, waiting
+
+
+async def test_a_viewer_behind_by_some_frames_writes_them_in_one_chunk() -> None:
+    bus = MemoryEventBus()
+    await bus.publish(status_event(RUN, Phase.RUNNING))
+    hubs = HubRegistry(bus)
+    v, waiting = await stalled_viewer(bus, hubs)
+    for i in (2, 3):  # the next two wait their turn
         await bus.publish(status_event(RUN, Phase.RUNNING, f"step {i}"))
     await wait_until(lambda: len(waiting.pending) == 2, "two frames waiting")
     assert ids(await anext(v)) == ["0-2"]
@@ -186,14 +191,7 @@ async def test_a_client_leaving_mid_write_releases_everything() -> None:
     bus = MemoryEventBus()
     await bus.publish(status_event(RUN, Phase.RUNNING))
     hubs = HubRegistry(bus)
-    socket: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1)
-    v = viewer(hubs, socket=socket)
-    await anext(v)
-    waiting = sole_viewer(hubs)
-    await bus.publish(status_event(RUN, Phase.RUNNING, "step 0"))
-    await wait_until(socket.full, "the first frame written")
-    await bus.publish(status_event(RUN, Phase.RUNNING, "step 1"))
-    await wait_until(lambda: waiting.writing is not None, "a write waits for room")
+    v, waiting = await stalled_viewer(bus, hubs)
     writing = waiting.writing
     assert writing is not None
     await v.aclose()
