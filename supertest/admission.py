@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -52,9 +53,13 @@ def check_queue_capacity(queued: int, queued_capacity: int) -> None:
         raise QueueFull(queued, queued_capacity)
 
 
-def admission_order(queued: Iterable[QueuedRun]) -> list[QueuedRun]:
+def order_key(run: QueuedRun) -> tuple[int, datetime, str]:
     """Higher priority first, then FIFO by queue time; the run id breaks exact ties stably."""
-    return sorted(queued, key=lambda r: (-r.priority, r.queued_at, r.run_id))
+    return (-run.priority, run.queued_at, run.run_id)
+
+
+def admission_order(queued: Iterable[QueuedRun]) -> list[QueuedRun]:
+    return sorted(queued, key=order_key)
 
 
 def select_to_admit(queued: Sequence[QueuedRun], running: int, running_capacity: int) -> list[QueuedRun]:
@@ -82,7 +87,10 @@ def allot_executions(
     free = max(0, running_capacity - running_executions)
     need = {r.run_id: n for r, n in needs}
     out: list[Allotment] = []
-    for run in admission_order(r for r, _ in needs):
+    # Each run given anything takes at least one slot: only the first `free` runs that want one can get any, so
+    # only those are ordered (O(n log free), not a sort of the whole queue on every pass).
+    head = heapq.nsmallest(free, (r for r, n in needs if n > 0), key=order_key)
+    for run in head:
         if free <= 0:
             break
         take = min(free, max(0, need[run.run_id]))

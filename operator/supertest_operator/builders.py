@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from supertest.kube import testjobs
 from supertest.kube.models import (
     ConfigMapKeyRef,
@@ -21,6 +23,7 @@ from supertest.kube.models import (
     Resources,
     TestRunSpec,
     format_time,
+    parse_spec,
 )
 from supertest.kube.names import (
     ANNOTATION_JOB_ID,
@@ -41,7 +44,7 @@ from supertest.kube.names import (
 from supertest.rerun import rerun_spec
 from supertest.run_token import RunClaims, mint
 from supertest.sharding import ShardPlan
-from supertest_operator.run import RunRef
+from supertest_operator.run import RunRef, RunView
 from supertest_operator.settings import OperatorSettings
 
 Manifest = dict[str, Any]
@@ -483,3 +486,17 @@ def build_rerun(run: RunRef, spec: Mapping[str, Any], title: str, name: str, fai
         },
         "spec": rerun_spec(dict(spec), run.name, failed),
     }
+
+
+def spec_problem(view: RunView) -> str | None:
+    """Why the operator cannot run this spec, in words for `kubectl describe`; None if it can."""
+    try:
+        spec = parse_spec(view.ref.resource.run_kind, dict(view.spec))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "spec"
+        return f"invalid spec: {where}: {first['msg']}"
+    reserved = reserved_env_names([e.name for e in spec.env])
+    if reserved:
+        return f"invalid spec: env may not set operator-owned variables: {', '.join(reserved)}"
+    return None

@@ -1,12 +1,14 @@
-"""One consistent look at the cluster: every run and every run pod in the watched namespaces.
+"""One look at the cluster: every run and every run pod in the watched namespaces.
 
-Admission decisions are made from this (fresh list calls), never from memory alone, so a restarted
-operator counts exactly what is there.
+The reconcile pass takes it from the run cache (run_cache.py: a full list at start-up and every resync interval,
+kept current by watch events and our own writes) plus a fresh list of run pods; the orphan sweep, which deletes
+what has no run, takes it from fresh list calls only (`take_snapshot`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,9 +19,8 @@ from supertest.kube.counting import pod_is_live
 from supertest.kube.names import API_VERSION, LABEL_KIND, LABEL_RUN, RUN_RESOURCES, RunResource, resource_for_kind
 from supertest.phases import ACTIVE_PHASES, Phase
 from supertest_operator.run import RunView
+from supertest_operator.run_cache import PodCache, RunCache, RunKey
 from supertest_operator.shards import executions_held
-
-RunKey = tuple[str, str, str]  # (plural, namespace, name)
 
 
 def runs_path(resource: RunResource, namespace: str | None) -> str:
@@ -47,25 +48,41 @@ def pod_run_key(pod: Mapping[str, Any]) -> RunKey | None:
 
 @dataclass
 class Snapshot:
+    """`runs` are the runs the per-pass sweeps look at. From the cache, only the busy ones (active, cancelling,
+    waiting for a retry): neither the queue (`waiting`) nor the finished runs (`all_runs`, for the TTL sweep) cost
+    the sweeps anything per pass."""
+
     runs: list[RunView]
-    bodies: dict[RunKey, dict[str, Any]]
+    bodies: dict[RunKey, dict[str, Any]]  # slim ones (no scripts) when taken from the cache
     pods: list[dict[str, Any]]
+    waiting_runs: list[RunView] | None = None  # None: found among `runs`
+    by_key: dict[RunKey, RunView] | None = None  # every run; None: `runs` are all of them
+    first_list: bool = False  # the cache was just filled from scratch (start-up, or this replica became leader)
     pod_names: set[tuple[str, str]] = field(init=False)  # (namespace, name)
 
     def __post_init__(self) -> None:
         self.pod_names = {((p.get("metadata") or {}).get("namespace", ""), p["metadata"]["name"]) for p in self.pods}
+        if self.by_key is None:
+            self.by_key = {v.ref.key: v for v in self.runs}
+
+    def all_runs(self) -> list[RunView]:
+        return list(self.by_key.values()) if self.by_key is not None else self.runs
+
+    def view(self, key: RunKey) -> RunView | None:
+        return self.by_key.get(key) if self.by_key is not None else None
 
     def active_keys(self) -> set[RunKey]:
         """Runs holding a slot: Starting/Running, or a run whose pod still runs (a cancelled one, stopping).
 
         A finished run's Pending pod holds no slot: it never ran (a refused ConfigMap, an image that never came)."""
         keys = {v.ref.key for v in self.runs if v.phase in ACTIVE_PHASES}
-        finished = {v.ref.key for v in self.runs if v.phase is not None and v.phase.is_terminal}
         for pod in self.pods:
             key = pod_run_key(pod)
             if key is None or not pod_is_live(pod):
                 continue
-            if key in finished and (pod.get("status") or {}).get("phase") == "Pending":
+            view = self.view(key)
+            finished = view is not None and view.phase is not None and view.phase.is_terminal
+            if finished and (pod.get("status") or {}).get("phase") == "Pending":
                 continue
             keys.add(key)
         return keys
@@ -74,10 +91,9 @@ class Snapshot:
         """Running slots in use: a sharded run holds one per shard pod (or admitted shard line), or its merge pod;
         every other active run one. Live pods count too, so nothing still running is ever left out."""
         live = Counter(k for k in (pod_run_key(p) for p in self.pods if pod_is_live(p)) if k is not None)
-        views = {v.ref.key: v for v in self.runs}
         total = 0
         for key in self.active_keys():
-            view = views.get(key)
+            view = self.view(key)
             lines = view.status.shards if view is not None else None
             held = executions_held(lines, merging=bool(view.status.pod_name)) if view is not None and lines else 1
             total += max(1, live[key], held)
@@ -88,6 +104,8 @@ class Snapshot:
 
     def waiting(self) -> list[RunView]:
         """Admission's candidates: Queued runs and runs not yet marked at all (phase-less, only just created)."""
+        if self.waiting_runs is not None:
+            return self.waiting_runs
         return [v for v in self.runs if v.phase in (None, Phase.QUEUED) and not v.cancel_requested and not v.deleting]
 
     def has_pod(self, view: RunView) -> bool:
@@ -101,8 +119,58 @@ class Snapshot:
         return None
 
 
+def _scopes(namespaces: list[str]) -> list[str | None]:
+    return list(namespaces) if namespaces else [None]
+
+
+async def resync(kube: KubeApi, namespaces: list[str], cache: RunCache, pods: PodCache) -> None:
+    """Refill the caches from full lists, paged (each page slimmed before the next is read)."""
+    pods.begin_list()
+    try:
+        at = ""
+        for ns in _scopes(namespaces):
+            async for items, version in kube.pages(core_list_path("pods", ns), LABEL_RUN):
+                at = at or version
+                for pod in items:
+                    pods.listed(pod)
+        pods.finish_list(at)
+    except BaseException:
+        pods.abort_list()
+        raise
+    cache.begin_list()
+    try:
+        at = ""
+        for resource in RUN_RESOURCES:
+            for ns in _scopes(namespaces):
+                async for items, version in kube.pages(runs_path(resource, ns)):
+                    at = at or version  # every page of a list is read at its first page's version
+                    for body in items:
+                        cache.listed(body)
+        # Several lists (kinds, namespaces) are read one after the other: the first one's version is the oldest.
+        cache.finish_list(at)
+    except BaseException:
+        cache.abort_list()
+        raise
+
+
+async def cached_snapshot(
+    kube: KubeApi, namespaces: list[str], cache: RunCache, pod_cache: PodCache, resync_seconds: float
+) -> Snapshot:
+    """The runs and their pods as the caches hold them (both listed afresh first when due)."""
+    first = not cache.synced
+    if first or time.monotonic() - cache.synced_at >= resync_seconds:
+        await resync(kube, namespaces, cache, pod_cache)
+    by_key, bodies = cache.by_key(), cache.bodies()
+    busy = [by_key[k] for k in cache.busy_keys()]
+    waiting = [by_key[k] for k in cache.waiting_keys()]
+    # A pod is only ever created for a run whose Starting status is already stored (and in the run cache, as the
+    # status writer feeds it before the admission lock is released): a pod not seen yet is counted by its run.
+    pods = pod_cache.pods()
+    return Snapshot(runs=busy, bodies=bodies, pods=pods, waiting_runs=waiting, by_key=by_key, first_list=first)
+
+
 async def take_snapshot(kube: KubeApi, namespaces: list[str]) -> Snapshot:
-    scopes: list[str | None] = list(namespaces) if namespaces else [None]
+    scopes = _scopes(namespaces)
     run_lists = await asyncio.gather(*(kube.list(runs_path(r, ns)) for r in RUN_RESOURCES for ns in scopes))
     # Pods after runs: a pod is only ever created for a run whose Starting status is already stored.
     pod_lists = await asyncio.gather(*(kube.list(core_list_path("pods", ns), f"{LABEL_RUN}") for ns in scopes))

@@ -20,9 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from supertest.bus.base import EventBus
 from supertest.kube.client import KubeApi
+from supertest_operator.builders import spec_problem
 from supertest_operator.db_mirror import DbMirror
 from supertest_operator.events import EventPoster, EventTarget
 from supertest_operator.leader import LeaderLease
+from supertest_operator.run_cache import PodCache, RunCache
 from supertest_operator.settings import OperatorSettings
 
 log = structlog.get_logger("supertest.operator")
@@ -38,6 +40,9 @@ class OperatorContext:
     bus: EventBus | None = None
     leader: LeaderLease = field(default_factory=LeaderLease.standalone)
     events: EventPoster | None = None
+    # Every run, slim, for the reconcile pass and the queued-capacity webhook (run_cache.py).
+    runs: RunCache = field(default_factory=lambda: RunCache(spec_problem))
+    pods: PodCache = field(default_factory=PodCache)  # the run pods, slim, in step with `runs`
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     # Every decision that can add a running run happens under this lock (one admission pass at a time).
     admission_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -54,6 +59,7 @@ class OperatorContext:
     created_pods: set[tuple[str, str]] = field(default_factory=set)
     ready: bool = False
     last_pass: float = field(default_factory=time.monotonic)
+    last_cleanup: float = 0.0  # time.monotonic() of the last TTL sweep (loops.reconcile_once)
     probe_port: int | None = None
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
 

@@ -2,7 +2,8 @@
 schedules, and the alert sender (the notification outbox).
 
 Reconcile runs on every wake-up (run created, pod finished, ...) and at least every
-RECONCILE_INTERVAL_SECONDS; each pass re-lists the cluster, so nothing depends on an event being seen.
+RECONCILE_INTERVAL_SECONDS; each pass reads the run cache (re-listed in full every RUN_RESYNC_SECONDS, so nothing
+depends on an event being seen) and lists the run pods afresh.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from supertest.crypto import load_secret_box
 from supertest.kube.client import KubeError
 from supertest.notify.sender import OutboxSender
 from supertest_operator import retention
-from supertest_operator.cluster import take_snapshot
+from supertest_operator.cluster import cached_snapshot
 from supertest_operator.context import OperatorContext
 from supertest_operator.handlers import (
     admission,
@@ -27,6 +28,7 @@ from supertest_operator.handlers import (
     node_loss,
     orphans,
     pod_status,
+    rerun,
     retries,
     scheduler,
     timeout,
@@ -48,9 +50,14 @@ def log_pass_failure(event: str, exc: Exception) -> None:
 async def reconcile_once(ctx: OperatorContext) -> int:
     if not ctx.leader.is_leader:
         ctx.last_pass = time.monotonic()  # a healthy standby
+        ctx.runs.synced = False  # list again in full on becoming leader
         return 0
     async with ctx.admission_lock:
-        snap = await take_snapshot(ctx.kube, ctx.settings.namespace_list)
+        snap = await cached_snapshot(
+            ctx.kube, ctx.settings.namespace_list, ctx.runs, ctx.pods, ctx.settings.run_resync_seconds
+        )
+        if snap.first_list:
+            rerun.resume(ctx, snap.all_runs())
         await cancel.sweep(ctx, snap.runs)
         await timeout.check(ctx, snap)
         await pod_status.sweep_vanished(ctx, snap)
@@ -59,7 +66,10 @@ async def reconcile_once(ctx: OperatorContext) -> int:
         for view in snap.runs:
             if retries.retry_due(view, now):
                 await retries.requeue(ctx, view)
-        await cleanup.expire(ctx, snap)
+        if time.monotonic() - ctx.last_cleanup >= ctx.settings.reconcile_interval_seconds:
+            # Over every finished run, so on the interval rather than on every (burst-driven) pass.
+            ctx.last_cleanup = time.monotonic()
+            await cleanup.expire(ctx, snap)
         await admission.recover_starting(ctx, snap)
         # Last, on the same snapshot: runs finished above still count until their pods are gone (safe side).
         admitted = await admission.admission_pass(ctx, snap)

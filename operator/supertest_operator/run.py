@@ -60,9 +60,21 @@ class RunView:
             deleting=bool(meta.get("deletionTimestamp")),
         )
 
+    @staticmethod
+    def key_of(body: Mapping[str, Any]) -> tuple[str, str, str]:
+        """The run's key without parsing the rest (a DELETED event's body, an item of a list)."""
+        meta = body.get("metadata") or {}
+        return (resource_for_kind(str(body.get("kind", ""))).plural, meta.get("namespace", ""), meta.get("name", ""))
+
     @property
     def name(self) -> str:
         return self.ref.name
+
+    @property
+    def timeout_seconds(self) -> int | None:
+        """spec.timeoutSeconds, read without parsing the spec (a cached view has no script to validate)."""
+        raw = self.spec.get("timeoutSeconds")
+        return int(raw) if raw else None
 
     @property
     def phase(self) -> Phase | None:

@@ -17,7 +17,7 @@ from supertest.db.engine import make_engine, make_session_factory
 from supertest.kube.client import SA_DIR, KubeApi, in_cluster_server, kubeconfig_credentials
 from supertest.logs import configure_logging
 from supertest.results_recorder import ResultsReader
-from supertest_operator import loops, probe_server
+from supertest_operator import cluster, loops, probe_server, run_watch
 from supertest_operator.context import OperatorContext
 from supertest_operator.db_mirror import DbMirror
 from supertest_operator.handlers.webhook import QueueGate
@@ -27,6 +27,7 @@ from supertest_operator.webhook_server import webhook_server
 
 log = structlog.get_logger("supertest.operator")
 PREFIX = "supertest.dev"
+KOPF_IDLE_SECONDS = 0.5
 
 # Set by `app.run(settings)`; `kopf run -m supertest_operator.main` reads the environment instead.
 _preset: OperatorSettings | None = None
@@ -73,6 +74,9 @@ def configure_kopf(settings: kopf.OperatorSettings, ours: OperatorSettings) -> N
     settings.execution.max_workers = 4
     # kopf waits this long for more events on an object before handling it; 0.1 s doubles admission latency.
     settings.batching.batch_window = ours.batch_window_seconds
+    # A worker (task, queue, the object's last body) per object lives this long after its last event; a burst of
+    # thousands of runs holds thousands of them at once. The default is 5 s.
+    settings.queueing.idle_timeout = KOPF_IDLE_SECONDS
     # Our resources are known up front: no CRD/namespace scanning, so no cluster-wide list RBAC for it.
     settings.scanning.disabled = True
 
@@ -135,6 +139,10 @@ async def on_startup(settings: kopf.OperatorSettings, memo: Any) -> None:
     ctx = OperatorContext(settings=ours, kube=kube, redis=redis, db=db, sessions=sessions, bus=bus)
     memo.ctx = ctx
     memo.webhook = QueueGate(ours)
+    try:  # before kopf serves the webhook: its count of waiting runs comes from this cache
+        await cluster.resync(kube, ours.namespace_list, ctx.runs, ctx.pods)
+    except Exception as exc:  # the apiserver is not there yet: the first reconcile pass lists again
+        log.warning("run_list_failed", error=repr(exc))
     if ours.webhook_enabled:
         cert_dir = Path(ours.webhook_cert_dir or tempfile.mkdtemp(prefix="supertest-webhook-"))
         settings.admission.server = webhook_server(ours, cert_dir)
@@ -144,6 +152,7 @@ async def on_startup(settings: kopf.OperatorSettings, memo: Any) -> None:
         lease_ns = ours.namespace_list[0] if ours.namespace_list else ours.lease_namespace
         ctx.leader = LeaderLease(kube, lease_ns, f"supertest-operator-{ours.peering_name}")
         ctx.spawn(ctx.leader.keep(), name="leader-lease")
+    ctx.spawn(run_watch.watch_runs(ctx, memo.webhook), name="run-watch")
     ctx.spawn(loops.reconcile_forever(ctx), name="reconcile")
     ctx.spawn(loops.orphans_forever(ctx), name="orphans")
     ctx.spawn(loops.retention_forever(ctx), name="retention")

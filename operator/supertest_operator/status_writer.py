@@ -26,30 +26,46 @@ Decide = Callable[[RunView], Update | None]
 MAX_CONFLICT_RETRIES = 8
 
 
-async def read_run(ctx: OperatorContext, ref: RunRef) -> RunView | None:
+async def read_body(ctx: OperatorContext, ref: RunRef) -> dict[str, Any] | None:
+    """The run's whole body as stored now; None if it is gone (or is a new object of the same name: not ours)."""
     try:
         body = await ctx.kube.get(run_path(ref.resource, ref.namespace, ref.name))
     except KubeError as exc:
         if exc.not_found:
             return None
         raise
-    view = RunView.from_body(body)
-    return None if ref.uid and view.ref.uid != ref.uid else view  # same name, new object: not ours
+    uid = (body.get("metadata") or {}).get("uid")
+    return None if ref.uid and uid != ref.uid else body
+
+
+async def read_run(ctx: OperatorContext, ref: RunRef) -> RunView | None:
+    body = await read_body(ctx, ref)
+    return None if body is None else RunView.from_body(body)
 
 
 async def apply(
     ctx: OperatorContext, ref: RunRef, decide: Decide, current: dict[str, Any] | None = None
 ) -> RunView | None:
-    """Apply `decide(view)` to the run; None when the run is gone. `current` skips the first read."""
+    """Apply `decide(view)` to the run; None when the run is gone. `current` skips the first read.
+
+    Without `current`, the first decision is made on the run cache's view, no read: a write made on it carries
+    its resourceVersion, so a stale view costs a conflict and a read, never a wrong write; a decision to do
+    nothing is only trusted once made on a fresh read."""
     async with ctx.run_lock(ref.key):
-        view = RunView.from_body(current) if current is not None else await read_run(ctx, ref)
+        cached = ctx.runs.view(ref.key, ref.uid) if current is None else None
+        fresh = cached is None
+        view = RunView.from_body(current) if current is not None else cached or await read_run(ctx, ref)
         for _ in range(MAX_CONFLICT_RETRIES):
             if view is None:
                 return None
             update = decide(view)
+            refused = update is not None and update.phase is not None and not allowed(view.phase, update.phase)
+            if (update is None or refused) and not fresh:
+                view, fresh = await read_run(ctx, ref), True
+                continue
             if update is None:
                 return view
-            if update.phase is not None and not allowed(view.phase, update.phase):
+            if refused:
                 log.info("transition_refused", run=ref.name, current=view.phase, target=update.phase)
                 return view
             patch = {
@@ -63,8 +79,9 @@ async def apply(
                     return None
                 if not exc.conflict:
                     raise
-                view = await read_run(ctx, ref)  # someone else wrote first: decide again on fresh data
+                view, fresh = await read_run(ctx, ref), True  # someone else wrote first: decide again on fresh data
                 continue
+            ctx.runs.observe(body)  # the pass's cache sees our write before the admission lock is released
             new = RunView.from_body(body)
             _after(ctx, view, new, update)
             return new

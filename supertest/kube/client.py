@@ -10,13 +10,14 @@ about 60 MiB of memory for nothing.
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import os
 import ssl
 import tempfile
 import time
 from asyncio import timeout as asyncio_timeout
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -71,7 +72,32 @@ class _Transport(Protocol):
     async def send(
         self, method: str, path: str, query: list[tuple[str, str | int]], headers: dict[str, str], body: Any
     ) -> tuple[int, str, bytes]: ...
+    def stream(
+        self, path: str, query: list[tuple[str, str | int]], headers: dict[str, str], read_timeout: float
+    ) -> AsyncIterator[bytes]: ...
     async def close(self) -> None: ...
+
+
+async def _lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """A watch response's lines (one event each), whatever their length: aiohttp's own line reader refuses lines
+    longer than its buffer, and a run's body (its script) can be longer."""
+    pending = b""
+    async for chunk in chunks:
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if line.strip():
+                yield line
+    if pending.strip():
+        yield pending
+
+
+def _stream_error(status: int, reason: str, raw: bytes) -> KubeError:
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        data = {}
+    return KubeError(status, str(data.get("reason", reason)), str(data.get("message", raw[:200])), data)
 
 
 class KubeConfigError(Exception):
@@ -101,17 +127,35 @@ class _Aiohttp:
             self._token_read = time.monotonic()
         return self._auth
 
-    async def send(
-        self, method: str, path: str, query: list[tuple[str, str | int]], headers: dict[str, str], body: Any
-    ) -> tuple[int, str, bytes]:
+    def _open(self) -> aiohttp.ClientSession:
         if self._session is None:
             # One TLS connection per request in flight, each costing memory: with 200 (or aiohttp's 100) a burst's
             # admissions opened about a hundred, and the operator's peak RSS rose by about 45 MiB; with 32 the
             # admissions queued for connections (a third fewer admissions/s). 64 keeps the rate (bench/burst.py).
             connector = aiohttp.TCPConnector(ssl=self._ssl, limit=CONNECTIONS)
             self._session = aiohttp.ClientSession(connector=connector)
+        return self._session
+
+    async def stream(
+        self, path: str, query: list[tuple[str, str | int]], headers: dict[str, str], read_timeout: float
+    ) -> AsyncIterator[bytes]:
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=read_timeout)
+        async with self._open().get(
+            self._server + path,
+            params=[(k, str(v)) for k, v in query],
+            headers={**headers, **self._headers()},
+            timeout=timeout,
+        ) as response:
+            if response.status != 200:
+                raise _stream_error(response.status, response.reason or "", await response.read())
+            async for line in _lines(response.content.iter_any()):
+                yield line
+
+    async def send(
+        self, method: str, path: str, query: list[tuple[str, str | int]], headers: dict[str, str], body: Any
+    ) -> tuple[int, str, bytes]:
         data = None if body is None else json.dumps(body).encode()
-        async with self._session.request(
+        async with self._open().request(
             method,
             self._server + path,
             params=[(k, str(v)) for k, v in query],
@@ -145,6 +189,26 @@ class _ApiClient:
         )
         try:
             return response.status, str(response.reason or ""), await response.read()
+        finally:
+            response.release()
+
+    async def stream(
+        self, path: str, query: list[tuple[str, str | int]], headers: dict[str, str], read_timeout: float
+    ) -> AsyncIterator[bytes]:
+        response = await self._api.call_api(
+            path,
+            "GET",
+            query_params=query,
+            header_params=headers,
+            auth_settings=["BearerToken"],
+            _preload_content=False,
+            _request_timeout=read_timeout,
+        )
+        try:
+            if response.status != 200:
+                raise _stream_error(response.status, str(response.reason or ""), await response.read())
+            async for line in _lines(response.content.iter_any()):
+                yield line
         finally:
             response.release()
 
@@ -287,19 +351,48 @@ class KubeApi:
     async def list(self, path: str, label_selector: str | None = None) -> list[Obj]:
         """All items, paged; each item gets the list's kind back (a list strips it)."""
         items: list[Obj] = []
+        async for page, _ in self.pages(path, label_selector):
+            items.extend(page)
+        return items
+
+    async def pages(
+        self, path: str, label_selector: str | None = None
+    ) -> AsyncIterator[tuple[builtins.list[Obj], str]]:
+        """The list page by page (items with their kind, and the list's resourceVersion): a caller that keeps
+        only part of each item never holds the whole list at once."""
         query: dict[str, str | int] = {"limit": LIST_PAGE}
         if label_selector:
             query["labelSelector"] = label_selector
         while True:
             page = await self.request("GET", path, query=query)
             kind = str(page.get("kind", "")).removesuffix("List")
-            for item in page.get("items") or []:
+            items: builtins.list[Obj] = page.get("items") or []
+            for item in items:
                 item.setdefault("kind", kind)
-                items.append(item)
-            token = (page.get("metadata") or {}).get("continue")
+            meta = page.get("metadata") or {}
+            yield items, str(meta.get("resourceVersion") or "")
+            token = meta.get("continue")
             if not token:
-                return items
+                return
             query["continue"] = token
+
+    async def watch(self, path: str, resource_version: str, timeout_seconds: int) -> AsyncIterator[Obj]:
+        """Watch events from `resource_version` on ({"type", "object"}), bookmarks included, until the server ends
+        the watch (after about `timeout_seconds`). An ERROR event (410 Gone: the version is too old) raises."""
+        query: list[tuple[str, str | int]] = [
+            ("watch", "1"),
+            ("resourceVersion", resource_version),
+            ("allowWatchBookmarks", "true"),
+            ("timeoutSeconds", timeout_seconds),
+        ]
+        headers = {"Accept": "application/json"}
+        async for line in self._transport.stream(path, query, headers, read_timeout=timeout_seconds + 30):
+            event: Obj = json.loads(line)
+            if event.get("type") == "ERROR":
+                status = event.get("object") or {}
+                code = int(status.get("code") or 500)
+                raise KubeError(code, str(status.get("reason", "")), str(status.get("message", "")), status)
+            yield event
 
     async def create(self, path: str, body: Obj) -> Obj:
         return await self.request("POST", path, body=body)

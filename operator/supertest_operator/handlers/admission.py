@@ -15,11 +15,10 @@ from __future__ import annotations
 import asyncio
 import copy
 import heapq
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import kopf
 import structlog
 from pydantic import ValidationError
 
@@ -34,17 +33,18 @@ from supertest_operator.builders import (
     build_pod,
     build_token_secret,
     child_name,
-    reserved_env_names,
+    spec_problem,
 )
-from supertest_operator.cluster import RunKey, Snapshot
+from supertest_operator.cluster import Snapshot
 from supertest_operator.context import OperatorContext
 from supertest_operator.handlers import shards
 from supertest_operator.handlers.children import create_child as _create
 from supertest_operator.handlers.children import delete_children
 from supertest_operator.handlers.retries import error_update
 from supertest_operator.run import RunView
+from supertest_operator.run_cache import RunKey
 from supertest_operator.settings import OperatorSettings
-from supertest_operator.status_writer import apply
+from supertest_operator.status_writer import apply, read_body
 from supertest_operator.transitions import Update
 
 log = structlog.get_logger("supertest.operator.admission")
@@ -57,20 +57,6 @@ MARK_CONCURRENCY = 4
 
 def plain(body: Mapping[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(dict(body))
-
-
-def spec_problem(view: RunView) -> str | None:
-    """Why the operator cannot run this spec, in words for `kubectl describe`; None if it can."""
-    try:
-        spec = parse_spec(view.ref.resource.run_kind, dict(view.spec))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "spec"
-        return f"invalid spec: {where}: {first['msg']}"
-    reserved = reserved_env_names([e.name for e in spec.env])
-    if reserved:
-        return f"invalid spec: env may not set operator-owned variables: {', '.join(reserved)}"
-    return None
 
 
 def _mark_new(problem: str | None) -> Callable[[RunView], Update | None]:
@@ -95,16 +81,19 @@ async def on_create(ctx: OperatorContext, body: Mapping[str, Any]) -> None:
         await apply(ctx, view.ref, _mark_new(problem), current=plain(body))
     else:
         ctx.wake.set()
-    if problem:
-        raise kopf.PermanentError(problem)
 
 
 def mark_queued(ctx: OperatorContext, snap: Snapshot, taken: set[RunKey]) -> None:
     """Mark the oldest phase-less runs not admitted this pass as Queued, in the background (one batch at a time;
-    the next pass hands over the next batch). The bodies come from the snapshot: no read per run."""
+    the next pass hands over the next batch). The (slim) bodies come from the snapshot and the spec checks from the
+    run cache (made on the full body): no read per run."""
     if ctx.queue_marker is not None and not ctx.queue_marker.done():
         return
-    batch = [(v, snap.bodies[v.ref.key]) for v in unmarked(snap.runs, taken, MARK_BATCH)]
+    batch = [
+        (v, snap.bodies[v.ref.key], ctx.runs.problem(v.ref.key))
+        for v in unmarked(snap.waiting(), taken, MARK_BATCH)
+        if v.ref.key in snap.bodies
+    ]
     if batch:
         ctx.queue_marker = ctx.spawn(_mark_batch(ctx, batch), name="mark-queued")
 
@@ -115,17 +104,17 @@ def unmarked(runs: Iterable[RunView], taken: set[RunKey], limit: int) -> list[Ru
     return heapq.nsmallest(limit, new, key=lambda v: (v.created, v.name))
 
 
-async def _mark_batch(ctx: OperatorContext, batch: list[tuple[RunView, dict[str, Any]]]) -> None:
+async def _mark_batch(ctx: OperatorContext, batch: list[tuple[RunView, dict[str, Any], str | None]]) -> None:
     limit = asyncio.Semaphore(MARK_CONCURRENCY)
 
-    async def one(view: RunView, body: dict[str, Any]) -> None:
+    async def one(view: RunView, body: dict[str, Any], problem: str | None) -> None:
         async with limit:
             try:
-                await apply(ctx, view.ref, _mark_new(spec_problem(view)), current=body)
+                await apply(ctx, view.ref, _mark_new(problem), current=body)
             except KubeError as exc:  # the next pass hands the run over again
                 log.warning("mark_queued_failed", run=view.name, error=str(exc))
 
-    await asyncio.gather(*(one(v, b) for v, b in batch))
+    await asyncio.gather(*(one(v, b, p) for v, b, p in batch))
 
 
 def _invalid(message: str) -> Callable[[RunView], Update | None]:
@@ -154,15 +143,24 @@ async def admission_pass(ctx: OperatorContext, snap: Snapshot) -> int:
     # candidate again for the rest, at its original place in the queue.
     partial = [v for v in snap.runs if v.phase in ACTIVE_PHASES and not v.cancel_requested and v.status.shards]
     candidates = queued + [v for v in partial if shards.executions_needed(v) > 0]
-    by_key = {fifo_key(v).run_id: v for v in candidates}
-    needs = [(fifo_key(v), executions_wanted(v)) for v in candidates]
-    chosen = allot_executions(needs, snap.executions(), ctx.settings.running_capacity)
+    used = snap.executions()
+    if used >= ctx.settings.running_capacity:
+        candidates = []  # nothing fits: no need to order a deep queue
+    keyed = [(fifo_key(v), v) for v in candidates]
+    by_key = {k.run_id: v for k, v in keyed}
+    chosen = allot_executions([(k, executions_wanted(v)) for k, v in keyed], used, ctx.settings.running_capacity)
 
-    def start(view: RunView, slots: int) -> Awaitable[bool]:
-        body = snap.bodies[view.ref.key]
+    async def start(cached: RunView, slots: int) -> bool:
+        # The snapshot's view is slim (no scripts): read the whole run, and decide on what it is now.
+        body = await read_body(ctx, cached.ref)
+        if body is None:
+            return False
+        view = RunView.from_body(body)
         if view.phase is None and shards.requested(view) > 1:
-            return _queue_then_shard(ctx, view, body, slots)
-        return shards.admit(ctx, view, body, slots) if shards.is_sharded(view) else admit(ctx, view, body)
+            return await _queue_then_shard(ctx, view, body, slots)
+        if shards.is_sharded(view):
+            return await shards.admit(ctx, view, body, slots)
+        return await admit(ctx, view, body)
 
     results = await asyncio.gather(
         *(start(by_key[c.run.run_id], c.executions) for c in chosen),
@@ -297,8 +295,11 @@ async def recover_starting(ctx: OperatorContext, snap: Snapshot) -> None:
         if (view.ref.namespace, view.status.pod_name) in ctx.created_pods:
             await apply(ctx, view.ref, vanished(ctx.settings, view.status.pod_name))
             continue
+        body = await read_body(ctx, view.ref)  # the snapshot's view is slim: its spec has no script
+        if body is None:
+            continue
         try:
-            spec = parse_spec(view.ref.resource.run_kind, dict(view.spec))
+            spec = parse_spec(view.ref.resource.run_kind, dict(body.get("spec") or {}))
             files = await scripts.resolve(spec, ctx.sessions, ctx.kube, view.ref.namespace)
         except (ValidationError, scripts.ScriptsUnavailable) as exc:
             await apply(ctx, view.ref, _invalid(str(exc)))

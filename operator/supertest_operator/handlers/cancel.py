@@ -58,11 +58,15 @@ async def on_cancel(ctx: OperatorContext, body: Mapping[str, Any]) -> None:
         await cancel_run(ctx, view)
 
 
+def cancels_on_delete(view: RunView) -> bool:
+    """Deleting a run that has not finished (or waits for a retry) cancels it."""
+    return view.phase in CANCELLABLE or (view.phase is Phase.ERROR and bool(view.status.retry_at))
+
+
 async def on_delete(ctx: OperatorContext, body: Mapping[str, Any]) -> None:
     """Deleting an unfinished run cancels it; the resource is going away, so the record is the DB row + Event."""
     view = RunView.from_body(body)
-    retry_pending = view.phase is Phase.ERROR and bool(view.status.retry_at)
-    if not (view.phase in CANCELLABLE or retry_pending):
+    if not cancels_on_delete(view):
         return
     await delete_pods(ctx, view.ref.namespace, shards.pods_to_stop(view.status.shards, view.status.pod_name))
     if ctx.db is not None:

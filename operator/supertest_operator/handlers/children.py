@@ -34,7 +34,10 @@ async def delete_children(ctx: OperatorContext, ref: RunRef, pod_name: str | Non
 async def create_child(ctx: OperatorContext, path: str, manifest: dict[str, Any]) -> None:
     """Create a run's child; 409 means a previous try (or a crashed pass) already did, which is fine."""
     try:
-        await ctx.kube.create(path, manifest)
+        created = await ctx.kube.create(path, manifest)
     except KubeError as exc:
         if exc.status != 409:
             raise
+        return
+    if created.get("kind") == "Pod":
+        ctx.pods.observe(created)  # the pass's pod cache sees it before its watch event comes

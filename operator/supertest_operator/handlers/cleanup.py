@@ -32,8 +32,9 @@ def expires_at(view: RunView, settings: OperatorSettings) -> datetime | None:
 
 
 async def expire(ctx: OperatorContext, snap: Snapshot) -> None:
+    """Every run, finished ones included: the reconcile loop calls this at most once per reconcile interval."""
     now = datetime.now(UTC)
-    for view in snap.runs:
+    for view in snap.all_runs():
         at = expires_at(view, ctx.settings)
         if at is None or at > now or view.deleting:
             continue

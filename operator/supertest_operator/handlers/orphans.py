@@ -27,6 +27,8 @@ from supertest_operator.cluster import core_list_path, take_snapshot
 from supertest_operator.context import OperatorContext
 from supertest_operator.db_mirror import run_row
 from supertest_operator.handlers.cancel import DELETED_MESSAGE
+from supertest_operator.run import RunView
+from supertest_operator.status_writer import read_body
 
 log = structlog.get_logger("supertest.operator.orphans")
 NEVER_CREATED_MESSAGE = "the run was never created in the cluster (the API stopped after saving it); nothing ran"
@@ -41,8 +43,13 @@ async def sweep(ctx: OperatorContext) -> int:
     scopes: list[str | None] = list(ctx.settings.namespace_list) or [None]
     removed = 0
     async with ctx.admission_lock:
-        snap = await take_snapshot(ctx.kube, ctx.settings.namespace_list)
-        live = {v.ref.uid for v in snap.runs}
+        # The run cache once it has been listed in full: children are only created for runs it holds (admission
+        # reads it), so it knows every owner; listing a deep queue in full here held up admissions for a second.
+        if ctx.runs.synced:
+            runs = ctx.runs.views()
+        else:
+            runs = (await take_snapshot(ctx.kube, ctx.settings.namespace_list)).runs
+        live = {v.ref.uid for v in runs}
         for plural, kind in (("pods", "pod"), ("configmaps", "configmap")):
             for ns in scopes:
                 for child in await ctx.kube.list(core_list_path(plural, ns), LABEL_RUN):
@@ -54,18 +61,21 @@ async def sweep(ctx: OperatorContext) -> int:
                     metrics.ORPHANS_DELETED.labels(kind=kind).inc()
                     removed += 1
     if ctx.sessions is not None:
-        live_runs = {(v.ref.namespace, v.name) for v in snap.runs}
+        live_runs = {(v.ref.namespace, v.name) for v in runs}
         sessions, namespaces = ctx.sessions, ctx.settings.namespace_list
         grace = timedelta(seconds=ctx.settings.orphan_row_grace_seconds)
         removed += await asyncio.to_thread(repair_vanished_rows, sessions, namespaces, live_runs, grace)
-        finished = {v.name: v for v in snap.runs if v.phase is not None and v.phase.is_terminal}
+        finished = {v.name: v for v in runs if v.phase is not None and v.phase.is_terminal}
         rows = await asyncio.to_thread(row_phases, sessions, list(finished))
         for name in rows_behind({n: v.phase.value for n, v in finished.items() if v.phase is not None}, rows):
             # The operator was killed between writing the verdict to the cluster and its mirror's flush: the status
             # will not change again, so nothing else would ever bring the row up to date.
             if ctx.db is not None:
                 log.info("row_behind_mirrored", run=name, row=rows.get(name), resource=finished[name].phase)
-                ctx.db.submit(name, run_row(finished[name], include_spec=name not in rows))
+                # The whole run: a cached view has neither the script nor a finished run's results.
+                body = await read_body(ctx, finished[name].ref)
+                if body is not None:
+                    ctx.db.submit(name, run_row(RunView.from_body(body), include_spec=name not in rows))
     return removed
 
 

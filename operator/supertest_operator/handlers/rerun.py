@@ -22,6 +22,7 @@ from supertest.rerun import NothingToRerun, TooManyToRerun, check_rerunnable
 from supertest_operator.builders import build_rerun, rerun_name
 from supertest_operator.context import OperatorContext
 from supertest_operator.run import RunView
+from supertest_operator.status_writer import read_body
 
 log = structlog.get_logger("supertest.operator.rerun")
 RERUN_FAILED = "failed"
@@ -39,6 +40,19 @@ async def on_rerun_annotation(ctx: OperatorContext, body: Mapping[str, Any]) -> 
     # Its own lock, not the run's: the wait for results must not hold up the run's other handlers.
     async with ctx.run_lock(("rerun", view.ref.namespace, view.name)):
         await _rerun(ctx, view, value)
+
+
+def resume(ctx: OperatorContext, views: list[RunView]) -> None:
+    """Rerun requests made while no leader watched (the operator down, a standby taking over): in the background."""
+    for view in views:
+        if ANNOTATION_RERUN in view.annotations and not view.deleting:
+            ctx.spawn(_resume_one(ctx, view), name=f"rerun-{view.name}")
+
+
+async def _resume_one(ctx: OperatorContext, view: RunView) -> None:
+    body = await read_body(ctx, view.ref)  # the cached view is slim: the re-run copies the whole spec
+    if body is not None:
+        await on_rerun_annotation(ctx, body)
 
 
 async def _rerun(ctx: OperatorContext, view: RunView, value: str) -> None:

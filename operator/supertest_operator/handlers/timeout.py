@@ -8,10 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from supertest.kube.client import core_path
-from supertest.kube.models import parse_spec, parse_time
+from supertest.kube.models import parse_time
 from supertest.phases import ACTIVE_PHASES, Phase
 from supertest_operator import shards
-from supertest_operator.builders import run_timeout_seconds
 from supertest_operator.cluster import Snapshot
 from supertest_operator.context import OperatorContext
 from supertest_operator.handlers.retries import error_update
@@ -35,7 +34,8 @@ def deadline(view: RunView, settings: OperatorSettings, pod: dict[str, Any] | No
     start = attempt_start(view, pod)
     if start is None:
         return None
-    timeout = run_timeout_seconds(parse_spec(view.ref.resource.run_kind, dict(view.spec)), settings)
+    # The view may be the run cache's slim one (no script): read the one field instead of parsing the spec.
+    timeout = view.timeout_seconds or settings.default_timeout_seconds
     return start + timedelta(seconds=timeout + 2 * settings.timeout_grace_seconds)
 
 

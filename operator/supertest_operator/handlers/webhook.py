@@ -1,7 +1,7 @@
 """Queued-capacity validating webhook: a new run is denied when QUEUED_CAPACITY runs already wait.
 
-The count is kopf's in-memory index of waiting runs (filled from the initial list, so it survives restarts)
-plus the creations this webhook allowed that the index has not caught up with yet: two concurrent
+The count is the run cache's waiting runs (run_cache.py: filled from a full list at start-up, so it survives
+restarts) plus the creations this webhook allowed that the cache has not caught up with yet: two concurrent
 creates can never both take the last free place. The message is supertest.admission.QueueFull's, the
 same text the API answers with (HTTP 429).
 """
@@ -19,9 +19,8 @@ from supertest.admission import QueueFull, queue_has_room
 from supertest_operator import metrics
 from supertest_operator.settings import OperatorSettings
 
-# How long an allowed creation counts as pending before the index must have shown it.
+# How long an allowed creation counts as pending before the cache must have shown it.
 PENDING_SECONDS = 30.0
-WAITING_KEY = "waiting"
 
 
 @dataclass
@@ -30,21 +29,8 @@ class QueueGate:
 
     settings: OperatorSettings
     webhook_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    # Creations allowed that the index has not shown yet: (plural, ns, name) -> expiry (monotonic).
+    # Creations allowed that the cache has not shown yet: (plural, ns, name) -> expiry (monotonic).
     webhook_pending: dict[tuple[str, str, str], float] = field(default_factory=dict)
-
-
-def waiting_index_entry(body: Any) -> dict[str, tuple[str, str]]:
-    """kopf.index body (filtered by is_waiting): one key, so the index's store holds every waiting run."""
-    meta = body.get("metadata") or {}
-    return {WAITING_KEY: (meta.get("namespace", ""), meta.get("name", ""))}
-
-
-def waiting_names(*indexes: Any) -> set[tuple[str, str]]:
-    names: set[tuple[str, str]] = set()
-    for index in indexes:
-        names.update(index.get(WAITING_KEY, ()))
-    return names
 
 
 async def validate_queue(
@@ -69,5 +55,5 @@ async def validate_queue(
 
 
 def forget_pending(ctx: QueueGate, plural: str, namespace: str, name: str) -> None:
-    """The operator has seen the run: from now on the index counts it (or it no longer waits)."""
+    """The operator has seen the run: from now on the cache counts it (or it no longer waits)."""
     ctx.webhook_pending.pop((plural, namespace, name), None)

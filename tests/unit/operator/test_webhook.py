@@ -10,7 +10,7 @@ import pytest
 from cryptography import x509
 from kopf._core.engines.admission import _inject_handler_id
 from supertest_operator.context import OperatorContext
-from supertest_operator.handlers.webhook import validate_queue, waiting_index_entry
+from supertest_operator.handlers.webhook import validate_queue
 from supertest_operator.webhook_server import generate_certs, service_client_config
 
 from supertest.admission import QueueFull
@@ -83,7 +83,3 @@ async def test_dry_runs_do_not_take_a_place() -> None:
     ctx: OperatorContext = _ctx(1)
     await validate_queue(ctx, "testruns", _body("a"), "CREATE", True, set())
     await validate_queue(ctx, "testruns", _body("b"), "CREATE", False, set())
-
-
-def test_index_entry() -> None:
-    assert waiting_index_entry(_body("a")) == {"waiting": ("ns", "a")}
