@@ -70,7 +70,7 @@ async def apply(
                 return view
             patch = {
                 "metadata": {"resourceVersion": view.resource_version},
-                "status": status_patch(view, update, datetime.now(UTC)),
+                "status": status_patch(view, update, update.decided_at or datetime.now(UTC)),
             }
             try:
                 body = await ctx.kube.merge_patch(run_path(ref.resource, ref.namespace, ref.name, "status"), patch)

@@ -129,7 +129,9 @@ def _invalid(message: str) -> Callable[[RunView], Update | None]:
 def fifo_key(view: RunView) -> QueuedRun:
     # Creation time has one-second resolution: the operator's own queuedAt (microseconds) breaks ties,
     # then the name; encoding both in run_id keeps supertest.admission the single ordering policy.
-    tiebreak = f"{view.status.queued_at or ''}|{view.ref.namespace}/{view.ref.resource.plural}/{view.name}"
+    # A run not yet marked Queued is stamped queuedAt when it is admitted, so within its creation second it comes
+    # after the runs already marked ("~" sorts after any timestamp), as its queuedAt will say.
+    tiebreak = f"{view.status.queued_at or '~'}|{view.ref.namespace}/{view.ref.resource.plural}/{view.name}"
     return QueuedRun(run_id=tiebreak, queued_at=view.created, priority=view.priority)
 
 
@@ -149,6 +151,9 @@ async def admission_pass(ctx: OperatorContext, snap: Snapshot) -> int:
     keyed = [(fifo_key(v), v) for v in candidates]
     by_key = {k.run_id: v for k, v in keyed}
     chosen = allot_executions([(k, executions_wanted(v)) for k, v in keyed], used, ctx.settings.running_capacity)
+    # The runs of one pass are admitted at one moment: each first reads its whole body, so their writes land in
+    # no particular order, and a startTime taken at each write would not keep the queue's order.
+    decided_at = datetime.now(UTC)
 
     async def start(cached: RunView, slots: int) -> bool:
         # The snapshot's view is slim (no scripts): read the whole run, and decide on what it is now.
@@ -157,10 +162,10 @@ async def admission_pass(ctx: OperatorContext, snap: Snapshot) -> int:
             return False
         view = RunView.from_body(body)
         if view.phase is None and shards.requested(view) > 1:
-            return await _queue_then_shard(ctx, view, body, slots)
+            return await _queue_then_shard(ctx, view, body, slots, decided_at)
         if shards.is_sharded(view):
-            return await shards.admit(ctx, view, body, slots)
-        return await admit(ctx, view, body)
+            return await shards.admit(ctx, view, body, slots, decided_at)
+        return await admit(ctx, view, body, decided_at)
 
     results = await asyncio.gather(
         *(start(by_key[c.run.run_id], c.executions) for c in chosen),
@@ -180,15 +185,17 @@ def executions_wanted(view: RunView) -> int:
     return shards.executions_needed(view) if shards.is_sharded(view) else 1
 
 
-async def _queue_then_shard(ctx: OperatorContext, view: RunView, body: dict[str, Any], slots: int) -> bool:
+async def _queue_then_shard(
+    ctx: OperatorContext, view: RunView, body: dict[str, Any], slots: int, decided_at: datetime
+) -> bool:
     # Shard planning starts from a Queued run (its lines, its attempts): mark it first, then admit its shards.
     queued = await apply(ctx, view.ref, _mark_new(spec_problem(view)), current=body)
     if queued is None or queued.phase is not Phase.QUEUED:
         return False
-    return await shards.admit(ctx, queued, None, slots)
+    return await shards.admit(ctx, queued, None, slots, decided_at)
 
 
-async def admit(ctx: OperatorContext, view: RunView, body: dict[str, Any]) -> bool:
+async def admit(ctx: OperatorContext, view: RunView, body: dict[str, Any], decided_at: datetime) -> bool:
     problem = spec_problem(view) if view.phase is None else None  # a Queued run was checked when it was marked
     if problem:
         await apply(ctx, view.ref, _invalid(problem), body)
@@ -210,8 +217,8 @@ async def admit(ctx: OperatorContext, view: RunView, body: dict[str, Any]) -> bo
         message = f"admitted; starting pod {pod_name} (attempt {attempt} of {current.retries + 1})"
         fields: dict[str, Any] = {"podName": pod_name, "attempts": attempt}
         if current.phase is None:  # admitted before it was ever marked Queued: it was queued for no time
-            fields["queuedAt"] = format_time(datetime.now(UTC))
-        return Update(Phase.STARTING, "Admitted", message, fields)
+            fields["queuedAt"] = format_time(decided_at)
+        return Update(Phase.STARTING, "Admitted", message, fields, decided_at=decided_at)
 
     new = await apply(ctx, view.ref, decide, body)
     if new is None or new.phase is not Phase.STARTING or new.status.pod_name != pod_name:

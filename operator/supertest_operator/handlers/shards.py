@@ -70,7 +70,9 @@ def _fields(lines: Sequence[ShardStatus]) -> dict[str, Any]:
     }
 
 
-async def admit(ctx: OperatorContext, view: RunView, body: dict[str, Any] | None, slots: int) -> bool:
+async def admit(
+    ctx: OperatorContext, view: RunView, body: dict[str, Any] | None, slots: int, decided_at: datetime
+) -> bool:
     """Admit `slots` shards: the first ones of a Queued run (planned now), or more of a run admitted in part."""
     try:
         spec = parse_spec(view.ref.resource.run_kind, dict(view.spec))
@@ -92,7 +94,8 @@ async def admit(ctx: OperatorContext, view: RunView, body: dict[str, Any] | None
             plan = plan_shards(names, spec.shards, durations)
             lines = shards.admit(shards.initial_lines(plan), slots, _template(current.name))
             message = f"admitted; {len(lines)} shards, starting {slots}"
-            return Update(Phase.STARTING, "Admitted", message, {**_fields(lines), "attempts": 1})
+            fields = {**_fields(lines), "attempts": 1}
+            return Update(Phase.STARTING, "Admitted", message, fields, decided_at=decided_at)
         if current.phase not in ACTIVE_PHASES or not current.status.shards:
             return None
         lines = shards.admit(current.status.shards, slots, _template(current.name))

@@ -121,3 +121,14 @@ def test_finished_runs_whose_row_is_missing_or_behind_are_mirrored_again() -> No
     finished = {"a": "Passed", "b": "Failed", "c": "Passed", "d": "Cancelled"}
     rows = {"a": "Passed", "b": "Running", "d": "Starting", "z": "Running"}
     assert rows_behind(finished, rows) == ["b", "c", "d"]  # c has no row at all; z is not finished in the cluster
+
+
+def test_fifo_key_puts_a_run_not_yet_marked_after_the_marked_runs_of_its_creation_second() -> None:
+    # It is stamped queuedAt when admitted: ordering it first would start it before runs whose queuedAt is earlier.
+    marked = run_body("zzz", spec={"script": "s"}, status={"phase": "Queued", "queuedAt": "2026-01-01T00:00:00.9Z"})
+    new = run_body("aaa", spec={"script": "s"})
+    later = run_body("bbb", spec={"script": "s"})
+    marked["metadata"]["creationTimestamp"] = new["metadata"]["creationTimestamp"] = "2026-01-01T00:00:00Z"
+    later["metadata"]["creationTimestamp"] = "2026-01-01T00:00:01Z"
+    keys = {fifo_key(RunView.from_body(b)): b["metadata"]["name"] for b in (later, new, marked)}
+    assert [keys[q] for q in admission_order(keys)] == ["zzz", "aaa", "bbb"]
