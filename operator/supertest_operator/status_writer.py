@@ -43,6 +43,13 @@ async def read_run(ctx: OperatorContext, ref: RunRef) -> RunView | None:
     return None if body is None else RunView.from_body(body)
 
 
+def settled(view: RunView) -> bool:
+    """A finished run with no retry pending never changes phase again, and only this operator writes a run's
+    status (the cache holds its own writes): nothing a fresh read could show would change a decision on it. The
+    late events of its pod (a deleted pod's DELETED after its MODIFIED) then cost no read."""
+    return view.phase is not None and view.phase.is_terminal and not view.status.retry_at
+
+
 async def apply(
     ctx: OperatorContext, ref: RunRef, decide: Decide, current: dict[str, Any] | None = None
 ) -> RunView | None:
@@ -50,7 +57,7 @@ async def apply(
 
     Without `current`, the first decision is made on the run cache's view, no read: a write made on it carries
     its resourceVersion, so a stale view costs a conflict and a read, never a wrong write; a decision to do
-    nothing is only trusted once made on a fresh read."""
+    nothing is only trusted once made on a fresh read, unless the cached run has settled (see `settled`)."""
     async with ctx.run_lock(ref.key):
         cached = ctx.runs.view(ref.key, ref.uid) if current is None else None
         fresh = cached is None
@@ -60,7 +67,7 @@ async def apply(
                 return None
             update = decide(view)
             refused = update is not None and update.phase is not None and not allowed(view.phase, update.phase)
-            if (update is None or refused) and not fresh:
+            if (update is None or refused) and not fresh and not settled(view):
                 view, fresh = await read_run(ctx, ref), True
                 continue
             if update is None:

@@ -151,12 +151,15 @@ async def admission_pass(ctx: OperatorContext, snap: Snapshot) -> int:
     keyed = [(fifo_key(v), v) for v in candidates]
     by_key = {k.run_id: v for k, v in keyed}
     chosen = allot_executions([(k, executions_wanted(v)) for k, v in keyed], used, ctx.settings.running_capacity)
-    # The runs of one pass are admitted at one moment: each first reads its whole body, so their writes land in
-    # no particular order, and a startTime taken at each write would not keep the queue's order.
+    # The runs of one pass are admitted at one moment: their writes land in no particular order (a sharded run's
+    # first reads its whole body), and a startTime taken at each write would not keep the queue's order.
     decided_at = datetime.now(UTC)
 
     async def start(cached: RunView, slots: int) -> bool:
-        # The snapshot's view is slim (no scripts): read the whole run, and decide on what it is now.
+        if not (shards.requested(cached) > 1 or shards.is_sharded(cached)):
+            return await admit(ctx, cached, snap.bodies[cached.ref.key], decided_at)
+        # Shard planning needs the run's files before its first write: read the whole run (the snapshot's view is
+        # slim, no scripts), and decide on what it is now.
         body = await read_body(ctx, cached.ref)
         if body is None:
             return False
@@ -196,15 +199,12 @@ async def _queue_then_shard(
 
 
 async def admit(ctx: OperatorContext, view: RunView, body: dict[str, Any], decided_at: datetime) -> bool:
-    problem = spec_problem(view) if view.phase is None else None  # a Queued run was checked when it was marked
+    """Start a run of one pod. Starting is stored first, decided on `body` (the run cache's slim copy: no script):
+    the write's answer is the whole run, from which its pod is built. No read before the write; a stale copy
+    costs a conflict and a read in the status writer."""
+    problem = ctx.runs.problem(view.ref.key) if view.phase is None else None  # checked on its whole spec
     if problem:
         await apply(ctx, view.ref, _invalid(problem), body)
-        return False
-    try:
-        spec = parse_spec(view.ref.resource.run_kind, dict(view.spec))
-        files = await scripts.resolve(spec, ctx.sessions, ctx.kube, view.ref.namespace)
-    except (ValidationError, scripts.ScriptsUnavailable) as exc:
-        await apply(ctx, view.ref, _invalid(str(exc)), body)
         return False
     attempt = view.status.attempts + 1
     pod_name = child_name(view.name, attempt)
@@ -222,6 +222,12 @@ async def admit(ctx: OperatorContext, view: RunView, body: dict[str, Any], decid
 
     new = await apply(ctx, view.ref, decide, body)
     if new is None or new.phase is not Phase.STARTING or new.status.pod_name != pod_name:
+        return False
+    try:
+        spec = parse_spec(view.ref.resource.run_kind, dict(new.spec))
+        files = await scripts.resolve(spec, ctx.sessions, ctx.kube, view.ref.namespace)
+    except (ValidationError, scripts.ScriptsUnavailable) as exc:  # a jobRef or stored test that is not there
+        await apply(ctx, view.ref, _invalid(str(exc)))
         return False
     metrics.RUNS_ADMITTED.inc()
     await create_children(ctx, new, spec, files, attempt)

@@ -159,7 +159,10 @@ async def on_pod_event(ctx: OperatorContext, event_type: str | None, pod: Mappin
         return Update(outcome.phase, outcome.reason, outcome.message, fields, warning=warning, publish=not said)
 
     new = await apply(ctx, ref, decide)
-    never_ran = not deleted and (pod.get("status") or {}).get("phase") == "Pending"
+    # A pod already being deleted (PodDeleted) is going by itself: no second DELETE. Its script ConfigMap stays
+    # for a retry (same name) or until the run's TTL (owner reference), like a finished run's.
+    being_deleted = bool((pod.get("metadata") or {}).get("deletionTimestamp"))
+    never_ran = not deleted and not being_deleted and (pod.get("status") or {}).get("phase") == "Pending"
     # PodStartFailed: nothing to keep for `kubectl logs`, and the Pending pod would otherwise wait for ever.
     if never_ran and new is not None and new.phase is Phase.ERROR and new.status.pod_name == pod_name:
         await delete_children(ctx, ref, pod_name)
