@@ -10,11 +10,10 @@ from typing import Any
 
 import kopf
 
-from supertest.kube.names import GROUP, LABEL_RUN, TESTJOB_PLURAL, VERSION
+from supertest.kube.names import GROUP, TESTJOB_PLURAL, VERSION
 from supertest_operator import startup
-from supertest_operator.builders import MERGE
 from supertest_operator.context import OperatorContext
-from supertest_operator.handlers import pod_status, shards, testjob_webhook, webhook
+from supertest_operator.handlers import testjob_webhook, webhook
 
 
 def _ctx(memo: Any) -> OperatorContext:
@@ -55,19 +54,8 @@ async def testjob_schedule(body: kopf.Body, **_: Any) -> None:
     testjob_webhook.validate(body)
 
 
-# TestRuns and JobRuns are watched by run_watch.py, not by kopf (it says why): their events, a TestJob's runs among
-# them, are dispatched by handlers/run_events.py.
+# TestRuns, JobRuns and run pods are watched by watches.py, not by kopf (it says why): run events, a TestJob's runs
+# among them, are dispatched by handlers/run_events.py; pod events go to handlers/pod_status.py and handlers/shards.py.
 @kopf.on.event(GROUP, VERSION, TESTJOB_PLURAL)
 async def testjob_event(memo: Any, **_: Any) -> None:
     _ctx(memo).schedule_wake.set()
-
-
-@kopf.on.event("", "v1", "pods", labels={LABEL_RUN: kopf.PRESENT})
-async def run_pod_event(type: str | None, body: kopf.Body, memo: Any, **_: Any) -> None:
-    _ctx(memo).pods.observe(body, deleted=type == "DELETED")
-    if shards.shard_label(body) not in (None, MERGE):  # a shard's pod; the merge pod speaks for its run
-        ref = pod_status.run_ref_of(body)
-        if ref is not None:
-            await shards.on_shard_pod(_ctx(memo), ref, body, type == "DELETED")
-        return
-    await pod_status.on_pod_event(_ctx(memo), type, body)

@@ -58,8 +58,10 @@ class OperatorSettings(CoreSettings):
     # just before it creates the resource.
     orphan_row_grace_seconds: float = Field(default=60.0, ge=1, le=86_400, alias="ORPHAN_ROW_GRACE_SECONDS")
     reconcile_interval_seconds: float = Field(default=2.0, ge=0.1, le=300, alias="RECONCILE_INTERVAL_SECONDS")
-    # The run cache's full list (run_cache.py): the backstop for a watch event kopf never delivered.
-    run_resync_seconds: float = Field(default=30.0, ge=1.0, le=3600, alias="RUN_RESYNC_SECONDS")
+    # The run cache's full list (run_cache.py): the backstop for a watch event never delivered. Not more often:
+    # listing a deep queue every 30 s was 7% of the apiserver's CPU in a burst of 2,000 (bench/burst.py, profiled);
+    # a watch resumes from its last version and lists again itself when that is too old.
+    run_resync_seconds: float = Field(default=300.0, ge=1.0, le=3600, alias="RUN_RESYNC_SECONDS")
     max_pass_gap_seconds: float = Field(default=1.0, ge=0.0, le=10, alias="MAX_PASS_GAP_SECONDS")
     # The TestJob scheduler waits this long after a wake-up so a burst of changes costs one pass.
     schedule_debounce_seconds: float = Field(default=0.2, ge=0.0, le=10, alias="SCHEDULE_DEBOUNCE_SECONDS")

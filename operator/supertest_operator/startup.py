@@ -17,7 +17,7 @@ from supertest.db.engine import make_engine, make_session_factory
 from supertest.kube.client import SA_DIR, KubeApi, in_cluster_server, kubeconfig_credentials
 from supertest.logs import configure_logging
 from supertest.results_recorder import ResultsReader
-from supertest_operator import cluster, loops, probe_server, run_watch
+from supertest_operator import cluster, loops, probe_server, watches
 from supertest_operator.context import OperatorContext
 from supertest_operator.db_mirror import DbMirror
 from supertest_operator.handlers.webhook import QueueGate
@@ -152,7 +152,8 @@ async def on_startup(settings: kopf.OperatorSettings, memo: Any) -> None:
         lease_ns = ours.namespace_list[0] if ours.namespace_list else ours.lease_namespace
         ctx.leader = LeaderLease(kube, lease_ns, f"supertest-operator-{ours.peering_name}")
         ctx.spawn(ctx.leader.keep(), name="leader-lease")
-    ctx.spawn(run_watch.watch_runs(ctx, memo.webhook), name="run-watch")
+    ctx.spawn(watches.watch_runs(ctx, memo.webhook), name="run-watch")
+    ctx.spawn(watches.watch_pods(ctx), name="pod-watch")
     ctx.spawn(loops.reconcile_forever(ctx), name="reconcile")
     ctx.spawn(loops.orphans_forever(ctx), name="orphans")
     ctx.spawn(loops.retention_forever(ctx), name="retention")

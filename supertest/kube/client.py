@@ -378,7 +378,9 @@ class KubeApi:
                 return
             query["continue"] = token
 
-    async def watch(self, path: str, resource_version: str, timeout_seconds: int) -> AsyncIterator[Obj]:
+    async def watch(
+        self, path: str, resource_version: str, timeout_seconds: int, label_selector: str | None = None
+    ) -> AsyncIterator[Obj]:
         """Watch events from `resource_version` on ({"type", "object"}), bookmarks included, until the server ends
         the watch (after about `timeout_seconds`). An ERROR event (410 Gone: the version is too old) raises."""
         query: list[tuple[str, str | int]] = [
@@ -387,6 +389,8 @@ class KubeApi:
             ("allowWatchBookmarks", "true"),
             ("timeoutSeconds", timeout_seconds),
         ]
+        if label_selector:
+            query.append(("labelSelector", label_selector))
         headers = {"Accept": "application/json"}
         async for line in self._transport.stream(path, query, headers, read_timeout=timeout_seconds + 30):
             event: Obj = orjson.loads(line)

@@ -1,4 +1,4 @@
-"""Every watch event of a run (run_watch.py), dispatched: new -> queue it, spec.cancel -> cancel it, deleted ->
+"""Every watch event of a run (watches.py), dispatched: new -> queue it, spec.cancel -> cancel it, deleted ->
 cancel it, the rerun annotation -> re-run its failed tests.
 
 The bookkeeping (the run cache, the webhook's pending creations, wake-ups) happens inline, on every event; only the
