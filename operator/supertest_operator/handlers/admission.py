@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import heapq
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -238,37 +238,37 @@ async def admit(ctx: OperatorContext, view: RunView, body: dict[str, Any], decid
 async def create_children(
     ctx: OperatorContext, view: RunView, spec: TestRunSpec | JobRunSpec, files: list[ScriptFile], attempt: int
 ) -> None:
-    """Create (or find) the token Secret, the ConfigMap and the pod; 409 means a previous try already did."""
-    configmap = build_configmap(view.ref, files)
+    """Create (or find) the token Secret and the script ConfigMap, then the pod; 409 means a previous try already
+    did. The pod comes last: it never exists without what it mounts. An operator killed before the pod leaves a
+    Starting run without one, which `recover_starting` creates; a pod created first and left waiting for its
+    ConfigMap would have waited for ever (until its deadline: the operator-killed fault test saw it)."""
+    ns = view.ref.namespace
     pod = build_pod(view.ref, spec, files, attempt, ctx.settings, quarantined=await history.quarantined_ids(ctx))
+    mounts: dict[str, Awaitable[None]] = {}
     if ctx.settings.ingest_url:
-        # Before the pod: a pod whose env names a missing Secret fails with CreateContainerConfigError.
         token = build_token_secret(view.ref, spec, attempt, ctx.settings, datetime.now(UTC))
-        try:
-            await _create(ctx, core_path("secrets", view.ref.namespace), token)
-        except KubeError as refusal:
-            message = f"Kubernetes refused the run's token Secret ({refusal.status}): {refusal.message}"
-            status = refusal.status
-            await apply(ctx, view.ref, lambda v: _creation_failed(ctx, v, message, status))
-            return
-    creations = {"pod": _create(ctx, core_path("pods", view.ref.namespace), pod)}
+        mounts["token Secret"] = _create(ctx, core_path("secrets", ns), token)
+    configmap = build_configmap(view.ref, files)
     if configmap is not None:
-        # In parallel: a pod whose ConfigMap is not there yet just waits for it (ContainerCreating).
-        creations["script ConfigMap"] = _create(ctx, core_path("configmaps", view.ref.namespace), configmap)
-    # Both calls finish before we look: a refused ConfigMap must not leave a pod created after its clean-up.
-    outcomes = dict(zip(creations, await asyncio.gather(*creations.values(), return_exceptions=True), strict=True))
-    if not isinstance(outcomes["pod"], BaseException):
-        ctx.created_pods.add((view.ref.namespace, pod["metadata"]["name"]))
+        mounts["script ConfigMap"] = _create(ctx, core_path("configmaps", ns), configmap)
+    outcomes = dict(zip(mounts, await asyncio.gather(*mounts.values(), return_exceptions=True), strict=True))
     for outcome in outcomes.values():
         if isinstance(outcome, BaseException) and not isinstance(outcome, KubeError):
             raise outcome
     refused = [(what, o) for what, o in outcomes.items() if isinstance(o, KubeError)]
-    if refused:
-        what, exc = refused[-1]  # the ConfigMap's refusal, when both were refused: it is the likelier cause
-        message, status = f"Kubernetes refused the run's {what} ({exc.status}): {exc.message}", exc.status
-        new = await apply(ctx, view.ref, lambda v: _creation_failed(ctx, v, message, status))
-        if new is not None and new.phase is Phase.ERROR:
-            await delete_children(ctx, view.ref, view.status.pod_name)
+    if not refused:
+        try:
+            await _create(ctx, core_path("pods", ns), pod)
+        except KubeError as refusal:
+            refused = [("pod", refusal)]
+        else:
+            ctx.created_pods.add((ns, pod["metadata"]["name"]))
+            return
+    what, error = refused[-1]  # the ConfigMap's refusal, when both were refused: it is the likelier cause
+    message, status = f"Kubernetes refused the run's {what} ({error.status}): {error.message}", error.status
+    new = await apply(ctx, view.ref, lambda v: _creation_failed(ctx, v, message, status))
+    if new is not None and new.phase is Phase.ERROR:
+        await delete_children(ctx, view.ref, None)  # its ConfigMap, if made; there is no pod
 
 
 def vanished(settings: OperatorSettings, pod_name: str | None) -> Callable[[RunView], Update | None]:
