@@ -229,6 +229,9 @@ def main() -> int:
     parser.add_argument("--log-level", default="WARNING", help="the operator's LOG_LEVEL")
     parser.add_argument("--pods", choices=("delete", "agent"), default="delete", help="how run pods end (see above)")
     parser.add_argument("--operator-src", type=Path, help="run the operator from this source tree (a baseline)")
+    parser.add_argument(
+        "--operator-env", action="append", default=[], metavar="NAME=VALUE", help="an operator setting to try (repeat)"
+    )
     args = parser.parse_args()
     depths = [200, 1000] if args.quick else [int(d) for d in args.depths.split(",")]
 
@@ -236,6 +239,7 @@ def main() -> int:
         "RUNNING_CAPACITY": str(args.capacity),
         "QUEUED_CAPACITY": "100000",
         "LOG_LEVEL": args.log_level,
+        **dict(setting.split("=", 1) for setting in args.operator_env),
     }
     if args.operator_src is not None:
         use_operator_source(args.operator_src, overrides)

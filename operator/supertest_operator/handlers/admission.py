@@ -85,15 +85,12 @@ async def on_create(ctx: OperatorContext, body: Mapping[str, Any]) -> None:
 
 def mark_queued(ctx: OperatorContext, snap: Snapshot, taken: set[RunKey]) -> None:
     """Mark the oldest phase-less runs not admitted this pass as Queued, in the background (one batch at a time;
-    the next pass hands over the next batch). The (slim) bodies come from the snapshot and the spec checks from the
-    run cache (made on the full body): no read per run."""
+    the next pass hands over the next batch). Each is decided on the run cache's copy as it is when its turn comes
+    (a run admitted meanwhile is skipped, not written with a stale version) and the spec check the cache made on
+    the full body: no read per run."""
     if ctx.queue_marker is not None and not ctx.queue_marker.done():
         return
-    batch = [
-        (v, snap.bodies[v.ref.key], ctx.runs.problem(v.ref.key))
-        for v in unmarked(snap.waiting(), taken, MARK_BATCH)
-        if v.ref.key in snap.bodies
-    ]
+    batch = [(v, ctx.runs.problem(v.ref.key)) for v in unmarked(snap.waiting(), taken, MARK_BATCH)]
     if batch:
         ctx.queue_marker = ctx.spawn(_mark_batch(ctx, batch), name="mark-queued")
 
@@ -104,17 +101,20 @@ def unmarked(runs: Iterable[RunView], taken: set[RunKey], limit: int) -> list[Ru
     return heapq.nsmallest(limit, new, key=lambda v: (v.created, v.name))
 
 
-async def _mark_batch(ctx: OperatorContext, batch: list[tuple[RunView, dict[str, Any], str | None]]) -> None:
+async def _mark_batch(ctx: OperatorContext, batch: list[tuple[RunView, str | None]]) -> None:
     limit = asyncio.Semaphore(MARK_CONCURRENCY)
 
-    async def one(view: RunView, body: dict[str, Any], problem: str | None) -> None:
+    async def one(view: RunView, problem: str | None) -> None:
         async with limit:
+            now = ctx.runs.view(view.ref.key, view.ref.uid)
+            if now is None or now.phase is not None:
+                return  # gone, or admitted since the pass (a phase, once set, is never unset)
             try:
-                await apply(ctx, view.ref, _mark_new(problem), current=body)
+                await apply(ctx, view.ref, _mark_new(problem))
             except KubeError as exc:  # the next pass hands the run over again
                 log.warning("mark_queued_failed", run=view.name, error=str(exc))
 
-    await asyncio.gather(*(one(v, b, p) for v, b, p in batch))
+    await asyncio.gather(*(one(v, p) for v, p in batch))
 
 
 def _invalid(message: str) -> Callable[[RunView], Update | None]:
@@ -157,7 +157,7 @@ async def admission_pass(ctx: OperatorContext, snap: Snapshot) -> int:
 
     async def start(cached: RunView, slots: int) -> bool:
         if not (shards.requested(cached) > 1 or shards.is_sharded(cached)):
-            return await admit(ctx, cached, snap.bodies[cached.ref.key], decided_at)
+            return await admit(ctx, cached, None, decided_at)
         # Shard planning needs the run's files before its first write: read the whole run (the snapshot's view is
         # slim, no scripts), and decide on what it is now.
         body = await read_body(ctx, cached.ref)
@@ -198,10 +198,10 @@ async def _queue_then_shard(
     return await shards.admit(ctx, queued, None, slots, decided_at)
 
 
-async def admit(ctx: OperatorContext, view: RunView, body: dict[str, Any], decided_at: datetime) -> bool:
-    """Start a run of one pod. Starting is stored first, decided on `body` (the run cache's slim copy: no script):
-    the write's answer is the whole run, from which its pod is built. No read before the write; a stale copy
-    costs a conflict and a read in the status writer."""
+async def admit(ctx: OperatorContext, view: RunView, body: dict[str, Any] | None, decided_at: datetime) -> bool:
+    """Start a run of one pod. Starting is stored first, decided on `body`, or when None on the run cache's copy
+    as it is now (slim: no script): the write's answer is the whole run, from which its pod is built. No read
+    before the write; a stale copy costs a conflict and a read in the status writer."""
     problem = ctx.runs.problem(view.ref.key) if view.phase is None else None  # checked on its whole spec
     if problem:
         await apply(ctx, view.ref, _invalid(problem), body)
