@@ -6,17 +6,31 @@ their model objects among a handler's results, and picks a login that loads them
 generated models alone cost about 60 MiB of resident memory. We hand kopf dicts and log in with kopf's own readers
 (`startup.login`), so kopf and the handler registry are imported while those libraries look absent. They are
 importable again afterwards: the kube client still loads kubernetes_asyncio for a kubeconfig exec plugin.
+
+It also makes asyncio's TLS read buffer smaller (`small_tls_reads`).
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
+from asyncio import sslproto
 
 CLIENT_LIBRARIES = ("pykube", "kubernetes", "kubernetes_asyncio")
+# A TLS record carries at most 16 KiB, so reads of 64 KiB lose nothing.
+TLS_READ_BUFFER = 64 * 1024
+
+
+def small_tls_reads() -> None:
+    """asyncio gives every TLS connection a read buffer of SSLProtocol.max_size (256 KiB), allocated and zeroed at
+    once, so all of it is resident. The operator holds about 70 connections to the apiserver in a burst (the kube
+    client's pool and kopf's session), and the webhook server's from the apiserver: their buffers were 17 MiB of
+    the operator's peak RSS (tracemalloc, bench/burst.py)."""
+    sslproto.SSLProtocol.max_size = min(sslproto.SSLProtocol.max_size, TLS_READ_BUFFER)
 
 
 def run() -> None:
+    small_tls_reads()
     hidden = [name for name in CLIENT_LIBRARIES if name not in sys.modules]
     for name in hidden:
         sys.modules[name] = None  # type: ignore[assignment]  # None in sys.modules: `import name` raises ImportError
