@@ -53,7 +53,6 @@ class Snapshot:
     the sweeps anything per pass."""
 
     runs: list[RunView]
-    bodies: dict[RunKey, dict[str, Any]]  # slim ones (no scripts) when taken from the cache
     pods: list[dict[str, Any]]
     waiting_runs: list[RunView] | None = None  # None: found among `runs`
     by_key: dict[RunKey, RunView] | None = None  # every run; None: `runs` are all of them
@@ -160,13 +159,13 @@ async def cached_snapshot(
     first = not cache.synced
     if first or time.monotonic() - cache.synced_at >= resync_seconds:
         await resync(kube, namespaces, cache, pod_cache)
-    by_key, bodies = cache.by_key(), cache.bodies()
+    by_key = cache.by_key()
     busy = [by_key[k] for k in cache.busy_keys()]
     waiting = [by_key[k] for k in cache.waiting_keys()]
     # A pod is only ever created for a run whose Starting status is already stored (and in the run cache, as the
     # status writer feeds it before the admission lock is released): a pod not seen yet is counted by its run.
     pods = pod_cache.pods()
-    return Snapshot(runs=busy, bodies=bodies, pods=pods, waiting_runs=waiting, by_key=by_key, first_list=first)
+    return Snapshot(runs=busy, pods=pods, waiting_runs=waiting, by_key=by_key, first_list=first)
 
 
 async def take_snapshot(kube: KubeApi, namespaces: list[str]) -> Snapshot:
@@ -174,11 +173,9 @@ async def take_snapshot(kube: KubeApi, namespaces: list[str]) -> Snapshot:
     run_lists = await asyncio.gather(*(kube.list(runs_path(r, ns)) for r in RUN_RESOURCES for ns in scopes))
     # Pods after runs: a pod is only ever created for a run whose Starting status is already stored.
     pod_lists = await asyncio.gather(*(kube.list(core_list_path("pods", ns), f"{LABEL_RUN}") for ns in scopes))
-    bodies: dict[RunKey, dict[str, Any]] = {}
     views: list[RunView] = []
     for items in run_lists:
         for body in items:
             view = RunView.from_body(body)
             views.append(view)
-            bodies[view.ref.key] = body
-    return Snapshot(runs=views, bodies=bodies, pods=[p for items in pod_lists for p in items])
+    return Snapshot(runs=views, pods=[p for items in pod_lists for p in items])

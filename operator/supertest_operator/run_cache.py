@@ -71,9 +71,9 @@ def slim(body: Mapping[str, Any]) -> dict[str, Any]:
 @dataclass(slots=True)
 class Entry:
     view: RunView  # of the slim body: never parse its spec for scripts
-    # The slim body, kept only while the run waits (admission marks it Queued from it); every other run is read
-    # through its view alone, and at depth most runs do not wait: their bodies were about a fifth of the cache.
-    body: dict[str, Any] | None
+    # No body: every run is read through its view alone (admission writes on the view; the status writer answers
+    # with the whole run). The raw status next to the parsed one was a fifth of a finished run's entry.
+    waiting: bool
     rv: int
     problem: str | None  # why its spec cannot run (checked on the full body while it had no phase)
 
@@ -84,7 +84,6 @@ class RunCache:
         self._entries: dict[RunKey, Entry] = {}
         # Kept in step with _entries, so that a pass copies them at C speed and loops only over the few it needs.
         self._views: dict[RunKey, RunView] = {}
-        self._bodies: dict[RunKey, dict[str, Any]] = {}
         self._waiting: set[RunKey] = set()
         self._busy: set[RunKey] = set()  # neither waiting nor finished for good: the per-pass sweeps' share
         self._listing = False
@@ -102,10 +101,6 @@ class RunCache:
 
     def by_key(self) -> dict[RunKey, RunView]:
         return dict(self._views)
-
-    def bodies(self) -> dict[RunKey, dict[str, Any]]:
-        """The slim bodies of the waiting runs."""
-        return dict(self._bodies)
 
     def waiting_keys(self) -> list[RunKey]:
         return list(self._waiting)
@@ -134,17 +129,13 @@ class RunCache:
         view = RunView.from_body(small)
         # A run with no phase yet is checked once, on its full spec (the slim one has no script to check).
         problem = self._check(RunView.from_body(body)) if view.phase is None else None
-        return Entry(view, small if is_waiting(small) else None, version(view.resource_version), problem)
+        return Entry(view, is_waiting(small), version(view.resource_version), problem)
 
     def _store(self, entry: Entry) -> None:
         key, view = entry.view.ref.key, entry.view
         self._entries[key] = entry
         self._views[key] = view
-        waiting = entry.body is not None
-        if entry.body is not None:
-            self._bodies[key] = entry.body
-        else:
-            self._bodies.pop(key, None)
+        waiting = entry.waiting
         finished = view.phase is not None and view.phase.is_terminal and not view.status.retry_at
         for members, member in ((self._waiting, waiting), (self._busy, not waiting and not finished)):
             if member:
@@ -153,7 +144,7 @@ class RunCache:
                 members.discard(key)
 
     def _drop(self, key: RunKey) -> None:
-        for table in (self._entries, self._views, self._bodies):
+        for table in (self._entries, self._views):
             table.pop(key, None)
         self._waiting.discard(key)
         self._busy.discard(key)

@@ -27,7 +27,6 @@ def test_active_counts_phases_and_live_pods_once_per_run() -> None:
     views = [RunView.from_body(b) for b in bodies]
     snap = Snapshot(
         runs=views,
-        bodies={v.ref.key: b for v, b in zip(views, bodies, strict=True)},
         pods=[
             pod("running-a1", "running", "Running"),
             pod("cancelled-a1", "cancelled", "Running"),
@@ -52,7 +51,6 @@ def test_a_finished_runs_pending_pod_holds_no_slot() -> None:
     views = [RunView.from_body(b) for b in bodies]
     snap = Snapshot(
         runs=views,
-        bodies={v.ref.key: b for v, b in zip(views, bodies, strict=True)},
         pods=[
             pod("refused-a1", "refused", "Pending"),
             pod("starting-a1", "starting", "Pending"),
@@ -72,6 +70,6 @@ def test_waiting_runs_include_the_ones_not_yet_marked_queued() -> None:
         run_body("starting", status={"phase": "Starting", "podName": "starting-a1"}),
     ]
     views = [RunView.from_body(b) for b in bodies]
-    snap = Snapshot(runs=views, bodies={v.ref.key: b for v, b in zip(views, bodies, strict=True)}, pods=[])
+    snap = Snapshot(runs=views, pods=[])
     assert [v.name for v in snap.waiting()] == ["new", "queued"]
     assert [v.name for v in snap.queued()] == ["queued"]

@@ -58,7 +58,7 @@ def test_waiting_names_follow_phase_cancel_and_deletion() -> None:
     assert keys(cache) == {"queued", "cancelled", "running"}
 
 
-def test_only_waiting_runs_keep_a_body_and_a_run_admitted_drops_its_own() -> None:
+def test_the_waiting_set_follows_each_run_and_every_run_keeps_its_view() -> None:
     cache = RunCache(spec_problem)
     cache.observe(body("new", 1))
     cache.observe(body("queued", 2, "Queued"))
@@ -66,11 +66,11 @@ def test_only_waiting_runs_keep_a_body_and_a_run_admitted_drops_its_own() -> Non
     cache.observe(body("failed", 4, "Failed"))
     deleting = run_body("deleting", status={"phase": "Queued"}, uid="u", deletionTimestamp="2026-01-01T00:00:00Z")
     cache.observe(deleting)
-    assert {k[2] for k in cache.bodies()} == {"new", "queued"}
-    assert "script" not in cache.bodies()[("testruns", "ns", "queued")]["spec"]
+    assert {k[2] for k in cache.waiting_keys()} == {"new", "queued"}
+    assert "script" not in cache.by_key()[("testruns", "ns", "queued")].spec
     cache.observe(body("queued", 6, "Starting"))
-    assert {k[2] for k in cache.bodies()} == {"new"}
-    assert keys(cache) == {"new", "queued", "running", "failed", "deleting"}  # every run still has its view
+    assert {k[2] for k in cache.waiting_keys()} == {"new"}
+    assert keys(cache) == {"new", "queued", "running", "failed", "deleting"}
 
 
 def test_a_phaseless_runs_spec_is_checked_on_the_full_body() -> None:
