@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from supertest.admission import QueuedRun
 from supertest.kube.models import RunStatus, parse_status, parse_time
 from supertest.kube.names import ANNOTATION_TITLE, LABEL_TRIGGER, RunResource, resource_for_kind
 from supertest.phases import Phase
@@ -69,6 +70,14 @@ class RunView:
     @property
     def name(self) -> str:
         return self.ref.name
+
+    def queue_key(self) -> QueuedRun:
+        """Its place in the queue, for `supertest.admission` (the single ordering policy): priority, then creation.
+        Creation time has one-second resolution: the operator's own queuedAt (microseconds) breaks ties, then the
+        name. A run not yet marked Queued is stamped queuedAt when it is admitted, so within its creation second it
+        comes after the runs already marked ("~" sorts after any timestamp), as its queuedAt will say."""
+        tiebreak = f"{self.status.queued_at or '~'}|{self.ref.namespace}/{self.ref.resource.plural}/{self.name}"
+        return QueuedRun(run_id=tiebreak, queued_at=self.created, priority=self.priority)
 
     @property
     def timeout_seconds(self) -> int | None:

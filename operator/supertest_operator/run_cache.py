@@ -16,16 +16,22 @@ How it stays exact:
 
 from __future__ import annotations
 
+import heapq
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sortedcontainers import SortedList
+
+from supertest.admission import order_key
 from supertest.kube.counting import is_waiting
 from supertest.phases import Phase
 from supertest_operator.run import RunView
 
 RunKey = tuple[str, str, str]  # (plural, namespace, name)
+Order = tuple[int, datetime, str]  # supertest.admission.order_key
 # kubectl apply keeps a copy of the whole object (script included) in this annotation.
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 # A run finished for good (no retry pending) is only read for its TTL, its capacity (none) and its pods' owner:
@@ -84,7 +90,11 @@ class RunCache:
         self._entries: dict[RunKey, Entry] = {}
         # Kept in step with _entries, so that a pass copies them at C speed and loops only over the few it needs.
         self._views: dict[RunKey, RunView] = {}
-        self._waiting: set[RunKey] = set()
+        # The waiting runs in admission order (supertest.admission.order_key), and each one's place: a pass reads
+        # the head it can admit, O(admitted) instead of ordering the whole queue every time.
+        self._queue: SortedList[tuple[Order, RunKey]] = SortedList()
+        self._waiting: dict[RunKey, Order] = {}
+        self._phaseless: set[RunKey] = set()  # waiting, and not marked Queued yet
         self._busy: set[RunKey] = set()  # neither waiting nor finished for good: the per-pass sweeps' share
         self._listing = False
         self._gone: dict[RunKey, str] = {}  # deleted while a list was being read: key -> uid
@@ -119,6 +129,28 @@ class RunCache:
         entry = self._entries.get(key)
         return entry.problem if entry is not None else None
 
+    def queue_head(self, count: int, skip: Container[RunKey] = ()) -> list[RunView]:
+        """The first `count` waiting runs in admission order, but those in `skip`."""
+        head: list[RunView] = []
+        for _, key in self._queue:
+            if len(head) >= count:
+                break
+            if key not in skip:
+                head.append(self._views[key])
+        return head
+
+    def unmarked(self, count: int, skip: Container[RunKey] = ()) -> list[RunView]:
+        """The first `count` waiting runs in admission order that have no phase yet (not marked Queued), but
+        those in `skip` and those being deleted (which do not wait)."""
+        keys = (k for k in self._phaseless if k not in skip)
+        return [self._views[k] for k in heapq.nsmallest(count, keys, key=self._waiting.__getitem__)]
+
+    def waiting_count(self) -> int:
+        return len(self._waiting)
+
+    def is_waiting(self, key: RunKey) -> bool:
+        return key in self._waiting
+
     def waiting_names(self) -> set[tuple[str, str]]:
         """(namespace, name) of every run that waits for admission (the queued-capacity webhook's count)."""
         return {(k[1], k[2]) for k in self._waiting}
@@ -135,18 +167,39 @@ class RunCache:
         key, view = entry.view.ref.key, entry.view
         self._entries[key] = entry
         self._views[key] = view
-        waiting = entry.waiting
+        if entry.waiting:
+            self._enqueue(key, order_key(view.queue_key()))
+        else:
+            self._dequeue(key)
+        if entry.waiting and view.phase is None:
+            self._phaseless.add(key)
+        else:
+            self._phaseless.discard(key)
         finished = view.phase is not None and view.phase.is_terminal and not view.status.retry_at
-        for members, member in ((self._waiting, waiting), (self._busy, not waiting and not finished)):
-            if member:
-                members.add(key)
-            else:
-                members.discard(key)
+        if not entry.waiting and not finished:
+            self._busy.add(key)
+        else:
+            self._busy.discard(key)
+
+    def _enqueue(self, key: RunKey, order: Order) -> None:
+        held = self._waiting.get(key)
+        if held == order:
+            return
+        if held is not None:
+            self._queue.discard((held, key))
+        self._waiting[key] = order
+        self._queue.add((order, key))
+
+    def _dequeue(self, key: RunKey) -> None:
+        held = self._waiting.pop(key, None)
+        if held is not None:
+            self._queue.discard((held, key))
 
     def _drop(self, key: RunKey) -> None:
         for table in (self._entries, self._views):
             table.pop(key, None)
-        self._waiting.discard(key)
+        self._dequeue(key)
+        self._phaseless.discard(key)
         self._busy.discard(key)
 
     def observe(self, body: Mapping[str, Any]) -> RunView | None:

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import heapq
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 from pydantic import ValidationError
 
-from supertest.admission import QueuedRun, allot_executions
+from supertest.admission import allot_executions
 from supertest.kube.client import KubeError, core_path
 from supertest.kube.models import JobRunSpec, TestRunSpec, format_time, parse_spec, parse_time
 from supertest.phases import ACTIVE_PHASES, Phase
@@ -83,22 +82,16 @@ async def on_create(ctx: OperatorContext, body: Mapping[str, Any]) -> None:
         ctx.wake.set()
 
 
-def mark_queued(ctx: OperatorContext, snap: Snapshot, taken: set[RunKey]) -> None:
-    """Mark the oldest phase-less runs not admitted this pass as Queued, in the background (one batch at a time;
-    the next pass hands over the next batch). Each is decided on the run cache's copy as it is when its turn comes
-    (a run admitted meanwhile is skipped, not written with a stale version) and the spec check the cache made on
-    the full body: no read per run."""
+def mark_queued(ctx: OperatorContext, taken: set[RunKey]) -> None:
+    """Mark the first phase-less runs in admission order not admitted this pass as Queued, in the background (one
+    batch at a time; the next pass hands over the next batch). Each is decided on the run cache's copy as it is
+    when its turn comes (a run admitted meanwhile is skipped, not written with a stale version) and the spec check
+    the cache made on the full body: no read per run."""
     if ctx.queue_marker is not None and not ctx.queue_marker.done():
         return
-    batch = [(v, ctx.runs.problem(v.ref.key)) for v in unmarked(snap.waiting(), taken, MARK_BATCH)]
+    batch = [(v, ctx.runs.problem(v.ref.key)) for v in ctx.runs.unmarked(MARK_BATCH, taken)]
     if batch:
         ctx.queue_marker = ctx.spawn(_mark_batch(ctx, batch), name="mark-queued")
-
-
-def unmarked(runs: Iterable[RunView], taken: set[RunKey], limit: int) -> list[RunView]:
-    """The oldest `limit` phase-less runs, but those just admitted (`taken`) and those being deleted."""
-    new = [v for v in runs if v.phase is None and v.ref.key not in taken and not v.deleting]
-    return heapq.nsmallest(limit, new, key=lambda v: (v.created, v.name))
 
 
 async def _mark_batch(ctx: OperatorContext, batch: list[tuple[RunView, str | None]]) -> None:
@@ -126,31 +119,25 @@ def _invalid(message: str) -> Callable[[RunView], Update | None]:
     return decide
 
 
-def fifo_key(view: RunView) -> QueuedRun:
-    # Creation time has one-second resolution: the operator's own queuedAt (microseconds) breaks ties,
-    # then the name; encoding both in run_id keeps supertest.admission the single ordering policy.
-    # A run not yet marked Queued is stamped queuedAt when it is admitted, so within its creation second it comes
-    # after the runs already marked ("~" sorts after any timestamp), as its queuedAt will say.
-    tiebreak = f"{view.status.queued_at or '~'}|{view.ref.namespace}/{view.ref.resource.plural}/{view.name}"
-    return QueuedRun(run_id=tiebreak, queued_at=view.created, priority=view.priority)
-
-
 async def admission_pass(ctx: OperatorContext, snap: Snapshot) -> int:
     """Admit what fits; returns how many runs were admitted. Caller holds ctx.admission_lock."""
     active = snap.active_keys()
-    queued = [v for v in snap.waiting() if v.ref.key not in active]
+    capacity = ctx.settings.running_capacity
     metrics.RUNS_RUNNING.set(len(active))
-    metrics.RUNS_QUEUED.set(len(queued))
-    # Capacity counts executions (pods): a sharded run needs one per shard, and one admitted in part is a
-    # candidate again for the rest, at its original place in the queue.
-    partial = [v for v in snap.runs if v.phase in ACTIVE_PHASES and not v.cancel_requested and v.status.shards]
-    candidates = queued + [v for v in partial if shards.executions_needed(v) > 0]
+    metrics.RUNS_QUEUED.set(ctx.runs.waiting_count() - sum(1 for key in active if ctx.runs.is_waiting(key)))
     used = snap.executions()
-    if used >= ctx.settings.running_capacity:
-        candidates = []  # nothing fits: no need to order a deep queue
-    keyed = [(fifo_key(v), v) for v in candidates]
-    by_key = {k.run_id: v for k, v in keyed}
-    chosen = allot_executions([(k, executions_wanted(v)) for k, v in keyed], used, ctx.settings.running_capacity)
+    free = max(0, capacity - used)
+    # Every candidate takes at least one slot, so only the first `free` waiting runs in admission order can get
+    # any: only those are read, from the cache's ordered queue (O(admitted), not O(queue)). Capacity counts
+    # executions (pods): a sharded run needs one per shard, and one admitted in part is a candidate again for the
+    # rest, at its original place in the queue.
+    candidates = [
+        *ctx.runs.queue_head(free, skip=active),
+        *(v for v in snap.runs if v.phase in ACTIVE_PHASES and not v.cancel_requested and v.status.shards),
+    ]
+    wanted = [(v.queue_key(), executions_wanted(v), v) for v in candidates] if free else []
+    by_key = {k.run_id: v for k, _, v in wanted}
+    chosen = allot_executions([(k, n) for k, n, _ in wanted], used, capacity)
     # The runs of one pass are admitted at one moment: their writes land in no particular order (a sharded run's
     # first reads its whole body), and a startTime taken at each write would not keep the queue's order.
     decided_at = datetime.now(UTC)
@@ -177,7 +164,7 @@ async def admission_pass(ctx: OperatorContext, snap: Snapshot) -> int:
     for result in results:
         if isinstance(result, BaseException):
             log.error("admit_failed", error=repr(result))
-    mark_queued(ctx, snap, {by_key[c.run.run_id].ref.key for c in chosen})
+    mark_queued(ctx, {by_key[c.run.run_id].ref.key for c in chosen})
     return sum(1 for r in results if r is True)
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from supertest_operator.handlers.admission import executions_wanted, unmarked, vanished
+from supertest_operator.handlers.admission import executions_wanted, spec_problem, vanished
 from supertest_operator.run import RunView
+from supertest_operator.run_cache import RunCache
 from supertest_operator.settings import OperatorSettings
 
 from supertest.phases import Phase
@@ -16,20 +17,47 @@ def view(name: str, created: str = "2026-01-01T00:00:00Z", **kwargs: object) -> 
     return RunView.from_body(body)
 
 
-def test_unmarked_is_the_oldest_phase_less_runs_but_the_admitted_and_deleting() -> None:
-    runs = [
-        view("c", "2026-01-01T00:00:03Z"),
-        view("a", "2026-01-01T00:00:01Z"),
-        view("b2", "2026-01-01T00:00:02Z"),
-        view("b1", "2026-01-01T00:00:02Z"),
-        view("queued", "2026-01-01T00:00:00Z", status={"phase": "Queued"}),
-        view("admitted", "2026-01-01T00:00:00Z"),
-        view("deleting", "2026-01-01T00:00:00Z", deletionTimestamp="2026-01-01T00:00:04Z"),
-    ]
+def cache_of(*bodies: dict[str, object]) -> RunCache:
+    cache = RunCache(spec_problem)
+    for body in bodies:
+        cache.observe(body)
+    return cache
+
+
+def body(name: str, created: str, **kwargs: object) -> dict[str, object]:
+    raw = run_body(name, **kwargs)  # type: ignore[arg-type]
+    raw["metadata"]["creationTimestamp"] = created
+    return raw
+
+
+def test_unmarked_is_the_first_phase_less_runs_in_admission_order_but_the_admitted_and_deleting() -> None:
+    cache = cache_of(
+        body("c", "2026-01-01T00:00:03Z"),
+        body("a", "2026-01-01T00:00:01Z"),
+        body("b2", "2026-01-01T00:00:02Z"),
+        body("b1", "2026-01-01T00:00:02Z"),
+        body("queued", "2026-01-01T00:00:00Z", status={"phase": "Queued", "queuedAt": "2026-01-01T00:00:00.5Z"}),
+        body("admitted", "2026-01-01T00:00:00Z"),
+        body("deleting", "2026-01-01T00:00:00Z", deletionTimestamp="2026-01-01T00:00:04Z"),
+        body("urgent", "2026-01-01T00:00:09Z", spec={"script": "s", "priority": 5}),
+    )
     taken = {("testruns", "ns", "admitted")}
-    assert [v.name for v in unmarked(runs, taken, 3)] == ["a", "b1", "b2"]
-    assert [v.name for v in unmarked(runs, taken, 10)] == ["a", "b1", "b2", "c"]
-    assert unmarked([view("q", status={"phase": "Queued"})], set(), 10) == []
+    assert [v.name for v in cache.unmarked(3, taken)] == ["urgent", "a", "b1"]
+    assert [v.name for v in cache.unmarked(10, taken)] == ["urgent", "a", "b1", "b2", "c"]
+    assert cache_of(body("q", "2026-01-01T00:00:00Z", status={"phase": "Queued"})).unmarked(10) == []
+
+
+def test_the_queue_head_is_admission_order_and_follows_every_change() -> None:
+    cache = cache_of(*(body(f"r{i}", f"2026-01-01T00:00:0{i}Z") for i in range(5)))
+    assert [v.name for v in cache.queue_head(3)] == ["r0", "r1", "r2"]
+    assert [v.name for v in cache.queue_head(2, skip={("testruns", "ns", "r0")})] == ["r1", "r2"]
+    # A run admitted leaves the queue; a later one raised in priority moves to its head; a deleted one is gone.
+    cache.observe(body("r1", "2026-01-01T00:00:01Z", status={"phase": "Starting"}, resourceVersion="9"))
+    cache.observe(body("r4", "2026-01-01T00:00:04Z", spec={"script": "s", "priority": 1}, resourceVersion="9"))
+    cache.forget(body("r2", "2026-01-01T00:00:02Z"))
+    assert [v.name for v in cache.queue_head(10)] == ["r4", "r0", "r3"]
+    assert cache.waiting_count() == 3 and cache.is_waiting(("testruns", "ns", "r3"))
+    assert not cache.is_waiting(("testruns", "ns", "r1"))
 
 
 def test_a_phase_less_run_asks_for_what_a_queued_one_would() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from supertest_operator.handlers.admission import fifo_key, spec_problem
+from supertest_operator.handlers.admission import spec_problem
 from supertest_operator.handlers.cleanup import expires_at, ttl_seconds
 from supertest_operator.handlers.retries import backoff_seconds, error_update, retry_due
 from supertest_operator.run import RunView
@@ -63,7 +63,7 @@ def test_ttl_defaults_per_outcome_and_spec_override(settings: OperatorSettings) 
     assert ttl_seconds(running, s) is None
 
 
-def test_fifo_key_orders_priority_then_creation_then_queued_at() -> None:
+def test_queue_key_orders_priority_then_creation_then_queued_at() -> None:
     def view(name: str, created: str, queued: str, priority: int = 0) -> RunView:
         status = {"phase": "Queued", "queuedAt": queued}
         body = run_body(name, spec={"script": "s", "priority": priority}, status=status)
@@ -74,8 +74,8 @@ def test_fifo_key_orders_priority_then_creation_then_queued_at() -> None:
     b = view("aaa", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00.200000Z")  # same second, queued later
     c = view("ccc", "2026-01-01T00:00:01Z", "2026-01-01T00:00:01.000000Z")
     d = view("ddd", "2026-01-01T00:00:05Z", "2026-01-01T00:00:05.000000Z", priority=5)
-    keys = {fifo_key(v).run_id: v.name for v in (a, b, c, d)}
-    order = admission_order([fifo_key(v) for v in (c, b, d, a)])
+    keys = {v.queue_key().run_id: v.name for v in (a, b, c, d)}
+    order = admission_order([v.queue_key() for v in (c, b, d, a)])
     assert [keys[q.run_id] for q in order] == ["ddd", "zzz", "aaa", "ccc"]
 
 
@@ -123,12 +123,12 @@ def test_finished_runs_whose_row_is_missing_or_behind_are_mirrored_again() -> No
     assert rows_behind(finished, rows) == ["b", "c", "d"]  # c has no row at all; z is not finished in the cluster
 
 
-def test_fifo_key_puts_a_run_not_yet_marked_after_the_marked_runs_of_its_creation_second() -> None:
+def test_queue_key_puts_a_run_not_yet_marked_after_the_marked_runs_of_its_creation_second() -> None:
     # It is stamped queuedAt when admitted: ordering it first would start it before runs whose queuedAt is earlier.
     marked = run_body("zzz", spec={"script": "s"}, status={"phase": "Queued", "queuedAt": "2026-01-01T00:00:00.9Z"})
     new = run_body("aaa", spec={"script": "s"})
     later = run_body("bbb", spec={"script": "s"})
     marked["metadata"]["creationTimestamp"] = new["metadata"]["creationTimestamp"] = "2026-01-01T00:00:00Z"
     later["metadata"]["creationTimestamp"] = "2026-01-01T00:00:01Z"
-    keys = {fifo_key(RunView.from_body(b)): b["metadata"]["name"] for b in (later, new, marked)}
+    keys = {RunView.from_body(b).queue_key(): b["metadata"]["name"] for b in (later, new, marked)}
     assert [keys[q] for q in admission_order(keys)] == ["zzz", "aaa", "bbb"]
