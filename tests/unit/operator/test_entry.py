@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import subprocess
+import sys
 from asyncio import sslproto
 
 import pytest
@@ -22,3 +24,13 @@ def test_tls_connections_read_into_a_small_buffer(monkeypatch: pytest.MonkeyPatc
         assert len(protocol.get_buffer(1 << 20)) == entry.TLS_READ_BUFFER
     finally:
         loop.close()
+
+
+def test_the_operator_loads_without_the_client_libraries_and_rich() -> None:
+    # A fresh interpreter: this one has them all imported already.
+    probe = (
+        "import sys; from supertest_operator import entry; entry.load(); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'kubernetes', 'kubernetes_asyncio', 'rich'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
