@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from supertest.kube.client import KubeApi
 from supertest.kube.counting import pod_is_live
@@ -122,34 +122,38 @@ def _scopes(namespaces: list[str]) -> list[str | None]:
     return list(namespaces) if namespaces else [None]
 
 
-async def resync(kube: KubeApi, namespaces: list[str], cache: RunCache, pods: PodCache) -> None:
-    """Refill the caches from full lists, paged (each page slimmed before the next is read)."""
-    pods.begin_list()
+class Listing(Protocol):
+    """A cache refilled from full lists (RunCache, PodCache)."""
+
+    def begin_list(self) -> None: ...
+    def listed(self, item: Mapping[str, Any], /) -> None: ...
+    def finish_list(self, list_version: str) -> None: ...
+    def abort_list(self) -> None: ...
+
+
+async def _relist(kube: KubeApi, into: Listing, lists: list[tuple[str, str | None]]) -> None:
+    """Refill `into` from the full lists of (path, label selector), paged: each page is slimmed before the next is
+    read. Every page of a list is read at its first page's version, and the lists are read one after the other, so
+    the first one's version is the oldest."""
+    into.begin_list()
     try:
         at = ""
-        for ns in _scopes(namespaces):
-            async for items, version in kube.pages(core_list_path("pods", ns), LABEL_RUN):
+        for path, selector in lists:
+            async for items, version in kube.pages(path, selector):
                 at = at or version
-                for pod in items:
-                    pods.listed(pod)
-        pods.finish_list(at)
+                for item in items:
+                    into.listed(item)
+        into.finish_list(at)
     except BaseException:
-        pods.abort_list()
+        into.abort_list()
         raise
-    cache.begin_list()
-    try:
-        at = ""
-        for resource in RUN_RESOURCES:
-            for ns in _scopes(namespaces):
-                async for items, version in kube.pages(runs_path(resource, ns)):
-                    at = at or version  # every page of a list is read at its first page's version
-                    for body in items:
-                        cache.listed(body)
-        # Several lists (kinds, namespaces) are read one after the other: the first one's version is the oldest.
-        cache.finish_list(at)
-    except BaseException:
-        cache.abort_list()
-        raise
+
+
+async def resync(kube: KubeApi, namespaces: list[str], cache: RunCache, pods: PodCache) -> None:
+    """Refill the caches from full lists: the run pods, then the runs."""
+    scopes = _scopes(namespaces)
+    await _relist(kube, pods, [(core_list_path("pods", ns), LABEL_RUN) for ns in scopes])
+    await _relist(kube, cache, [(runs_path(resource, ns), None) for resource in RUN_RESOURCES for ns in scopes])
 
 
 async def cached_snapshot(

@@ -25,16 +25,17 @@ def pod(name: str, phase: str) -> dict[str, Any]:
 async def test_a_pod_s_events_are_handled_in_order_and_only_the_newest_waiting_one() -> None:
     spawner = Spawner()
     seen: list[tuple[str, str | None, str]] = []
-    release = asyncio.Event()
+    started, release = asyncio.Event(), asyncio.Event()
 
     async def handle(event_type: str | None, body: dict[str, Any]) -> None:
         seen.append((body["metadata"]["name"], event_type, body["status"]["phase"]))
         if len(seen) == 1:
+            started.set()
             await release.wait()  # the first event is being handled while more arrive
 
     events = PodEvents(spawner, handle)  # type: ignore[arg-type]
     events.push("ADDED", pod("a", "Pending"))
-    await asyncio.sleep(0)
+    await asyncio.wait_for(started.wait(), timeout=5)
     events.push("MODIFIED", pod("a", "Running"))
     events.push("MODIFIED", pod("a", "Succeeded"))
     events.push("ADDED", pod("b", "Pending"))  # another pod is not held up by a's handler
