@@ -12,6 +12,7 @@ import structlog
 
 from supertest.kube.client import KubeApi, KubeError, core_path
 from supertest.kube.names import API_VERSION
+from supertest_operator.metrics import EVENTS_DROPPED, EVENTS_PENDING
 
 log = structlog.get_logger("supertest.operator.events")
 COMPONENT = "supertest-operator"
@@ -66,27 +67,56 @@ async def post_event(kube: KubeApi, ref: EventTarget, reason: str, message: str,
 
 
 _Posting = tuple[EventTarget, str, str, bool]
+# Events waiting to be posted, at most (as client-go's event broadcaster, whose queue holds 1,000). A burst of
+# thousands of runs makes Events faster than 4 posters can create them while the apiserver is busy admitting: an
+# unbounded queue grew by thousands, which was operator memory and minutes-stale `kubectl describe` output, and
+# every late Event was apiserver work competing with admission. Beyond this the oldest are dropped and counted.
+MAX_PENDING = 1000
+DROP_LOG_SECONDS = 10.0  # one warning per this long while dropping, with the count, not one line per Event
 
 
 class EventPoster:
-    """Posts Events off the transition path, in order per run (a run always lands on the same worker)."""
+    """Posts Events off the transition path, in order per run (a run always lands on the same worker). Events are
+    best effort: when `MAX_PENDING` wait already, the oldest is dropped (`supertest_events_dropped_total`)."""
 
-    def __init__(self, kube: KubeApi, workers: int = 4) -> None:
+    def __init__(self, kube: KubeApi, workers: int = 4, max_pending: int = MAX_PENDING) -> None:
         self._kube = kube
-        self._queues: list[asyncio.Queue[tuple[EventTarget, str, str, bool]]] = [
-            asyncio.Queue() for _ in range(workers)
+        self._queues: list[asyncio.Queue[_Posting]] = [
+            asyncio.Queue(maxsize=max(1, max_pending // workers)) for _ in range(workers)
         ]
+        self._dropped_unreported = 0
+        self._last_drop_log = float("-inf")
 
     def post(self, ref: EventTarget, reason: str, message: str, warning: bool = False) -> None:
-        index = zlib.crc32(f"{ref.namespace}/{ref.name}".encode()) % len(self._queues)
-        self._queues[index].put_nowait((ref, reason, message, warning))
+        queue = self._queues[zlib.crc32(f"{ref.namespace}/{ref.name}".encode()) % len(self._queues)]
+        if queue.full():
+            self._drop_oldest(queue)
+        queue.put_nowait((ref, reason, message, warning))
+        EVENTS_PENDING.inc()
+
+    def _drop_oldest(self, queue: asyncio.Queue[_Posting]) -> None:
+        """Make room by dropping the longest-waiting Event: what is posted stays recent (a run's latest transition,
+        not the Queued Events of a burst minutes ago), and each run's Events still appear in order."""
+        ref, reason, _message, _warning = queue.get_nowait()
+        EVENTS_PENDING.dec()
+        EVENTS_DROPPED.inc()
+        self._dropped_unreported += 1
+        now = time.monotonic()
+        if now - self._last_drop_log >= DROP_LOG_SECONDS:
+            log.warning("events_dropped", dropped=self._dropped_unreported, oldest_run=ref.name, reason=reason)
+            self._dropped_unreported, self._last_drop_log = 0, now
 
     async def run(self, worker: int) -> None:
         queue = self._queues[worker]
         while True:
             ref, reason, message, warning = await queue.get()
+            EVENTS_PENDING.dec()
             await post_event(self._kube, ref, reason, message, warning)
 
     @property
     def workers(self) -> int:
         return len(self._queues)
+
+    @property
+    def pending(self) -> int:
+        return sum(q.qsize() for q in self._queues)

@@ -13,6 +13,10 @@ ADMISSION_LATENCY = Histogram(
     "From the run's creation to its pod being created",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800),
 )
+EVENTS_PENDING = Gauge("supertest_events_pending", "Kubernetes Events waiting to be posted")
+EVENTS_DROPPED = Counter(
+    "supertest_events_dropped_total", "Kubernetes Events dropped because too many were waiting to be posted"
+)
 WEBHOOK_DENIED = Counter("supertest_webhook_denied_total", "Run creations denied because the queue is full")
 RETENTION_DELETED = Counter("supertest_retention_deleted_total", "Objects removed by retention", ["store"])
 ORPHANS_DELETED = Counter("supertest_orphans_deleted_total", "Orphaned children removed", ["kind"])
