@@ -4,6 +4,15 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# Not under /tmp: every run pod of the node-agent e2e tier mounts an emptyDir at /tmp, and the node agent rewrites
+# every path of a pod's env under a mount path to the pod's own volume, so the Playwright install in the cache would
+# vanish from the runners (they end in Error: "Playwright Test is not installed").
+case "${SUPERTEST_CACHE:-$HOME/.cache/supertest}/" in
+  /tmp/*)
+    echo "test.sh: SUPERTEST_CACHE=$SUPERTEST_CACHE is under /tmp, which the e2e tier's run pods mount; use another directory" >&2
+    exit 2
+    ;;
+esac
 source "$ROOT/scripts/bootstrap.sh"
 
 step "cluster binaries (etcd, kube-apiserver, kube-controller-manager, kubectl; kubelet, kube-scheduler, kube-proxy, CoreDNS)"
