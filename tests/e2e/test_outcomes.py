@@ -11,7 +11,9 @@ from tests.k8s.wait import wait_for
 
 
 def test_outcomes(e2e: E2eEnv, cluster: Cluster, start_operator: OperatorFactory) -> None:
-    start_operator(running_capacity="5")
+    # The production pod-deadline grace (30 s, not the e2e tier's 5 s): "slow" must end by the runner's own deadline,
+    # and on a busy machine the runner needed more than 5 s to stop Playwright and upload, so the pod deadline won.
+    start_operator(running_capacity="5", timeout_grace_seconds="30")
     cluster.create_run(make_testrun("failing", FAILING))
     cluster.create_run(make_testrun("typescript", TYPESCRIPT, language="typescript"))
     cluster.create_run(make_testrun("syntax", SYNTAX_ERROR))
