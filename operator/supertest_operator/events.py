@@ -86,19 +86,18 @@ class EventPoster:
         ]
         self._dropped_unreported = 0
         self._last_drop_log = float("-inf")
+        EVENTS_PENDING.set_function(lambda: self.pending)  # read at each scrape, from the queues themselves
 
     def post(self, ref: EventTarget, reason: str, message: str, warning: bool = False) -> None:
         queue = self._queues[zlib.crc32(f"{ref.namespace}/{ref.name}".encode()) % len(self._queues)]
         if queue.full():
             self._drop_oldest(queue)
         queue.put_nowait((ref, reason, message, warning))
-        EVENTS_PENDING.inc()
 
     def _drop_oldest(self, queue: asyncio.Queue[_Posting]) -> None:
         """Make room by dropping the longest-waiting Event: what is posted stays recent (a run's latest transition,
         not the Queued Events of a burst minutes ago), and each run's Events still appear in order."""
         ref, reason, _message, _warning = queue.get_nowait()
-        EVENTS_PENDING.dec()
         EVENTS_DROPPED.inc()
         self._dropped_unreported += 1
         now = time.monotonic()
@@ -110,7 +109,6 @@ class EventPoster:
         queue = self._queues[worker]
         while True:
             ref, reason, message, warning = await queue.get()
-            EVENTS_PENDING.dec()
             await post_event(self._kube, ref, reason, message, warning)
 
     @property

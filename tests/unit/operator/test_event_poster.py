@@ -68,6 +68,7 @@ async def test_beyond_the_bound_the_oldest_events_are_dropped_and_counted() -> N
     for i in range(10):  # one run's Events share one worker's queue: 2 places
         poster.post(Target("burst"), f"Reason{i}", "")
     assert poster.pending == 2
+    assert REGISTRY.get_sample_value("supertest_events_pending") == 2
     assert dropped_total() - before == 8
     await drain(poster, kube, expected=2)
     # The newest are kept, in order: what is posted is the run's latest, not what waited longest.
