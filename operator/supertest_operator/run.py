@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from supertest.admission import QueuedRun
 from supertest.kube.models import RunStatus, parse_status, parse_time
 from supertest.kube.names import ANNOTATION_TITLE, LABEL_TRIGGER, RunResource, resource_for_kind
 from supertest.phases import Phase
+
+# Most runs have no labels or annotations left once slimmed: one shared, read-only empty mapping for all of them.
+_NONE: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +55,13 @@ class RunView:
         created = parse_time(meta.get("creationTimestamp"))
         assert created is not None, "the apiserver always sets creationTimestamp"
         return cls(
-            ref=RunRef(resource=resource, namespace=meta["namespace"], name=meta["name"], uid=meta.get("uid", "")),
+            ref=RunRef(
+                resource=resource, namespace=sys.intern(meta["namespace"]), name=meta["name"], uid=meta.get("uid", "")
+            ),
             spec=body.get("spec") or {},
             status=parse_status(body.get("status")),
-            labels=meta.get("labels") or {},
-            annotations=meta.get("annotations") or {},
+            labels=meta.get("labels") or _NONE,
+            annotations=meta.get("annotations") or _NONE,
             created=created,
             generation=int(meta.get("generation") or 0),
             resource_version=str(meta.get("resourceVersion") or ""),

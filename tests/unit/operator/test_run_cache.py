@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
 from supertest_operator.builders import spec_problem
 from supertest_operator.run_cache import LAST_APPLIED, PodCache, RunCache, slim
 
+from supertest.kube.models import parse_status
 from tests.unit.operator.conftest import run_body
 
 
@@ -170,3 +173,27 @@ def test_a_finished_run_keeps_only_what_its_ttl_and_owner_checks_need() -> None:
     assert slim(run_body("f", status=status))["status"] == {"phase": "Failed", "completionTime": "t", "podName": "p"}
     retrying = {"phase": "Error", "retryAt": "t2", "conditions": [], "podName": "p"}
     assert slim(run_body("e", status=retrying))["status"] == retrying  # still busy: kept whole
+
+
+def test_cached_statuses_share_what_runs_have_in_common() -> None:
+    """The cache holds a parsed status per run (thousands at depth): equal parts are one object, not one each."""
+    condition = {"type": "Admitted", "status": "False", "reason": "Queued", "message": "waiting for a running slot"}
+    cache = RunCache(spec_problem)
+    for i, name in enumerate(("a", "b")):
+        stamped = {**condition, "lastTransitionTime": "2026-12-02T03:05:00Z"}
+        status = {"phase": "Queued", "queuedAt": f"2026-12-02T03:05:00.00000{i}Z", "conditions": [stamped]}
+        namespace = "".join(["n", "s"])  # a string of its own, as each parsed event has
+        meta = {"resourceVersion": str(10 + i), "uid": f"uid-{name}", "namespace": namespace}
+        cache.observe(run_body(name, status=status, **meta))
+    cache.observe(run_body("c", resourceVersion="20", uid="uid-c"))
+    a, b, c = (cache.view(("testruns", "ns", n)) for n in "abc")
+    assert a is not None and b is not None and c is not None
+    assert a.status.model_fields_set is b.status.model_fields_set
+    (ca,), (cb,) = a.status.conditions, b.status.conditions
+    assert ca.model_fields_set is cb.model_fields_set
+    assert ca.reason is cb.reason and ca.last_transition_time is cb.last_transition_time
+    assert a.ref.namespace is b.ref.namespace
+    assert a.status.queued_at != b.status.queued_at  # what differs stays each run's own
+    assert c.status is parse_status(None) and not c.labels
+    with pytest.raises(ValidationError):  # shared, so frozen: a change is a model_copy, never in place
+        a.status.phase = None  # type: ignore[misc]
