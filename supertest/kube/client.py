@@ -30,7 +30,10 @@ from supertest.kube.names import API_VERSION, RunResource
 Obj = dict[str, Any]
 MERGE_PATCH = "application/merge-patch+json"
 LIST_PAGE = 500
-CONNECTIONS = 64
+# Requests in flight at once, each on its own TLS connection with its buffers. bench/burst.py, 5,000 queued, capacity
+# 100, same day: 64 gave 35.9 admissions/s and a peak RSS of 163 MiB; 24 gave 36.8 and 154 MiB (the apiserver, not
+# the pool, bounds the rate); 16 gave 35.8 and 153 MiB but held the runs in flight to 58 of the 100 allowed.
+REQUEST_CONNECTIONS = 24
 
 
 class KubeError(Exception):
@@ -115,7 +118,11 @@ class _Aiohttp:
 
     def __init__(self, server: str, ssl_context: ssl.SSLContext | bool, auth: dict[str, str], token_file: str | None):
         self._server = server.rstrip("/")
-        self._session: aiohttp.ClientSession | None = None
+        self._requests: aiohttp.ClientSession | None = None
+        # Watches on a session of their own, unbounded: each holds its connection for minutes, one per kind and
+        # namespace, so on the requests' pool a namespace list of a few dozen would take every connection and stall
+        # every request (the watches included, waiting for the list that starts them).
+        self._streams: aiohttp.ClientSession | None = None
         self._ssl = ssl_context
         self._auth = auth
         self._token_file = token_file
@@ -127,20 +134,22 @@ class _Aiohttp:
             self._token_read = time.monotonic()
         return self._auth
 
-    def _open(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            # One TLS connection per request in flight, each costing memory: with 200 (or aiohttp's 100) a burst's
-            # admissions opened about a hundred, and the operator's peak RSS rose by about 45 MiB; with 32 the
-            # admissions queued for connections (a third fewer admissions/s). 64 keeps the rate (bench/burst.py).
-            connector = aiohttp.TCPConnector(ssl=self._ssl, limit=CONNECTIONS)
-            self._session = aiohttp.ClientSession(connector=connector)
-        return self._session
+    def _request_session(self) -> aiohttp.ClientSession:
+        if self._requests is None:
+            connector = aiohttp.TCPConnector(ssl=self._ssl, limit=REQUEST_CONNECTIONS)
+            self._requests = aiohttp.ClientSession(connector=connector)
+        return self._requests
+
+    def _stream_session(self) -> aiohttp.ClientSession:
+        if self._streams is None:
+            self._streams = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self._ssl, limit=0))
+        return self._streams
 
     async def stream(
         self, path: str, query: list[tuple[str, str | int]], headers: dict[str, str], read_timeout: float
     ) -> AsyncIterator[bytes]:
         timeout = aiohttp.ClientTimeout(total=None, sock_read=read_timeout)
-        async with self._open().get(
+        async with self._stream_session().get(
             self._server + path,
             params=[(k, str(v)) for k, v in query],
             headers={**headers, **self._headers()},
@@ -155,7 +164,7 @@ class _Aiohttp:
         self, method: str, path: str, query: list[tuple[str, str | int]], headers: dict[str, str], body: Any
     ) -> tuple[int, str, bytes]:
         data = None if body is None else orjson.dumps(body)
-        async with self._open().request(
+        async with self._request_session().request(
             method,
             self._server + path,
             params=[(k, str(v)) for k, v in query],
@@ -165,8 +174,9 @@ class _Aiohttp:
             return response.status, response.reason or "", await response.read()
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        for session in (self._requests, self._streams):
+            if session is not None:
+                await session.close()
 
 
 class _ApiClient:
