@@ -198,9 +198,8 @@ async def deliver(channel: Channel, ctx: dict[str, Any], key: str, timeout: floa
             session.post(url, data=body, headers=headers, allow_redirects=False) as response,
         ):
             status = response.status
-            text = "" if 200 <= status < 300 else (await response.read()).decode(errors="replace")
-        ok = 200 <= status < 300
-        error = None if ok else f"HTTP {status}: {text[:200]}"
+            ok = 200 <= status < 300
+            error = None if ok else f"HTTP {status}: {(await response.read()).decode(errors='replace')[:200]}"
         return Delivery(ok=ok, status_code=status, error=error, duration_ms=took())
     except smtplib.SMTPResponseException as exc:
         return Delivery(ok=False, status_code=exc.smtp_code, error=_short(exc), duration_ms=took())

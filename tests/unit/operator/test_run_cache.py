@@ -180,9 +180,11 @@ def test_cached_statuses_share_what_runs_have_in_common() -> None:
     condition = {"type": "Admitted", "status": "False", "reason": "Queued", "message": "waiting for a running slot"}
     cache = RunCache(spec_problem)
     for i, name in enumerate(("a", "b")):
-        stamped = {**condition, "lastTransitionTime": "2026-12-02T03:05:00Z"}
+        # Strings of their own, as each parsed event has (literals would be one object already).
+        stamped = {key: value.encode().decode() for key, value in condition.items()}
+        stamped["lastTransitionTime"] = b"2026-12-02T03:05:00Z".decode()
         status = {"phase": "Queued", "queuedAt": f"2026-12-02T03:05:00.00000{i}Z", "conditions": [stamped]}
-        namespace = "".join(["n", "s"])  # a string of its own, as each parsed event has
+        namespace = b"ns".decode()
         meta = {"resourceVersion": str(10 + i), "uid": f"uid-{name}", "namespace": namespace}
         cache.observe(run_body(name, status=status, **meta))
     cache.observe(run_body("c", resourceVersion="20", uid="uid-c"))
