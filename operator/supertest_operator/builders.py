@@ -1,4 +1,4 @@
-"""Pure functions from a run to its child manifests: the script ConfigMap and the runner Pod.
+"""Pure functions from a run to its child manifests: the runner Pod (and the script ConfigMap of large scripts).
 
 No I/O here, so every manifest decision is unit-testable without a cluster.
 """
@@ -178,10 +178,35 @@ def _ref(script_from: Any) -> ConfigMapKeyRef | None:
     return None if script_from is None else script_from.config_map_key_ref
 
 
+# Inline scripts up to this many bytes in all travel in the pod itself, as annotations that a downwardAPI projection
+# mounts as files: no ConfigMap to create, watch and garbage-collect, one write fewer per run for the apiserver (a
+# fifth of its work per admission in bench/burst.py). Larger ones get a ConfigMap of their own: the apiserver caps a
+# pod's annotations at 256 KiB, and every watcher of pods is sent the pod's annotations on each of its changes.
+INLINE_SCRIPT_BYTES = 32 * 1024
+SCRIPT_ANNOTATION_PREFIX = "scripts.supertest.dev/"
+
+
+def scripts_in_pod(files: Sequence[ScriptFile]) -> bool:
+    """Whether the run's inline scripts are small enough to travel in its pods (see INLINE_SCRIPT_BYTES)."""
+    return sum(len(f.content.encode()) for f in files if f.content is not None) <= INLINE_SCRIPT_BYTES
+
+
+def _script_annotation(index: int) -> str:
+    return f"{SCRIPT_ANNOTATION_PREFIX}{index}"
+
+
+def script_annotations(files: Sequence[ScriptFile]) -> dict[str, str]:
+    """The pod's annotations holding its inline scripts, when they travel in the pod; else none."""
+    if not scripts_in_pod(files):
+        return {}
+    return {_script_annotation(i): f.content for i, f in enumerate(files) if f.content is not None}
+
+
 def build_configmap(run: RunRef, files: Sequence[ScriptFile]) -> Manifest | None:
-    """The inline scripts; None when every script comes from the user's own ConfigMaps."""
+    """The inline scripts too large to travel in the pod; None when there are none (small ones are in the pod's
+    annotations, and scripts from the user's own ConfigMaps are mounted from those)."""
     data = {f.file_name: f.content for f in files if f.content is not None}
-    if not data:
+    if not data or scripts_in_pod(files):
         return None
     return {
         "apiVersion": "v1",
@@ -199,9 +224,16 @@ def build_configmap(run: RunRef, files: Sequence[ScriptFile]) -> Manifest | None
 
 def _scripts_volume(run: RunRef, files: Sequence[ScriptFile]) -> Manifest:
     sources: list[Manifest] = []
-    inline = [f.file_name for f in files if f.content is not None]
-    if inline:
-        items = [{"key": name, "path": name} for name in inline]
+    if scripts_in_pod(files):
+        items = [
+            {"path": f.file_name, "fieldRef": {"fieldPath": f"metadata.annotations['{_script_annotation(i)}']"}}
+            for i, f in enumerate(files)
+            if f.content is not None
+        ]
+        if items:
+            sources.append({"downwardAPI": {"items": items}})
+    else:
+        items = [{"key": f.file_name, "path": f.file_name} for f in files if f.content is not None]
         sources.append({"configMap": {"name": child_name(run.name), "items": items}})
     for f in files:
         if f.config_map_ref is not None:
@@ -366,7 +398,8 @@ def build_pod(
     shard: ShardRole | None = None,
 ) -> Manifest:
     """The runner pod of one attempt; with `shard`, one shard's pod (only its files, a blob report) or the merge
-    step's. A shard pod mounts every script (one ConfigMap for the run) and the runner picks its own."""
+    step's. A shard pod mounts every script (in its annotations, or the run's one ConfigMap) and the runner picks
+    its own."""
     timeout = run_timeout_seconds(spec, settings)
     env = runner_env(run, spec, settings, timeout, attempt, quarantined, shard)
     labels = child_labels(run, attempt)
@@ -433,7 +466,7 @@ def build_pod(
             "name": name,
             "namespace": run.namespace,
             "labels": labels,
-            "annotations": dict(annotations or {}),
+            "annotations": {**(annotations or {}), **script_annotations(files)},
             "ownerReferences": [owner_reference(run)],
         },
         "spec": pod_spec,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import redis
 import sqlalchemy as sa
 from kubernetes import client as k8s
+from supertest_operator.builders import INLINE_SCRIPT_BYTES
 
 from supertest.db.models import RunRecord
 from supertest.events import stream_key
@@ -19,9 +20,11 @@ from tests.k8s.wait import wait_for
 def test_ttl_removes_run_pod_and_configmap(cluster: Cluster, start_operator: OperatorFactory) -> None:
     # Defaults per outcome: Passed runs go after 3 s, failures are kept (an hour) for debugging.
     start_operator(ttl_passed_seconds="3", ttl_failed_seconds="3600", orphan_interval_seconds="2")
+    # Scripts over INLINE_SCRIPT_BYTES get a ConfigMap (smaller ones travel in the pod): two runs have one.
+    large_failing = FAILING + "\n// " + "x" * INLINE_SCRIPT_BYTES
     cluster.create_run(make_testrun("short-lived", TINY))
-    cluster.create_run(make_testrun("kept-failure", FAILING))
-    cluster.create_run(make_testrun("own-ttl", FAILING, ttlSecondsAfterFinished=1))
+    cluster.create_run(make_testrun("kept-failure", large_failing))
+    cluster.create_run(make_testrun("own-ttl", large_failing, ttlSecondsAfterFinished=1))
     for name in ("short-lived", "kept-failure", "own-ttl"):
         cluster.wait_phase(name, TERMINAL, timeout=180)
 
@@ -37,6 +40,7 @@ def test_ttl_removes_run_pod_and_configmap(cluster: Cluster, start_operator: Ope
     )
     assert cluster.phase("kept-failure") == "Failed"
     assert [p.metadata.name for p in cluster.pods()] == ["kept-failure-a1"]
+    assert [c.metadata.name for c in cluster.configmaps()] == ["kept-failure-scripts"]
 
     # An orphan: a labelled pod whose owner does not exist.
     orphan = k8s.V1Pod(

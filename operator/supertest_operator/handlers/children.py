@@ -1,4 +1,5 @@
-"""Removing a run's children when its attempt ends in Error without having run: the pod and the script ConfigMap.
+"""Removing a run's children when its attempt ends in Error without having run: the pod and the script ConfigMap
+(only large scripts have one; builders.INLINE_SCRIPT_BYTES).
 
 A pod left behind waiting for a ConfigMap the apiserver refused (or an image that never comes) would sit Pending
 for as long as the run lives; a retry creates both again (creation tolerates 409, so the order never matters).
@@ -27,6 +28,8 @@ async def delete_children(ctx: OperatorContext, ref: RunRef, pod_name: str | Non
         try:
             await ctx.kube.delete(path, grace_seconds=0)  # nothing ran in it: no runner to let finish
         except KubeError as exc:
+            if exc.status == 404:  # never made (its scripts are in the pod, or it was refused), or gone already
+                continue
             log.warning("child_delete_failed", run=ref.name, path=path, error=str(exc))
     ctx.wake.set()  # a slot may be free now
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 from supertest_operator.builders import (
+    INLINE_SCRIPT_BYTES,
     SCRIPTS_DIR,
     WORK_DIR,
     StoredScript,
@@ -32,16 +33,67 @@ def test_child_names_are_stable_and_distinct_per_attempt() -> None:
     assert len(child_name("x" * 52)) <= 63
 
 
-def test_configmap_holds_inline_scripts_and_is_owned() -> None:
-    spec = TestRunSpec.model_validate({"script": "s", "language": "typescript"})
-    cm = build_configmap(REF, script_files(spec))
+def test_small_inline_scripts_travel_in_the_pod_and_need_no_configmap() -> None:
+    spec = JobRunSpec.model_validate(
+        {
+            "tests": [
+                {"name": "login", "script": "a()"},
+                {"name": "cm", "scriptFrom": {"configMapKeyRef": {"name": "mine", "key": "k"}}},
+                {"name": "cart", "script": "b()", "language": "typescript"},
+            ]
+        }
+    )
+    files = script_files(spec)
+    assert build_configmap(REF, files) is None
+    pod = build_pod(REF, spec, files, 1, _settings(), annotations={"supertest.dev/title": "t"})
+    annotations = pod["metadata"]["annotations"]
+    assert annotations == {
+        "supertest.dev/title": "t",
+        "scripts.supertest.dev/0": "a()",
+        "scripts.supertest.dev/2": "b()",
+    }
+    sources = pod["spec"]["volumes"][0]["projected"]["sources"]
+    assert sources == [
+        {
+            "downwardAPI": {
+                "items": [
+                    {
+                        "path": "01-login.spec.js",
+                        "fieldRef": {"fieldPath": "metadata.annotations['scripts.supertest.dev/0']"},
+                    },
+                    {
+                        "path": "03-cart.spec.ts",
+                        "fieldRef": {"fieldPath": "metadata.annotations['scripts.supertest.dev/2']"},
+                    },
+                ]
+            }
+        },
+        {"configMap": {"name": "mine", "items": [{"key": "k", "path": "02-cm.spec.js"}]}},
+    ]
+
+
+def test_large_inline_scripts_get_an_owned_configmap_instead() -> None:
+    # Counted in bytes, not characters: 'é' is two bytes, so this is one byte over the limit.
+    script = "é" + "x" * (INLINE_SCRIPT_BYTES - 1)
+    spec = TestRunSpec.model_validate({"script": script, "language": "typescript"})
+    files = script_files(spec)
+    cm = build_configmap(REF, files)
     assert cm is not None
     assert cm["metadata"]["name"] == "demo-scripts"
-    assert cm["data"] == {"test.spec.ts": "s"}
+    assert cm["data"] == {"test.spec.ts": script}
     assert cm["immutable"] is True
     owner = cm["metadata"]["ownerReferences"][0]
     assert owner["uid"] == "uid-1" and owner["kind"] == "TestRun" and owner["controller"] is True
     assert cm["metadata"]["labels"]["supertest.dev/run"] == "demo"
+    pod = build_pod(REF, spec, files, 1, _settings())
+    assert not any(k.startswith("scripts.supertest.dev/") for k in pod["metadata"]["annotations"])
+    sources = pod["spec"]["volumes"][0]["projected"]["sources"]
+    assert sources == [
+        {"configMap": {"name": "demo-scripts", "items": [{"key": "test.spec.ts", "path": "test.spec.ts"}]}}
+    ]
+    # One byte less fits in the pod.
+    small = script_files(TestRunSpec.model_validate({"script": script[1:] + "x"}))
+    assert build_configmap(REF, small) is None
 
 
 def test_configmap_ref_scripts_need_no_configmap_and_mount_the_users_key() -> None:
