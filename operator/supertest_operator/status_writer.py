@@ -104,7 +104,8 @@ def _after(ctx: OperatorContext, old: RunView, new: RunView, update: Update) -> 
         message = update.message or new.status.message or new.phase.value
         reason = update.reason or new.phase.value
         log.info("run_transition", run=new.name, namespace=new.ref.namespace, phase=new.phase.value, reason=reason)
-        ctx.post_event(new.ref, reason, message, update.warning)
+        if update.event:
+            ctx.post_event(new.ref, reason, message, update.warning)
         if ctx.bus is not None and update.publish:
             # SSE clients follow the Redis stream: Queued/Starting and operator-decided endings come from here.
             event = status_event(new.name, new.phase, message)

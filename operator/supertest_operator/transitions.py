@@ -29,6 +29,9 @@ class Update:
     retry_at: datetime | None = None
     # False when the runner already put this phase on the run's Redis stream (no duplicate for SSE clients).
     publish: bool = True
+    # False for the first Queued mark: its condition already says it, and a burst of thousands of runs posted as
+    # many Events, each a write for the apiserver while it admits (kubectl describe shows Admitted, Retrying, ...).
+    event: bool = True
     # When the decision was made, if not at the write: the runs one admission pass starts are admitted at the same
     # moment, whatever order their (concurrent) writes land in, so their startTimes keep the queue's order.
     decided_at: datetime | None = None

@@ -66,7 +66,7 @@ def _mark_new(problem: str | None) -> Callable[[RunView], Update | None]:
             return Update(Phase.ERROR, "InvalidSpec", problem, warning=True)
         if current.cancel_requested:
             return Update(Phase.CANCELLED, "Cancelled", "cancelled before admission", warning=True)
-        return Update(Phase.QUEUED, "Queued", "waiting for a running slot")
+        return Update(Phase.QUEUED, "Queued", "waiting for a running slot", event=False)
 
     return decide
 

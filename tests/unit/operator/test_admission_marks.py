@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from supertest_operator.handlers.admission import executions_wanted, spec_problem, vanished
+import asyncio
+
+from supertest_operator.handlers.admission import _mark_new, executions_wanted, spec_problem, vanished
 from supertest_operator.run import RunView
 from supertest_operator.run_cache import RunCache
 from supertest_operator.settings import OperatorSettings
+from supertest_operator.status_writer import _after
+from supertest_operator.transitions import Update
 
 from supertest.phases import Phase
 from tests.unit.operator.conftest import run_body
@@ -77,3 +81,35 @@ def test_a_starting_runs_vanished_pod_ends_it_in_error_once(settings: OperatorSe
     assert decide(view("demo", status={"phase": "Error", "podName": "demo-a1", "attempts": 1})) is None
     assert decide(view("demo", status={"phase": "Starting", "podName": "demo-a2", "attempts": 2})) is None
     assert decide(view("demo", status={"phase": "Running", "podName": "demo-a1", "attempts": 1})) is None
+
+
+class _Recorder:
+    """What status_writer._after needs of the context, recording the Events it posts."""
+
+    def __init__(self) -> None:
+        self.db = None
+        self.bus = None
+        self.events: list[str] = []
+        self.wake = asyncio.Event()
+
+    def post_event(self, ref: object, reason: str, message: str, warning: bool = False) -> None:
+        self.events.append(reason)
+
+
+def test_the_first_queued_mark_posts_no_event_but_every_later_transition_does() -> None:
+    # A burst of thousands of runs would post as many Queued Events (apiserver writes while it admits); the
+    # condition says the same. Admission, retries and endings keep theirs.
+    new = view("new")
+    mark = _mark_new(None)(new)
+    assert mark is not None and mark.phase is Phase.QUEUED and mark.event is False
+    recorder = _Recorder()
+    queued = view("new", status={"phase": "Queued"})
+    _after(recorder, new, queued, mark)  # type: ignore[arg-type]
+    assert recorder.events == [] and recorder.wake.is_set()
+    starting = view("new", status={"phase": "Starting"})
+    _after(recorder, queued, starting, Update(Phase.STARTING, "Admitted", "admitted"))  # type: ignore[arg-type]
+    retrying = view("new", status={"phase": "Queued", "attempts": 1})
+    _after(recorder, starting, retrying, Update(Phase.QUEUED, "Retrying", "requeued"))  # type: ignore[arg-type]
+    assert recorder.events == ["Admitted", "Retrying"]
+    invalid = _mark_new("spec.script is empty")(new)
+    assert invalid is not None and invalid.phase is Phase.ERROR and invalid.event is True
