@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from supertest.kube.client import KubeApi
 from supertest.kube.counting import pod_is_live
 from supertest.kube.names import API_VERSION, LABEL_KIND, LABEL_RUN, RUN_RESOURCES, RunResource, resource_for_kind
-from supertest.phases import ACTIVE_PHASES, Phase
+from supertest.phases import ACTIVE_PHASES
 from supertest_operator.run import RunView
 from supertest_operator.run_cache import PodCache, RunCache, RunKey
 from supertest_operator.shards import executions_held
@@ -49,12 +49,11 @@ def pod_run_key(pod: Mapping[str, Any]) -> RunKey | None:
 @dataclass
 class Snapshot:
     """`runs` are the runs the per-pass sweeps look at. From the cache, only the busy ones (active, cancelling,
-    waiting for a retry): neither the queue (`waiting`) nor the finished runs (`all_runs`, for the TTL sweep) cost
-    the sweeps anything per pass."""
+    waiting for a retry): neither the queue (admission reads its head from the run cache) nor the finished runs
+    (`all_runs`, for the TTL sweep) cost the sweeps anything per pass."""
 
     runs: list[RunView]
     pods: list[dict[str, Any]]
-    waiting_runs: list[RunView] | None = None  # None: found among `runs`
     by_key: dict[RunKey, RunView] | None = None  # every run; None: `runs` are all of them
     first_list: bool = False  # the cache was just filled from scratch (start-up, or this replica became leader)
     pod_names: set[tuple[str, str]] = field(init=False)  # (namespace, name)
@@ -97,15 +96,6 @@ class Snapshot:
             held = executions_held(lines, merging=bool(view.status.pod_name)) if view is not None and lines else 1
             total += max(1, live[key], held)
         return total
-
-    def queued(self) -> list[RunView]:
-        return [v for v in self.runs if v.phase is Phase.QUEUED and not v.cancel_requested and not v.deleting]
-
-    def waiting(self) -> list[RunView]:
-        """Admission's candidates: Queued runs and runs not yet marked at all (phase-less, only just created)."""
-        if self.waiting_runs is not None:
-            return self.waiting_runs
-        return [v for v in self.runs if v.phase in (None, Phase.QUEUED) and not v.cancel_requested and not v.deleting]
 
     def has_pod(self, view: RunView) -> bool:
         return (view.ref.namespace, view.status.pod_name or "") in self.pod_names
@@ -165,11 +155,10 @@ async def cached_snapshot(
         await resync(kube, namespaces, cache, pod_cache)
     by_key = cache.by_key()
     busy = [by_key[k] for k in cache.busy_keys()]
-    waiting = [by_key[k] for k in cache.waiting_keys()]
     # A pod is only ever created for a run whose Starting status is already stored (and in the run cache, as the
     # status writer feeds it before the admission lock is released): a pod not seen yet is counted by its run.
     pods = pod_cache.pods()
-    return Snapshot(runs=busy, pods=pods, waiting_runs=waiting, by_key=by_key, first_list=first)
+    return Snapshot(runs=busy, pods=pods, by_key=by_key, first_list=first)
 
 
 async def take_snapshot(kube: KubeApi, namespaces: list[str]) -> Snapshot:

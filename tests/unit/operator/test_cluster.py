@@ -3,7 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from supertest_operator.cluster import Snapshot, pod_run_key
+from supertest_operator.handlers.admission import spec_problem
 from supertest_operator.run import RunView
+from supertest_operator.run_cache import RunCache
 
 from tests.unit.operator.conftest import run_body
 
@@ -34,7 +36,6 @@ def test_active_counts_phases_and_live_pods_once_per_run() -> None:
         ],
     )
     assert snap.active_keys() == {("testruns", "ns", n) for n in ("starting", "running", "cancelled")}
-    assert [v.name for v in snap.queued()] == ["queued"]
     assert snap.has_pod(views[1]) and not snap.has_pod(views[0])
     assert pod_run_key(pod("x", "j", "Running", kind="job")) == ("jobruns", "ns", "j")
     assert pod_run_key({"metadata": {"labels": {}}}) is None
@@ -61,7 +62,8 @@ def test_a_finished_runs_pending_pod_holds_no_slot() -> None:
 
 
 def test_waiting_runs_include_the_ones_not_yet_marked_queued() -> None:
-    """Admission's candidates: Queued and phase-less runs alike, never cancelled or deleting ones."""
+    """Admission's candidates (the run cache's queue): Queued and phase-less runs alike, never cancelled or deleting
+    ones."""
     bodies = [
         run_body("new"),
         run_body("queued", status={"phase": "Queued"}),
@@ -69,7 +71,8 @@ def test_waiting_runs_include_the_ones_not_yet_marked_queued() -> None:
         run_body("new-deleting", deletionTimestamp="2026-01-01T00:00:05Z"),
         run_body("starting", status={"phase": "Starting", "podName": "starting-a1"}),
     ]
-    views = [RunView.from_body(b) for b in bodies]
-    snap = Snapshot(runs=views, pods=[])
-    assert [v.name for v in snap.waiting()] == ["new", "queued"]
-    assert [v.name for v in snap.queued()] == ["queued"]
+    cache = RunCache(spec_problem)
+    for body in bodies:
+        cache.observe(body)
+    assert sorted(key[2] for key in cache.waiting_keys()) == ["new", "queued"]
+    assert [v.name for v in cache.queue_head(10)] == ["new", "queued"]  # same second, no queuedAt: by name
