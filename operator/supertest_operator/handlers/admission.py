@@ -255,7 +255,9 @@ async def create_children(
     message, status = f"Kubernetes refused the run's {what} ({error.status}): {error.message}", error.status
     new = await apply(ctx, view.ref, lambda v: _creation_failed(ctx, v, message, status))
     if new is not None and new.phase is Phase.ERROR:
-        await delete_children(ctx, view.ref, None)  # its ConfigMap, if made; there is no pod
+        # Its token and ConfigMap, if made (no ConfigMap was asked for when its scripts travel in the pod); there is
+        # no pod. The status write above has already woken the loop for the freed slot.
+        await delete_children(ctx, view.ref, attempt, None, configmap=configmap is not None)
 
 
 def vanished(settings: OperatorSettings, pod_name: str | None) -> Callable[[RunView], Update | None]:

@@ -1,5 +1,5 @@
-"""Removing a run's children when its attempt ends in Error without having run: the pod and the script ConfigMap
-(only large scripts have one; builders.INLINE_SCRIPT_BYTES).
+"""Removing a run's children when its attempt ends in Error without having run: the pod, the attempt's token Secret
+and the script ConfigMap (only large scripts have one; builders.INLINE_SCRIPT_BYTES).
 
 A pod left behind waiting for a ConfigMap the apiserver refused (or an image that never comes) would sit Pending
 for as long as the run lives; a retry creates both again (creation tolerates 409, so the order never matters).
@@ -12,23 +12,29 @@ from typing import Any
 import structlog
 
 from supertest.kube.client import KubeError, core_path
-from supertest_operator.builders import child_name
+from supertest_operator.builders import child_name, token_secret_name
 from supertest_operator.context import OperatorContext
 from supertest_operator.run import RunRef
 
 log = structlog.get_logger("supertest.operator.children")
 
 
-async def delete_children(ctx: OperatorContext, ref: RunRef, pod_name: str | None) -> None:
-    """Best effort: a failure is logged, and the orphan sweep and the TTL (owner references) still remove them."""
-    paths = [core_path("configmaps", ref.namespace, child_name(ref.name))]
+async def delete_children(
+    ctx: OperatorContext, ref: RunRef, attempt: int, pod_name: str | None, configmap: bool = True
+) -> None:
+    """Best effort: a failure is logged, and the orphan sweep and the TTL (owner references) still remove them.
+    `configmap` False: the caller knows none was made (the scripts are in the pod), so no DELETE that must 404.
+    The token goes too: the attempt it was minted for will never send with it, and a retry mints its own."""
+    paths = [core_path("configmaps", ref.namespace, child_name(ref.name))] if configmap else []
+    if ctx.settings.ingest_url:
+        paths.append(core_path("secrets", ref.namespace, token_secret_name(ref.name, attempt)))
     if pod_name:
         paths.append(core_path("pods", ref.namespace, pod_name))
     for path in paths:
         try:
             await ctx.kube.delete(path, grace_seconds=0)  # nothing ran in it: no runner to let finish
         except KubeError as exc:
-            if exc.status == 404:  # never made (its scripts are in the pod, or it was refused), or gone already
+            if exc.status == 404:  # never made (refused, or its scripts are in the pod), or gone already
                 continue
             log.warning("child_delete_failed", run=ref.name, path=path, error=str(exc))
     ctx.wake.set()  # a slot may be free now
