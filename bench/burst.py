@@ -14,6 +14,10 @@ run's pod is first seen (one pod watch) and report:
     (the start-up list and the tail, where fewer than capacity runs are left, are excluded);
   - time to the first pod and to the last pod, from the operator's start;
   - the operator's peak RSS (VmHWM from /proc/<pid>/status);
+  - CPU per admitted run of each process (the apiserver, etcd, the controller-manager, the operator and this
+    benchmark), from the operator's start to the last pod (/proc/<pid>/stat): steadier than the rate on a noisy
+    machine, since a slower host stretches the time more than the work. They share this machine's cores, so their
+    total per run bounds the rate: 2 cores / 50 ms per run = 40 runs/s at most;
   - never more than RUNNING_CAPACITY live run pods at once (sampled from the watch; an overshoot fails the bench);
   - each figure's ratio to the first (shallowest) depth.
 Between depths every run and pod is deleted with the operator stopped.
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import os
 import sys
 import threading
 import time
@@ -174,6 +179,26 @@ class Depth:
     last_pod: float
     rss_mib: float
     peak_live: int
+    cpu_ms: dict[str, float]  # CPU per admitted run, by process
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far, all its threads (its children's not included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+CPU_COLUMNS = ("apiserver", "etcd", "ctrl-mgr", "operator", "bench")
+
+
+def cluster_pids(cluster: Any) -> dict[str, int]:
+    procs = cluster.cp.processes
+    return {
+        "apiserver": procs["kube-apiserver"].pid,
+        "etcd": procs["etcd"].pid,
+        "ctrl-mgr": procs["kube-controller-manager"].pid,
+        "bench": os.getpid(),
+    }
 
 
 @contextmanager
@@ -219,18 +244,23 @@ def one_depth(cluster: Any, clock: PodClock, depth: int, capacity: int) -> Depth
     t_create = time.monotonic()
     create_all(custom, ns, names)
     print(f"  depth {depth}: created in {time.monotonic() - t_create:.1f} s with the operator stopped", flush=True)
+    pids = cluster_pids(cluster)
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     t0 = time.monotonic()
     cluster.operator.start(timeout=300)
     wait_for(
         lambda: clock.count() >= depth, timeout=3600, interval=0.2, message=lambda: f"{depth} pods: {clock.count()}"
     )
+    used = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+    used["operator"] = cpu_seconds(cluster.operator.proc.pid)  # a fresh process: all of it is this depth's
     rss = peak_rss_mb(cluster.operator.proc.pid)
     with clock.lock:
         times = sorted(clock.first[n] for n in names)
         peak = clock.peak_live
     lo, hi = int(depth * 0.1), int(depth * 0.9)
     rate = (hi - lo) / max(times[hi] - times[lo], 1e-6)
-    return Depth(depth, rate, times[0] - t0, times[-1] - t0, rss, peak)
+    cpu_ms = {name: used[name] * 1000 / depth for name in CPU_COLUMNS}
+    return Depth(depth, rate, times[0] - t0, times[-1] - t0, rss, peak, cpu_ms)
 
 
 def main() -> int:
@@ -277,6 +307,11 @@ def main() -> int:
             f"{r.rss_mib:>12.0f} {r.rss_mib / base.rss_mib:>5.2f}x {r.peak_live:>8}"
         )
         overshoot |= r.peak_live > args.capacity
+    print("CPU ms per admitted run, by process (they share the machine's cores)")
+    print(f"{'depth':>6} " + " ".join(f"{c:>9}" for c in CPU_COLUMNS) + f" {'total':>9}")
+    for r in results:
+        cells = " ".join(f"{r.cpu_ms[c]:>9.1f}" for c in CPU_COLUMNS)
+        print(f"{r.depth:>6} {cells} {sum(r.cpu_ms.values()):>9.1f}")
     if overshoot:
         print(f"OVERSHOOT: more than {args.capacity} live run pods at once")
         return 1
