@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO))
 from kubernetes import client as k8s  # noqa: E402
 
 from bench.harness import operator_cluster, use_operator_source  # noqa: E402
+from bench.proc_stats import peak_rss_mib  # noqa: E402
 from bench.watching import FirstSeen  # noqa: E402
 from tests.k8s.wait import wait_for  # noqa: E402
 
@@ -63,13 +64,6 @@ def job(name: str) -> dict[str, Any]:
 
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[18]
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> int:
@@ -129,7 +123,7 @@ def main() -> int:
 
         wait_for(drained, timeout=1800, interval=1.0, message="the burst to drain")
         drain = time.monotonic() - t0
-        rss = peak_rss_mb(cluster.operator.proc.pid)  # type: ignore[union-attr]
+        rss = peak_rss_mib(cluster.operator.proc.pid)  # type: ignore[union-attr]
         pods.stop()
 
     tr_med, job_med = statistics.median(tr_lat), statistics.median(job_lat)

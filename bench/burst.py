@@ -51,8 +51,9 @@ sys.path.insert(0, str(REPO))
 from kubernetes import client as k8s  # noqa: E402
 from kubernetes.watch.watch import iter_resp_lines  # noqa: E402
 
-from bench.admission_latency import peak_rss_mb, testrun  # noqa: E402
+from bench.admission_latency import testrun  # noqa: E402
 from bench.harness import BenchCluster, bench_operator, operator_cluster, use_operator_source  # noqa: E402
+from bench.proc_stats import cpu_seconds, peak_rss_mib  # noqa: E402
 from tests.k8s.controlplane import ControlPlane  # noqa: E402
 from tests.k8s.wait import wait_for  # noqa: E402
 from tests.services.redis_server import RedisServer  # noqa: E402
@@ -183,12 +184,6 @@ class Depth:
     cpu_ms: dict[str, float]  # CPU per admitted run, by process
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far, all its threads (its children's not included)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 CPU_COLUMNS = ("apiserver", "etcd", "ctrl-mgr", "operator", "bench")
 
 
@@ -254,7 +249,7 @@ def one_depth(cluster: Any, clock: PodClock, depth: int, capacity: int) -> Depth
     )
     used = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
     used["operator"] = cpu_seconds(cluster.operator.proc.pid)  # a fresh process: all of it is this depth's
-    rss = peak_rss_mb(cluster.operator.proc.pid)
+    rss = peak_rss_mib(cluster.operator.proc.pid)
     with clock.lock:
         times = sorted(clock.first[n] for n in names)
         peak = clock.peak_live

@@ -41,6 +41,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench import proc_stats  # noqa: E402
+
 TARGET_STATUS_P99_MS = 50.0
 TARGET_LOG_P99_MS = 250.0
 TARGET_RSS_MIB = 250.0
@@ -318,18 +320,6 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def _peak_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
 def _runqueue_seconds(pid: int) -> float:
     """Time the process's threads spent runnable but waiting for a CPU (the machine's contention, not our work)."""
     total = 0
@@ -394,9 +384,9 @@ def scenario(bus: str, code: Path, n_clients: int, seconds: float, rate: int, cl
             stack.callback(proc.kill)
         for proc in procs:
             _expect(proc, "connected", 120)
-        rss_connected = _peak_rss_mib(server.pid)
+        rss_connected = proc_stats.peak_rss_mib(server.pid)
         load = os.getloadavg()[0]
-        cpu_before, wall_before = _cpu_seconds(server.pid), time.monotonic()
+        cpu_before, wall_before = proc_stats.cpu_seconds(server.pid), time.monotonic()
         waited_before = _runqueue_seconds(server.pid)
         if bus == "redis":
             sent = asyncio.run(_publish_redis(redis_url, run_id, rate, seconds))
@@ -406,10 +396,10 @@ def scenario(bus: str, code: Path, n_clients: int, seconds: float, rate: int, cl
             server.stdin.flush()
             sent = int(_expect(server, "published ", seconds + 120))
         results = [json.loads(_expect(proc, "result ", seconds + 120)) for proc in procs]
-        rss = _peak_rss_mib(server.pid)
+        rss = proc_stats.peak_rss_mib(server.pid)
         # The API's CPU per second of the run: what the fan-out costs, whatever else the machine is doing.
         wall = time.monotonic() - wall_before
-        cpu_seconds = _cpu_seconds(server.pid) - cpu_before
+        cpu_seconds = proc_stats.cpu_seconds(server.pid) - cpu_before
         cpu = cpu_seconds / wall
         waited = (_runqueue_seconds(server.pid) - waited_before) / wall
         assert server.stdin is not None

@@ -41,6 +41,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO)]
 
+from bench.proc_stats import cpu_seconds  # noqa: E402
 from tests.services.postgres import PostgresServer  # noqa: E402
 from tests.services.procs import free_port, wait_for  # noqa: E402
 
@@ -204,12 +205,6 @@ def api_server(src: Path, database_url: str, capacity: int, log_path: Path) -> I
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def own_cpu_seconds() -> float:
