@@ -318,7 +318,12 @@ def token_secret_name(run_name: str, attempt: int, shard: ShardRole | None = Non
     """One per pod (`<pod>-token`): a retry gets a fresh expiry, and so does each shard admitted later and the
     merge step, which start long after the run's first pods; all are owned by the run and go with it."""
     pod = child_name(run_name, attempt) if shard is None else shard_pod_name(run_name, shard, attempt)
-    return f"{pod}-token"
+    return pod_token_secret_name(pod)
+
+
+def pod_token_secret_name(pod_name: str) -> str:
+    """The token Secret of the pod of this name, whatever its role (the one naming rule: `<pod>-token`)."""
+    return f"{pod_name}-token"
 
 
 def token_expiry(spec: TestRunSpec | JobRunSpec, settings: OperatorSettings, now: datetime) -> int:

@@ -257,7 +257,7 @@ async def create_children(
     if new is not None and new.phase is Phase.ERROR:
         # Its token and ConfigMap, if made (no ConfigMap was asked for when its scripts travel in the pod); there is
         # no pod. The status write above has already woken the loop for the freed slot.
-        await delete_children(ctx, view.ref, attempt, None, configmap=configmap is not None)
+        await delete_children(ctx, view.ref, pod["metadata"]["name"], pod=False, configmap=configmap is not None)
 
 
 def vanished(settings: OperatorSettings, pod_name: str | None) -> Callable[[RunView], Update | None]:

@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 
 from supertest.kube.client import KubeError, core_path
-from supertest_operator.builders import child_name, token_secret_name
+from supertest_operator.builders import child_name, pod_token_secret_name
 from supertest_operator.context import OperatorContext
 from supertest_operator.run import RunRef
 
@@ -20,15 +20,17 @@ log = structlog.get_logger("supertest.operator.children")
 
 
 async def delete_children(
-    ctx: OperatorContext, ref: RunRef, attempt: int, pod_name: str | None, configmap: bool = True
+    ctx: OperatorContext, ref: RunRef, pod_name: str, pod: bool = True, configmap: bool = True
 ) -> None:
     """Best effort: a failure is logged, and the orphan sweep and the TTL (owner references) still remove them.
-    `configmap` False: the caller knows none was made (the scripts are in the pod), so no DELETE that must 404.
-    The token goes too: the attempt it was minted for will never send with it, and a retry mints its own."""
+    `pod_name` names the attempt's pod (a run pod or a merge pod), made or not: its token Secret is named after it,
+    and goes too (the attempt it was minted for will never send with it; a retry mints its own). `pod` False: the
+    pod was never created. `configmap` False: none was asked for (the scripts are in the pod). Either way, no
+    DELETE that must 404."""
     paths = [core_path("configmaps", ref.namespace, child_name(ref.name))] if configmap else []
     if ctx.settings.ingest_url:
-        paths.append(core_path("secrets", ref.namespace, token_secret_name(ref.name, attempt)))
-    if pod_name:
+        paths.append(core_path("secrets", ref.namespace, pod_token_secret_name(pod_name)))
+    if pod:
         paths.append(core_path("pods", ref.namespace, pod_name))
     for path in paths:
         try:

@@ -164,8 +164,8 @@ async def on_pod_event(ctx: OperatorContext, event_type: str | None, pod: Mappin
     being_deleted = bool((pod.get("metadata") or {}).get("deletionTimestamp"))
     never_ran = not deleted and not being_deleted and (pod.get("status") or {}).get("phase") == "Pending"
     # PodStartFailed: nothing to keep for `kubectl logs`, and the Pending pod would otherwise wait for ever.
-    if never_ran and new is not None and new.phase is Phase.ERROR and new.status.pod_name == pod_name:
-        await delete_children(ctx, ref, new.status.attempts, pod_name)
+    if never_ran and pod_name and new is not None and new.phase is Phase.ERROR and new.status.pod_name == pod_name:
+        await delete_children(ctx, ref, pod_name)
 
 
 async def sweep_vanished(ctx: OperatorContext, snap: Any) -> None:
