@@ -22,7 +22,7 @@ REF = RunRef(TESTRUN, "team-a", "demo", "uid-1")
 class RecordingKube:
     """Answers every DELETE with 404 for the paths in `missing`, records the rest."""
 
-    def __init__(self, missing: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    def __init__(self, missing: frozenset[str] = frozenset()) -> None:
         self.missing = missing
         self.deleted: list[str] = []
 
@@ -69,7 +69,7 @@ async def test_no_delete_that_must_404(plain_settings: OperatorSettings) -> None
 
 
 async def test_a_child_that_was_never_made_is_not_an_error(plain_settings: OperatorSettings) -> None:
-    missing = {"/api/v1/namespaces/team-a/configmaps/demo-scripts"}
+    missing = frozenset({"/api/v1/namespaces/team-a/configmaps/demo-scripts"})
     ctx = Ctx(RecordingKube(missing), _with_ingest(plain_settings))
     await delete_children(ctx, REF, "demo-a1")  # type: ignore[arg-type]
     assert ctx.kube.deleted == [
